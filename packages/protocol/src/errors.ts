@@ -1,0 +1,64 @@
+/**
+ * The one registry of stable error codes. Every error body the control plane or the gateway
+ * returns carries one of these codes; clients switch on the code, never on the message.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  compile_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  service_unavailable: 503,
+  timeout: 504,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+/** The JSON body of every failed call: `{ ok: false, error: { code, message, details? } }`. */
+export interface ErrorBody {
+  ok: false
+  error: { code: ErrorCode; message: string; details?: unknown }
+}
+
+/** The JSON body of every successful call: `{ ok: true, data }`. */
+export interface OkBody<T> {
+  ok: true
+  data: T
+}
+
+/**
+ * An error that carries a stable code, its HTTP status and a message that says what to fix.
+ *
+ * @example
+ * throw new ApiError('not_found', `no endpoint with id ${id}`)
+ */
+export class ApiError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly details: unknown
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message)
+    this.name = 'ApiError'
+    this.code = code
+    this.status = ERROR_STATUS[code]
+    this.details = details
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message }
+    if (this.details !== undefined) error.details = this.details
+    return { ok: false, error }
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value)
+}

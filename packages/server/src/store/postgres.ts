@@ -1,0 +1,122 @@
+import pg from 'pg'
+import type { Db, Queryable, Row, SqlValue } from './db.ts'
+
+// int8 columns hold UTC milliseconds and counts: well inside 2^53, so read them as numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
+
+/** Rewrites `?` placeholders to `$1, $2, …`, leaving quoted strings alone. */
+export function toPositional(sql: string): string {
+  let index = 0
+  let out = ''
+  let quote: string | null = null
+  for (const char of sql) {
+    if (quote) {
+      if (char === quote) quote = null
+      out += char
+    } else if (char === "'" || char === '"') {
+      quote = char
+      out += char
+    } else if (char === '?') {
+      index += 1
+      out += `$${index}`
+    } else {
+      out += char
+    }
+  }
+  return out
+}
+
+const positional = new Map<string, string>()
+function adapt(sql: string): string {
+  let text = positional.get(sql)
+  if (text === undefined) {
+    text = toPositional(sql)
+    if (positional.size < 5000) positional.set(sql, text)
+  }
+  return text
+}
+
+interface PgClientLike {
+  query(config: { text: string; values: unknown[] }): Promise<pg.QueryResult>
+}
+
+function queryable(client: PgClientLike): Queryable {
+  return {
+    dialect: 'postgres',
+    async all<T = Row>(sql: string, params: readonly SqlValue[] = []) {
+      const result = await client.query({ text: adapt(sql), values: [...params] })
+      return result.rows as T[]
+    },
+    async get<T = Row>(sql: string, params: readonly SqlValue[] = []) {
+      const result = await client.query({ text: adapt(sql), values: [...params] })
+      return result.rows[0] as T | undefined
+    },
+    async run(sql: string, params: readonly SqlValue[] = []) {
+      const result = await client.query({ text: adapt(sql), values: [...params] })
+      return { changes: result.rowCount ?? 0 }
+    },
+  }
+}
+
+/** PostgreSQL through a `pg` pool. */
+export class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const
+  readonly pool: pg.Pool
+  readonly url: string
+  private readonly base: Queryable
+
+  constructor(url: string, poolSize = 10) {
+    this.url = url
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize })
+    // An idle client that loses its connection must not crash the process.
+    this.pool.on('error', () => {})
+    this.base = queryable(this.pool)
+  }
+
+  all<T = Row>(sql: string, params?: readonly SqlValue[]) {
+    return this.base.all<T>(sql, params)
+  }
+  get<T = Row>(sql: string, params?: readonly SqlValue[]) {
+    return this.base.get<T>(sql, params)
+  }
+  run(sql: string, params?: readonly SqlValue[]) {
+    return this.base.run(sql, params)
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    try {
+      await client.query('BEGIN')
+      const result = await fn(queryable(client))
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql)
+  }
+
+  async describe() {
+    const row = await this.get<{ server_version: string; size: number }>(
+      'SELECT current_setting(\'server_version\') AS server_version, pg_database_size(current_database())::int8 AS size',
+    )
+    const safe = new URL(this.url)
+    safe.password = ''
+    return {
+      backend: 'postgres' as const,
+      location: safe.toString(),
+      serverVersion: row?.server_version,
+      sizeBytes: row?.size,
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+}

@@ -1,0 +1,126 @@
+import { statSync } from 'node:fs'
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
+import type { Db, Queryable, Row, SqlValue } from './db.ts'
+
+/**
+ * SQLite through the built-in `node:sqlite`. One connection, WAL journal. The driver is
+ * synchronous underneath; an async lock keeps a transaction's statements from interleaving with
+ * other callers' statements across the awaits inside it.
+ */
+export class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const
+  readonly path: string
+  private readonly db: DatabaseSync
+  private readonly statements = new Map<string, StatementSync>()
+  private lock: Promise<void> = Promise.resolve()
+  private locked = false
+  private readonly direct: Queryable
+
+  constructor(path: string) {
+    this.path = path
+    this.db = new DatabaseSync(path)
+    this.db.exec('PRAGMA journal_mode = WAL')
+    this.db.exec('PRAGMA synchronous = NORMAL')
+    this.db.exec('PRAGMA busy_timeout = 5000')
+    this.db.exec('PRAGMA foreign_keys = ON')
+    this.direct = {
+      dialect: 'sqlite',
+      all: async (sql, params) => this.allSync(sql, params),
+      get: async (sql, params) => this.getSync(sql, params),
+      run: async (sql, params) => this.runSync(sql, params),
+    }
+  }
+
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql)
+    if (!statement) {
+      statement = this.db.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  allSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T[] {
+    return this.statement(sql).all(...params.map(toSqlite)) as T[]
+  }
+
+  getSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T | undefined {
+    return this.statement(sql).get(...params.map(toSqlite)) as T | undefined
+  }
+
+  runSync(sql: string, params: readonly SqlValue[] = []): { changes: number } {
+    const result = this.statement(sql).run(...params.map(toSqlite))
+    return { changes: Number(result.changes) }
+  }
+
+  /** Waits while another caller's transaction holds the connection. */
+  private async idle(): Promise<void> {
+    while (this.locked) await this.lock
+  }
+
+  async all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    if (this.locked) await this.idle()
+    return this.allSync<T>(sql, params)
+  }
+
+  async get<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    if (this.locked) await this.idle()
+    return this.getSync<T>(sql, params)
+  }
+
+  async run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+    if (this.locked) await this.idle()
+    return this.runSync(sql, params)
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    await this.idle()
+    let release!: () => void
+    this.lock = new Promise((resolve) => {
+      release = resolve
+    })
+    this.locked = true
+    try {
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        const result = await fn(this.direct)
+        this.db.exec('COMMIT')
+        return result
+      } catch (error) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK')
+        throw error
+      }
+    } finally {
+      this.locked = false
+      release()
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.idle()
+    this.db.exec(sql)
+  }
+
+  async describe() {
+    let sizeBytes = 0
+    for (const suffix of ['', '-wal']) {
+      try {
+        sizeBytes += statSync(this.path + suffix).size
+      } catch {
+        // the WAL file exists only while the database is open for writing
+      }
+    }
+    return { backend: 'sqlite' as const, location: this.path, sizeBytes }
+  }
+
+  async close(): Promise<void> {
+    await this.idle()
+    this.statements.clear()
+    if (this.db.isOpen) this.db.close()
+  }
+}
+
+function toSqlite(value: SqlValue): SQLInputValue {
+  if (typeof value === 'boolean') return value ? 1 : 0
+  return value
+}

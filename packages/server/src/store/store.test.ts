@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test, type TestContext } from 'node:test'
+import { freshPostgresUrl } from '../../test/support/postgres.ts'
+import { type Db, openStore } from './index.ts'
+import { listMigrations } from './migrate.ts'
+import { toPositional } from './postgres.ts'
+
+const backends: Array<[string, (t: TestContext) => Promise<Db | undefined>]> = [
+  [
+    'sqlite',
+    async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'edgeforge-store-'))
+      const { db } = await openStore({ dataDir: dir })
+      t.after(async () => {
+        await db.close()
+        rmSync(dir, { recursive: true, force: true })
+      })
+      return db
+    },
+  ],
+  [
+    'postgres',
+    async (t) => {
+      const url = await freshPostgresUrl(t)
+      if (!url) return undefined
+      const { db } = await openStore({ dataDir: '', databaseUrl: url })
+      t.after(() => db.close())
+      return db
+    },
+  ],
+]
+
+for (const [name, open] of backends) {
+  describe(`store on ${name}`, () => {
+    test('applies every migration once and reports the schema version', async (t) => {
+      const db = await open(t)
+      if (!db) return
+      const rows = await db.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')
+      assert.deepEqual(
+        rows.map((row) => row.version),
+        listMigrations(db.dialect).map((m) => m.version),
+      )
+    })
+
+    test('a transaction that throws leaves nothing behind; one that resolves commits', async (t) => {
+      const db = await open(t)
+      if (!db) return
+      const now = Date.now()
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run('INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+            'd1',
+            'one',
+            'one.test',
+            now,
+            now,
+          ])
+          throw new Error('abort')
+        }),
+        /abort/,
+      )
+      assert.equal(await db.get('SELECT id FROM domains WHERE id = ?', ['d1']), undefined)
+      await db.transaction((tx) =>
+        tx.run('INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          'd2',
+          'two',
+          'two.test',
+          now,
+          now,
+        ]),
+      )
+      const row = await db.get<{ host: string; created_at: number }>('SELECT host, created_at FROM domains WHERE id = ?', [
+        'd2',
+      ])
+      assert.deepEqual({ ...row }, { host: 'two.test', created_at: now })
+    })
+
+    test('statements outside a transaction wait for it instead of joining it', async (t) => {
+      const db = await open(t)
+      if (!db) return
+      const now = Date.now()
+      let outsideDone = false
+      const inside = db.transaction(async (tx) => {
+        await tx.run('INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          'a',
+          'a',
+          'a.test',
+          now,
+          now,
+        ])
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        throw new Error('roll back')
+      })
+      const outside = db
+        .run('INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          'b',
+          'b',
+          'b.test',
+          now,
+          now,
+        ])
+        .then(() => {
+          outsideDone = true
+        })
+      await assert.rejects(inside)
+      await outside
+      assert.ok(outsideDone)
+      const ids = (await db.all<{ id: string }>('SELECT id FROM domains ORDER BY id')).map((r) => r.id)
+      assert.deepEqual(ids, ['b'])
+    })
+  })
+}
+
+test('toPositional numbers placeholders and leaves quoted question marks alone', () => {
+  assert.equal(toPositional("SELECT ? , '?' , \"?\" , ?"), "SELECT $1 , '?' , \"?\" , $2")
+})

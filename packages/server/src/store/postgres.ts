@@ -104,7 +104,7 @@ export class PostgresDb implements Db {
 
   async describe() {
     const row = await this.get<{ server_version: string; size: number }>(
-      'SELECT current_setting(\'server_version\') AS server_version, pg_database_size(current_database())::int8 AS size',
+      "SELECT current_setting('server_version') AS server_version, pg_database_size(current_database())::int8 AS size",
     )
     const safe = new URL(this.url)
     safe.password = ''

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, test, type TestContext } from 'node:test'
+import { describe, type TestContext, test } from 'node:test'
 import { freshPostgresUrl } from '../../test/support/postgres.ts'
 import { type Db, openStore } from './index.ts'
 import { listMigrations } from './migrate.ts'
@@ -51,13 +51,10 @@ for (const [name, open] of backends) {
       const now = Date.now()
       await assert.rejects(
         db.transaction(async (tx) => {
-          await tx.run('INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
-            'd1',
-            'one',
-            'one.test',
-            now,
-            now,
-          ])
+          await tx.run(
+            'INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+            ['d1', 'one', 'one.test', now, now],
+          )
           throw new Error('abort')
         }),
         /abort/,
@@ -72,9 +69,10 @@ for (const [name, open] of backends) {
           now,
         ]),
       )
-      const row = await db.get<{ host: string; created_at: number }>('SELECT host, created_at FROM domains WHERE id = ?', [
-        'd2',
-      ])
+      const row = await db.get<{ host: string; created_at: number }>(
+        'SELECT host, created_at FROM domains WHERE id = ?',
+        ['d2'],
+      )
       assert.deepEqual({ ...row }, { host: 'two.test', created_at: now })
     })
 
@@ -115,5 +113,5 @@ for (const [name, open] of backends) {
 }
 
 test('toPositional numbers placeholders and leaves quoted question marks alone', () => {
-  assert.equal(toPositional("SELECT ? , '?' , \"?\" , ?"), "SELECT $1 , '?' , \"?\" , $2")
+  assert.equal(toPositional('SELECT ? , \'?\' , "?" , ?'), 'SELECT $1 , \'?\' , "?" , $2')
 })

@@ -44,6 +44,8 @@ CREATE TABLE endpoints (
   updated_at       BIGINT NOT NULL
 );
 CREATE INDEX endpoints_collection ON endpoints(collection_id);
+-- Deleting or re-hosting a domain finds the endpoints served on its host.
+CREATE INDEX endpoints_domain ON endpoints(domain);
 
 -- One row per successful compile: what a restart loads without compiling again.
 CREATE TABLE endpoint_versions (

@@ -1,0 +1,23 @@
+/**
+ * `@edgeforge/sdk`: what edgeforge handler and job authors import.
+ *
+ * @example
+ * import { handler, Response } from '@edgeforge/sdk'
+ * export default handler(() => Response.ok({ hello: 'world' }))
+ */
+export type { Context, EnqueuedJob, EnqueueOptions, JobsClient, Logger } from './context.ts'
+export { HandlerError, isHandlerError } from './errors.ts'
+export { type HandlerDefinition, type HandlerFunction, handler, isHandlerDefinition } from './handler.ts'
+export {
+  isJobDefinition,
+  isUnrecoverableError,
+  type JobContext,
+  type JobDefinition,
+  type JobFunction,
+  job,
+  UnrecoverableError,
+} from './job.ts'
+export { Multipart, type MultipartFile } from './multipart.ts'
+export type { ParamType } from './params.ts'
+export { Request, type RequestInit } from './request.ts'
+export { Response } from './response.ts'

@@ -1,0 +1,73 @@
+import { parseArgs, UsageError } from './args.ts'
+import { ControlError } from './client.ts'
+import { DEPLOY_HELP, deployCommand } from './deploy.ts'
+import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
+import { LOGS_HELP, logsCommand } from './logs.ts'
+import { printDiagnostics } from './print.ts'
+import { SERVE_HELP, serveCommand } from './serve.ts'
+
+const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
+
+Usage: edgeforge <command> [options]
+
+Commands:
+  serve                 start the gateway and the control plane (the default command)
+  deploy <file.ts>      create or update an endpoint from a file, then compile and start it
+  endpoints ls          list endpoints with their status and version
+  logs <name>           show what an endpoint's handler logged
+  help [command]        show help for a command
+
+Run "edgeforge <command> --help" for a command's options.`
+
+const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
+  serve: { help: SERVE_HELP, run: serveCommand },
+  deploy: { help: DEPLOY_HELP, run: deployCommand },
+  endpoints: { help: ENDPOINTS_HELP, run: endpointsCommand },
+  logs: { help: LOGS_HELP, run: logsCommand },
+}
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0]
+  if (first === undefined || first.startsWith('-')) {
+    if (first === '--help' || first === '-h') {
+      console.log(HELP)
+      return 0
+    }
+    return serveCommand(argv)
+  }
+  if (first === 'help') {
+    const topic = argv[1] ? COMMANDS[argv[1]] : undefined
+    console.log(topic ? topic.help : HELP)
+    return 0
+  }
+  const command = COMMANDS[first]
+  if (!command) {
+    console.error(`edgeforge: unknown command "${first}"\n\n${HELP}`)
+    return 2
+  }
+  const rest = argv.slice(1)
+  if (parseArgs(rest).flags.help) {
+    console.log(command.help)
+    return 0
+  }
+  return command.run(rest)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`edgeforge: ${error.message}`)
+      process.exitCode = 2
+    } else if (error instanceof ControlError) {
+      // Compile failures print like a compiler would; their summary message would only repeat it.
+      if (!printDiagnostics(error.details)) console.error(`error (${error.code}): ${error.message}`)
+      process.exitCode = 1
+    } else {
+      console.error(`edgeforge: ${(error as Error).message}`)
+      process.exitCode = 1
+    }
+  },
+)

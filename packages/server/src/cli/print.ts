@@ -1,0 +1,36 @@
+interface DiagnosticLike {
+  severity?: string
+  message?: string
+  file?: string
+  line?: number
+  column?: number
+  code?: string
+  lineText?: string
+}
+
+/** Prints compile diagnostics the way a compiler would: position, message, the line and a caret. */
+export function printDiagnostics(details: unknown): boolean {
+  const diagnostics = (details as { diagnostics?: DiagnosticLike[] } | undefined)?.diagnostics
+  if (!Array.isArray(diagnostics) || diagnostics.length === 0) return false
+  for (const d of diagnostics) {
+    const where = d.line ? `${d.file ?? ''}:${d.line}:${d.column ?? 1}` : (d.file ?? '')
+    console.error(`${where} ${d.severity ?? 'error'}${d.code ? ` ${d.code}` : ''}: ${d.message}`)
+    if (d.lineText !== undefined && d.line) {
+      const gutter = String(d.line)
+      console.error(`  ${gutter} | ${d.lineText}`)
+      console.error(`  ${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, (d.column ?? 1) - 1))}^`)
+    }
+  }
+  return true
+}
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()
+  return [line(headers), ...rows.map(line)].join('\n')
+}

@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig, settingsHelp } from '../config.ts'
+import { startServer } from '../main.ts'
+import { parseArgs } from './args.ts'
+
+export const SERVE_HELP = `edgeforge serve — start the gateway (public traffic) and the control plane (management API)
+
+Usage: edgeforge serve [options]
+
+Every option can also be set with its environment variable; a flag wins over the variable.
+
+${settingsHelp()}`
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { positionals, flags } = parseArgs(argv.filter((a) => a !== 'serve'))
+  if (positionals.length > 0) {
+    console.error(`edgeforge serve: unexpected argument "${positionals[0]}"`)
+    return 2
+  }
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig(process.env, flags)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`edgeforge serve: ${error.message}`)
+      return 2
+    }
+    throw error
+  }
+  const server = await startServer(config)
+  console.error(
+    `edgeforge ${server.version}: gateway on ${server.gatewayUrl}, control plane on ${server.controlUrl}, state in ${server.storeLocation}`,
+  )
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.error(`edgeforge: ${signal} received, draining in-flight requests`)
+    await server.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+  return new Promise<number>(() => {})
+}

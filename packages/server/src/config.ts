@@ -1,0 +1,296 @@
+import { isIP } from 'node:net'
+import { resolve } from 'node:path'
+
+/**
+ * Every setting of edgeforge: its environment variable, CLI flag, default and help text. Nothing
+ * else reads process.env; `edgeforge serve --help` prints this table.
+ */
+export interface Config {
+  dataDir: string
+  databaseUrl: string
+  gatewayHost: string
+  gatewayPort: number
+  controlHost: string
+  controlPort: number
+  adminToken: string
+  requestTimeoutMs: number
+  bodyLimitBytes: number
+  drainTimeoutMs: number
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  typeCheck: boolean
+  npmCommand: string
+  endpointLogLines: number
+  jobConcurrency: number
+  jobLeaseMs: number
+}
+
+type Kind = 'string' | 'integer' | 'boolean' | 'port'
+
+interface Setting {
+  key: keyof Config
+  env: string
+  flag: string
+  kind: Kind
+  default: string
+  help: string
+  secret?: boolean
+  choices?: readonly string[]
+  min?: number
+}
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'dataDir',
+    env: 'EDGEFORGE_DATA_DIR',
+    flag: 'data-dir',
+    kind: 'string',
+    default: './data',
+    help: 'Directory for the SQLite database, compiled artifacts and the npm dependency cache',
+  },
+  {
+    key: 'databaseUrl',
+    env: 'EDGEFORGE_DATABASE_URL',
+    flag: 'database-url',
+    kind: 'string',
+    default: '',
+    help: 'postgres://… to keep state in PostgreSQL instead of SQLite in the data dir',
+    secret: true,
+  },
+  {
+    key: 'gatewayHost',
+    env: 'EDGEFORGE_GATEWAY_HOST',
+    flag: 'gateway-host',
+    kind: 'string',
+    default: '0.0.0.0',
+    help: 'Address the public gateway listens on',
+  },
+  {
+    key: 'gatewayPort',
+    env: 'EDGEFORGE_GATEWAY_PORT',
+    flag: 'gateway-port',
+    kind: 'port',
+    default: '9080',
+    help: 'Port of the public gateway (0 picks a free port)',
+  },
+  {
+    key: 'controlHost',
+    env: 'EDGEFORGE_CONTROL_HOST',
+    flag: 'control-host',
+    kind: 'string',
+    default: '127.0.0.1',
+    help: 'Address of the control plane (management API); a non-loopback address requires EDGEFORGE_ADMIN_TOKEN',
+  },
+  {
+    key: 'controlPort',
+    env: 'EDGEFORGE_CONTROL_PORT',
+    flag: 'control-port',
+    kind: 'port',
+    default: '9081',
+    help: 'Port of the control plane (0 picks a free port)',
+  },
+  {
+    key: 'adminToken',
+    env: 'EDGEFORGE_ADMIN_TOKEN',
+    flag: 'admin-token',
+    kind: 'string',
+    default: '',
+    help: 'When set, every control-plane call needs "Authorization: Bearer <token>"',
+    secret: true,
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'EDGEFORGE_REQUEST_TIMEOUT_MS',
+    flag: 'request-timeout-ms',
+    kind: 'integer',
+    default: '30000',
+    min: 1,
+    help: 'Default per-request handler timeout; past it the client gets 504 and ctx.signal aborts',
+  },
+  {
+    key: 'bodyLimitBytes',
+    env: 'EDGEFORGE_BODY_LIMIT_BYTES',
+    flag: 'body-limit-bytes',
+    kind: 'integer',
+    default: '1048576',
+    min: 0,
+    help: 'Default request body limit of a new endpoint (413 beyond it)',
+  },
+  {
+    key: 'drainTimeoutMs',
+    env: 'EDGEFORGE_DRAIN_TIMEOUT_MS',
+    flag: 'drain-timeout-ms',
+    kind: 'integer',
+    default: '30000',
+    min: 0,
+    help: 'Default time an old handler version may finish in-flight requests after a swap or stop',
+  },
+  {
+    key: 'logLevel',
+    env: 'EDGEFORGE_LOG_LEVEL',
+    flag: 'log-level',
+    kind: 'string',
+    default: 'info',
+    choices: ['debug', 'info', 'warn', 'error', 'silent'],
+    help: 'Server log level (JSON lines on stdout)',
+  },
+  {
+    key: 'typeCheck',
+    env: 'EDGEFORGE_TYPE_CHECK',
+    flag: 'type-check',
+    kind: 'boolean',
+    default: 'true',
+    help: 'Type-check handlers against the SDK before bundling',
+  },
+  {
+    key: 'npmCommand',
+    env: 'EDGEFORGE_NPM_COMMAND',
+    flag: 'npm-command',
+    kind: 'string',
+    default: 'npm',
+    help: 'npm executable used to install endpoint dependencies',
+  },
+  {
+    key: 'endpointLogLines',
+    env: 'EDGEFORGE_ENDPOINT_LOG_LINES',
+    flag: 'endpoint-log-lines',
+    kind: 'integer',
+    default: '1000',
+    min: 1,
+    help: 'Lines kept per endpoint in its log ring buffer',
+  },
+  {
+    key: 'jobConcurrency',
+    env: 'EDGEFORGE_JOB_CONCURRENCY',
+    flag: 'job-concurrency',
+    kind: 'integer',
+    default: '16',
+    min: 0,
+    help: 'Jobs this process runs at once (0 runs none: enqueue-only gateway)',
+  },
+  {
+    key: 'jobLeaseMs',
+    env: 'EDGEFORGE_JOB_LEASE_MS',
+    flag: 'job-lease-ms',
+    kind: 'integer',
+    default: '30000',
+    min: 1000,
+    help: 'Lease of a claimed job; heartbeats renew it, an expired one is retried',
+  },
+]
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+function parseValue(setting: Setting, raw: string, source: string): string | number | boolean {
+  const where = `${source} (${setting.env} / --${setting.flag})`
+  switch (setting.kind) {
+    case 'boolean': {
+      const value = raw.toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(value)) return true
+      if (['0', 'false', 'no', 'off'].includes(value)) return false
+      throw new ConfigError(`${where}: expected true or false, got "${raw}"`)
+    }
+    case 'integer':
+    case 'port': {
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${where}: expected a whole number, got "${raw}"`)
+      const value = Number(raw)
+      if (setting.kind === 'port' && value > 65535)
+        throw new ConfigError(`${where}: a port is 0–65535, got ${value}`)
+      if (setting.min !== undefined && value < setting.min)
+        throw new ConfigError(`${where}: must be at least ${setting.min}, got ${value}`)
+      return value
+    }
+    default:
+      if (setting.choices && !setting.choices.includes(raw))
+        throw new ConfigError(`${where}: expected one of ${setting.choices.join(', ')}, got "${raw}"`)
+      return raw
+  }
+}
+
+/**
+ * Builds the configuration: defaults, then environment variables, then flags (`--gateway-port 0`
+ * or `--gateway-port=0`). Unknown flags and bad values throw a ConfigError saying what to fix.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  flags: Record<string, string> = {},
+): Config {
+  const values: Record<string, unknown> = {}
+  for (const setting of SETTINGS) {
+    let value = parseValue(setting, setting.default, 'default')
+    const fromEnv = env[setting.env]
+    if (fromEnv !== undefined && fromEnv !== '') value = parseValue(setting, fromEnv, 'environment')
+    if (flags[setting.flag] !== undefined) value = parseValue(setting, flags[setting.flag], 'flag')
+    values[setting.key] = value
+  }
+  for (const flag of Object.keys(flags)) {
+    if (!SETTINGS.some((setting) => setting.flag === flag)) throw new ConfigError(`unknown option --${flag}`)
+  }
+  const config = values as unknown as Config
+  config.dataDir = resolve(config.dataDir)
+  if (!isLoopback(config.controlHost) && !config.adminToken) {
+    throw new ConfigError(
+      `refusing to expose the control plane on ${config.controlHost} without a token: set EDGEFORGE_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1`,
+    )
+  }
+  return config
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  if (isIP(host) === 6) return host === '::1'
+  return false
+}
+
+/** The settings as a help table, secrets' values never shown. */
+export function settingsHelp(): string {
+  const lines = SETTINGS.map((setting) => {
+    const def = setting.default === '' ? '(none)' : setting.default
+    return `  --${setting.flag.padEnd(20)} ${setting.env.padEnd(30)} default ${def}\n      ${setting.help}`
+  })
+  return lines.join('\n')
+}
+
+/** The configuration with secrets masked, for logs and the health of operators' eyes. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config }
+  for (const setting of SETTINGS) {
+    if (setting.secret && out[setting.key])
+      out[setting.key] = setting.key === 'databaseUrl' ? redactUrl(String(out[setting.key])) : '***'
+  }
+  return out
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '***'
+  }
+}
+
+/** What the CLI's client commands need: where the control plane is, and its token. */
+export interface ClientSettings {
+  url: string
+  token: string
+}
+
+export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default http://127.0.0.1:9081)
+  --token <token>  EDGEFORGE_ADMIN_TOKEN  bearer token, when the server has one`
+
+export function loadClientSettings(
+  env: Record<string, string | undefined> = process.env,
+  flags: Record<string, string> = {},
+): ClientSettings {
+  return {
+    url: flags.url ?? env.EDGEFORGE_URL ?? 'http://127.0.0.1:9081',
+    token: flags.token ?? env.EDGEFORGE_ADMIN_TOKEN ?? '',
+  }
+}

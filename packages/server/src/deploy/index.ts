@@ -1,0 +1,11 @@
+export {
+  type CatalogPort,
+  type CompileReport,
+  type EndpointStatus,
+  type JobHandlerPort,
+  Lifecycle,
+  type LifecycleDeps,
+  type LifecycleEndpoint,
+  type RunReport,
+} from './lifecycle.ts'
+export { lifecycleRoutes } from './routes.ts'

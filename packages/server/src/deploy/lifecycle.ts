@@ -1,0 +1,447 @@
+import { formatWithOptions } from 'node:util'
+import { ApiError } from '@edgeforge/protocol'
+import * as sdk from '@edgeforge/sdk'
+import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
+import { mapStack } from '../build/index.ts'
+import {
+  type DrainReport,
+  type EndpointLimits,
+  type HandlerRegistry,
+  HandlerVersion,
+  type Route,
+  requestScope,
+} from '../gateway/index.ts'
+import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
+import type { Logger } from '../observability/logger.ts'
+import type { Db } from '../store/index.ts'
+import { loadBundle } from './load.ts'
+
+export type EndpointStatus = 'created' | 'compiled' | 'running' | 'stopped' | 'error'
+
+/** What the lifecycle reads of an endpoint record. */
+export interface LifecycleEndpoint {
+  id: string
+  name: string
+  kind: 'http' | 'job'
+  queue: string | null
+  code: string
+  dependencies: Record<string, string>
+  status: EndpointStatus
+  runningVersion: number | null
+  compiledVersion: number | null
+  limits: EndpointLimits
+}
+
+/** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
+export interface CatalogPort {
+  getEndpoint(id: string): Promise<LifecycleEndpoint>
+  /** Null when the endpoint is not routable (a job, or it, its collection or its domain is disabled). */
+  routeOf(id: string): Promise<Route | null>
+  listRunning(): Promise<LifecycleEndpoint[]>
+  setState(
+    id: string,
+    patch: {
+      status?: EndpointStatus
+      runningVersion?: number | null
+      compiledVersion?: number | null
+      lastError?: string | null
+    },
+  ): Promise<void>
+}
+
+/** Where loaded job handlers go; the job runtime fills this in. */
+export interface JobHandlerPort {
+  install(endpoint: LifecycleEndpoint, version: HandlerVersion): DrainReport[]
+  remove(endpointId: string): DrainReport[]
+  drainingOf(endpointId: string): DrainReport[]
+}
+
+export interface LifecycleDeps {
+  db: Db
+  catalog: CatalogPort
+  compiler: Compiler
+  registry: HandlerRegistry
+  /** Builds and publishes a new router snapshot from the registry. */
+  publish: () => void
+  endpointLogs: EndpointLogs
+  logger: Logger
+  jobs?: JobHandlerPort
+}
+
+export interface CompileReport {
+  endpoint_id: string
+  status: EndpointStatus
+  compiled_version: number
+  reused: boolean
+  diagnostics: Diagnostic[]
+  timings_ms?: { install: number; type_check: number; bundle: number }
+}
+
+export interface RunReport {
+  endpoint_id: string
+  status: EndpointStatus
+  running_version: number | null
+  swapped: boolean
+  /** Old versions still finishing requests when the call returned. */
+  draining: DrainReport[]
+  compile?: CompileReport
+}
+
+/**
+ * The endpoint lifecycle: compile → load → swap → drain, and restore at boot. Operations on one
+ * endpoint run one at a time; different endpoints proceed independently.
+ */
+export class Lifecycle {
+  private readonly deps: LifecycleDeps
+  private readonly queues = new Map<string, Promise<unknown>>()
+  /** Versions compiled and loaded (to validate them) but not started yet: start reuses them. */
+  private readonly prepared = new Map<string, HandlerVersion>()
+
+  constructor(deps: LifecycleDeps) {
+    this.deps = deps
+  }
+
+  compile(id: string): Promise<CompileReport> {
+    return this.exclusive(id, () => this.compileLocked(id, false))
+  }
+
+  start(id: string): Promise<RunReport> {
+    return this.exclusive(id, () => this.startLocked(id))
+  }
+
+  stop(id: string): Promise<RunReport> {
+    return this.exclusive(id, () => this.stopLocked(id))
+  }
+
+  /** Compiles when the code or dependencies changed since the last compile, then starts or swaps. */
+  deploy(id: string): Promise<RunReport> {
+    return this.exclusive(id, async () => {
+      const compile = await this.compileLocked(id, true)
+      const report = await this.startLocked(id)
+      return { ...report, compile }
+    })
+  }
+
+  /** Loads every endpoint that was running before the last shutdown, from stored artifacts. */
+  async restore(): Promise<{ restored: number; failed: number }> {
+    let restored = 0
+    let failed = 0
+    for (const endpoint of await this.deps.catalog.listRunning()) {
+      try {
+        if (endpoint.runningVersion === null) throw new Error('no running version recorded')
+        const version = await this.loadStored(endpoint, endpoint.runningVersion)
+        await this.install(endpoint, version)
+        restored += 1
+      } catch (error) {
+        failed += 1
+        const message = `restore failed: ${(error as Error).message}`
+        this.deps.logger.error({ endpoint: endpoint.name, err: error }, message)
+        await this.deps.catalog.setState(endpoint.id, { status: 'error', lastError: message })
+      }
+    }
+    this.deps.publish()
+    return { restored, failed }
+  }
+
+  /** Catalog changes: removed endpoints leave service, updated ones get their new route. */
+  async endpointsChanged(change: { updated: string[]; removed: string[] }): Promise<void> {
+    for (const id of change.removed) {
+      this.prepared.delete(id)
+      this.deps.registry.remove(id)
+      this.deps.jobs?.remove(id)
+      this.deps.endpointLogs.forget(id)
+    }
+    for (const id of change.updated) {
+      await this.exclusive(id, async () => {
+        const slot = this.deps.registry.get(id)
+        if (!slot) return
+        const endpoint = await this.deps.catalog.getEndpoint(id)
+        const route = await this.deps.catalog.routeOf(id)
+        if (route) {
+          this.deps.registry.update(id, route, endpoint.limits)
+        } else {
+          this.deps.registry.remove(id)
+          await this.deps.catalog.setState(id, { status: 'stopped' })
+        }
+      })
+    }
+    this.deps.publish()
+  }
+
+  /** Throws 409 when another routed endpoint already serves this route. */
+  assertRouteFree(endpointId: string, route: Route): void {
+    const key = routeKey(route)
+    for (const slot of this.deps.registry.slots.values()) {
+      if (slot.endpointId !== endpointId && routeKey(slot.route) === key) {
+        throw new ApiError(
+          'conflict',
+          `${route.method} ${route.path} on host ${route.host} is already served by running endpoint ${slot.current.endpointName}; stop it or choose another path`,
+          { endpoint_id: slot.endpointId },
+        )
+      }
+    }
+  }
+
+  private async compileLocked(id: string, reuse: boolean): Promise<CompileReport> {
+    const endpoint = await this.deps.catalog.getEndpoint(id)
+    if (reuse && endpoint.compiledVersion !== null) {
+      const stored = await this.deps.db.get<{ source: string; dependencies: string }>(
+        'SELECT source, dependencies FROM endpoint_versions WHERE endpoint_id = ? AND version = ?',
+        [id, endpoint.compiledVersion],
+      )
+      if (
+        stored &&
+        stored.source === endpoint.code &&
+        stored.dependencies === canonicalDeps(endpoint.dependencies)
+      ) {
+        return {
+          endpoint_id: id,
+          status: endpoint.status,
+          compiled_version: endpoint.compiledVersion,
+          reused: true,
+          diagnostics: [],
+        }
+      }
+    }
+    if (!endpoint.code.trim()) {
+      throw new ApiError('compile_failed', `endpoint ${endpoint.name} has no code yet: set "code" first`, {
+        stage: 'bundle',
+        diagnostics: [],
+      })
+    }
+    const result: CompileResult = await this.deps.compiler.compile({
+      source: endpoint.code,
+      filename: `${endpoint.name}.ts`,
+      dependencies: endpoint.dependencies,
+    })
+    if (!result.ok)
+      return this.compileFailed(endpoint, formatDiagnostics(endpoint.name, result.diagnostics), {
+        stage: result.stage,
+        diagnostics: result.diagnostics,
+      })
+    const row = await this.deps.db.get<{ latest: number | null }>(
+      'SELECT MAX(version) AS latest FROM endpoint_versions WHERE endpoint_id = ?',
+      [id],
+    )
+    const versionNumber = (row?.latest ?? 0) + 1
+    let version: HandlerVersion
+    try {
+      version = this.instantiate(endpoint, versionNumber, result.bundle, result.sourceMap)
+    } catch (error) {
+      return this.compileFailed(endpoint, (error as Error).message, { stage: 'load', diagnostics: [] })
+    }
+    await this.deps.db.run(
+      'INSERT INTO endpoint_versions (endpoint_id, version, source, dependencies, bundle, source_map, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
+        id,
+        versionNumber,
+        endpoint.code,
+        canonicalDeps(endpoint.dependencies),
+        result.bundle,
+        result.sourceMap,
+        Date.now(),
+      ],
+    )
+    const status: EndpointStatus = endpoint.status === 'running' ? 'running' : 'compiled'
+    await this.deps.catalog.setState(id, { status, compiledVersion: versionNumber, lastError: null })
+    this.prepared.set(id, version)
+    return {
+      endpoint_id: id,
+      status,
+      compiled_version: versionNumber,
+      reused: false,
+      diagnostics: result.diagnostics,
+      timings_ms: {
+        install: Math.round(result.timings.installMs),
+        type_check: Math.round(result.timings.typeCheckMs),
+        bundle: Math.round(result.timings.bundleMs),
+      },
+    }
+  }
+
+  private async compileFailed(
+    endpoint: LifecycleEndpoint,
+    message: string,
+    details: unknown,
+  ): Promise<never> {
+    // A running endpoint keeps serving its previous version; only the error is recorded.
+    const status: EndpointStatus = endpoint.status === 'running' ? 'running' : 'error'
+    await this.deps.catalog.setState(endpoint.id, { status, lastError: message })
+    throw new ApiError('compile_failed', message, details)
+  }
+
+  private async startLocked(id: string): Promise<RunReport> {
+    const endpoint = await this.deps.catalog.getEndpoint(id)
+    const target = endpoint.compiledVersion
+    if (target === null) {
+      throw new ApiError(
+        'conflict',
+        `endpoint ${endpoint.name} has not been compiled: POST /api/endpoints/${id}/deploy compiles and starts it`,
+      )
+    }
+    const current = endpoint.kind === 'http' ? this.deps.registry.get(id)?.current.version : undefined
+    if (endpoint.status === 'running' && current === target) {
+      return {
+        endpoint_id: id,
+        status: 'running',
+        running_version: target,
+        swapped: false,
+        draining: this.drainingOf(endpoint),
+      }
+    }
+    const prepared = this.prepared.get(id)
+    const version = prepared?.version === target ? prepared : await this.loadStored(endpoint, target)
+    const report = await this.install(endpoint, version)
+    this.prepared.delete(id)
+    this.deps.publish()
+    await this.deps.catalog.setState(id, { status: 'running', runningVersion: target })
+    return {
+      endpoint_id: id,
+      status: 'running',
+      running_version: target,
+      swapped: report.swapped,
+      draining: report.draining,
+    }
+  }
+
+  private async stopLocked(id: string): Promise<RunReport> {
+    const endpoint = await this.deps.catalog.getEndpoint(id)
+    const draining =
+      endpoint.kind === 'job' ? (this.deps.jobs?.remove(id) ?? []) : this.deps.registry.remove(id).draining
+    this.deps.publish()
+    const status: EndpointStatus = endpoint.status === 'running' ? 'stopped' : endpoint.status
+    await this.deps.catalog.setState(id, { status })
+    return { endpoint_id: id, status, running_version: endpoint.runningVersion, swapped: false, draining }
+  }
+
+  private async install(
+    endpoint: LifecycleEndpoint,
+    version: HandlerVersion,
+  ): Promise<{ swapped: boolean; draining: DrainReport[] }> {
+    if (endpoint.kind === 'job') {
+      if (!this.deps.jobs)
+        throw new ApiError(
+          'conflict',
+          'job endpoints need the job runtime, which is not running in this process',
+        )
+      const hadOne = this.deps.jobs.drainingOf(endpoint.id)
+      const draining = this.deps.jobs.install(endpoint, version)
+      return { swapped: draining.length > 0 || hadOne.length > 0, draining }
+    }
+    const route = await this.deps.catalog.routeOf(endpoint.id)
+    if (!route) {
+      throw new ApiError(
+        'conflict',
+        `endpoint ${endpoint.name} is disabled (or its collection or domain is): enable it to start it`,
+      )
+    }
+    this.assertRouteFree(endpoint.id, route)
+    return this.deps.registry.install(endpoint.id, route, endpoint.limits, version)
+  }
+
+  private drainingOf(endpoint: LifecycleEndpoint): DrainReport[] {
+    return endpoint.kind === 'job'
+      ? (this.deps.jobs?.drainingOf(endpoint.id) ?? [])
+      : this.deps.registry.drainingOf(endpoint.id)
+  }
+
+  private async loadStored(endpoint: LifecycleEndpoint, versionNumber: number): Promise<HandlerVersion> {
+    const stored = await this.deps.db.get<{ bundle: string; source_map: string }>(
+      'SELECT bundle, source_map FROM endpoint_versions WHERE endpoint_id = ? AND version = ?',
+      [endpoint.id, versionNumber],
+    )
+    if (!stored)
+      throw new ApiError(
+        'conflict',
+        `version ${versionNumber} of ${endpoint.name} has no stored artifact; deploy it again`,
+      )
+    return this.instantiate(endpoint, versionNumber, stored.bundle, stored.source_map)
+  }
+
+  /** Evaluates a bundle into a handler version; throws with a readable message when it cannot. */
+  private instantiate(
+    endpoint: LifecycleEndpoint,
+    versionNumber: number,
+    bundle: string,
+    sourceMap: string,
+  ): HandlerVersion {
+    const filename = `edgeforge:${endpoint.name}@v${versionNumber}.js`
+    const mod = loadBundle(bundle, {
+      filename,
+      sdk,
+      sourceMap,
+      console: this.consoleFor(endpoint.id, versionNumber),
+    })
+    const definition = mod.definition
+    const expected =
+      endpoint.kind === 'job' ? sdk.isJobDefinition(definition) : sdk.isHandlerDefinition(definition)
+    if (!expected) {
+      const wanted =
+        endpoint.kind === 'job' ? 'job(async (payload, ctx) => …)' : 'handler(async (req, ctx) => …)'
+      throw new Error(`${endpoint.name}.ts must \`export default ${wanted}\` from '@edgeforge/sdk'`)
+    }
+    return new HandlerVersion({
+      endpointId: endpoint.id,
+      endpointName: endpoint.name,
+      version: versionNumber,
+      fn: (definition as { fn: HandlerVersion['fn'] }).fn,
+      mapStack: (stack) => mapStack(stack, filename, sourceMap, mod.lineOffset),
+    })
+  }
+
+  /** The `console` a bundle sees: every line lands in its endpoint's log with the request id. */
+  private consoleFor(endpointId: string, versionNumber: number) {
+    const logs = this.deps.endpointLogs
+    const write =
+      (level: EndpointLogEntry['level']) =>
+      (...args: unknown[]) => {
+        logs.append(endpointId, {
+          time: Date.now(),
+          level,
+          requestId: requestScope.getStore()?.requestId ?? null,
+          version: versionNumber,
+          message: formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
+        })
+      }
+    return {
+      log: write('info'),
+      info: write('info'),
+      debug: write('debug'),
+      warn: write('warn'),
+      error: write('error'),
+      trace: write('debug'),
+    }
+  }
+
+  private exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(id) ?? Promise.resolve()
+    const next = previous.then(work, work)
+    const settled = next.catch(() => {})
+    this.queues.set(id, settled)
+    settled.then(() => {
+      if (this.queues.get(id) === settled) this.queues.delete(id)
+    })
+    return next
+  }
+}
+
+/** Routes that would collide: same host, method and path shape (parameter names do not count). */
+function routeKey(route: Route): string {
+  const shape = route.path.replace(/\{[^}]+\}/g, '{}').replace(/\/+$/, '') || '/'
+  return `${route.host} ${route.method} ${shape}`
+}
+
+function canonicalDeps(dependencies: Record<string, string>): string {
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
+  )
+}
+
+function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error')
+  const first = errors[0] ?? diagnostics[0]
+  if (!first) return `compiling ${name} failed`
+  const where = first.line ? `${first.file ?? `${name}.ts`}:${first.line}:${first.column ?? 1}: ` : ''
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''
+  return `${where}${first.code ? `${first.code} ` : ''}${first.message}${more}`
+}

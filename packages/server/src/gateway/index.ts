@@ -1,0 +1,12 @@
+export { Dispatcher, type DispatcherOptions, type RequestMetrics, requestScope } from './dispatch.ts'
+export { GatewayListener } from './listener.ts'
+export {
+  type DrainReport,
+  type EndpointLimits,
+  type EndpointSlot,
+  HandlerRegistry,
+  HandlerVersion,
+  type Route,
+  type SwapResult,
+} from './registry.ts'
+export { RouterSnapshot } from './router.ts'

@@ -1,0 +1,46 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Dispatcher } from './dispatch.ts'
+import type { HandlerRegistry } from './registry.ts'
+
+/** The public listener of the data plane: plain node:http in front of the dispatcher. */
+export class GatewayListener {
+  readonly server: Server
+  private readonly registry: HandlerRegistry
+
+  constructor(dispatcher: Dispatcher, registry: HandlerRegistry) {
+    this.registry = registry
+    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, dispatcher.handle)
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        resolve(this.server.address() as AddressInfo)
+      })
+    })
+  }
+
+  /**
+   * Stops accepting connections, lets in-flight requests finish (up to `drainMs`), then closes
+   * what is left. Idle keep-alive connections are closed at once so clients reconnect elsewhere.
+   */
+  async close(drainMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    this.server.closeIdleConnections()
+    const deadline = Date.now() + drainMs
+    while (this.inFlight() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      this.server.closeIdleConnections()
+    }
+    this.server.closeAllConnections()
+    await closed
+  }
+
+  private inFlight(): number {
+    const stats = this.registry.stats()
+    return stats.active_requests + stats.draining_requests
+  }
+}

@@ -1,0 +1,166 @@
+import type { HandlerFunction } from '@edgeforge/sdk'
+
+/** Where an endpoint is served: `host` is '*' or a lower-case hostname; `path` a template. */
+export interface Route {
+  host: string
+  method: string
+  path: string
+}
+
+export interface EndpointLimits {
+  timeoutMs: number
+  bodyLimitBytes: number
+  drainTimeoutMs: number
+}
+
+/**
+ * One loaded version of an endpoint's handler. Requests hold it through acquire/release; once
+ * it is draining and the last request releases it, `drained` resolves and nothing references it
+ * any more, so the module it came from can be garbage-collected.
+ */
+export class HandlerVersion {
+  readonly endpointId: string
+  readonly endpointName: string
+  readonly version: number
+  readonly fn: HandlerFunction
+  /** Translates a stack trace of this version to TypeScript positions. */
+  readonly mapStack: (stack: string) => string
+  inFlight = 0
+  draining = false
+  readonly drained: Promise<void>
+  private resolveDrained!: () => void
+
+  constructor(init: {
+    endpointId: string
+    endpointName: string
+    version: number
+    fn: HandlerFunction
+    mapStack: (stack: string) => string
+  }) {
+    this.endpointId = init.endpointId
+    this.endpointName = init.endpointName
+    this.version = init.version
+    this.fn = init.fn
+    this.mapStack = init.mapStack
+    this.drained = new Promise((resolve) => {
+      this.resolveDrained = resolve
+    })
+  }
+
+  acquire(): void {
+    this.inFlight += 1
+  }
+
+  release(): void {
+    this.inFlight -= 1
+    if (this.draining && this.inFlight === 0) this.resolveDrained()
+  }
+
+  startDraining(): void {
+    this.draining = true
+    if (this.inFlight === 0) this.resolveDrained()
+  }
+}
+
+/** A routed endpoint: its route, limits and the version that takes new requests. */
+export interface EndpointSlot {
+  readonly endpointId: string
+  route: Route
+  limits: EndpointLimits
+  current: HandlerVersion
+}
+
+export interface DrainReport {
+  version: number
+  in_flight: number
+}
+
+/** What a swap or removal hands back: the versions still finishing requests. */
+export interface SwapResult {
+  swapped: boolean
+  draining: DrainReport[]
+}
+
+/**
+ * The live handler versions: one current version per routed endpoint, plus the old versions that
+ * are finishing their in-flight requests. The data plane reads slots; the deploy lifecycle writes.
+ */
+export class HandlerRegistry {
+  readonly slots = new Map<string, EndpointSlot>()
+  readonly draining = new Set<HandlerVersion>()
+
+  get(endpointId: string): EndpointSlot | undefined {
+    return this.slots.get(endpointId)
+  }
+
+  /**
+   * Makes `version` the one that takes new requests for the endpoint (one assignment), and sends
+   * the previous version, if any, to drain.
+   */
+  install(endpointId: string, route: Route, limits: EndpointLimits, version: HandlerVersion): SwapResult {
+    const slot = this.slots.get(endpointId)
+    if (!slot) {
+      this.slots.set(endpointId, { endpointId, route, limits, current: version })
+      return { swapped: false, draining: [] }
+    }
+    const previous = slot.current
+    slot.current = version
+    slot.route = route
+    slot.limits = limits
+    const draining = previous === version ? [] : this.retire(previous, limits.drainTimeoutMs)
+    return { swapped: previous !== version, draining }
+  }
+
+  /** Takes the endpoint out of service; its version drains. */
+  remove(endpointId: string): SwapResult {
+    const slot = this.slots.get(endpointId)
+    if (!slot) return { swapped: false, draining: [] }
+    this.slots.delete(endpointId)
+    return { swapped: false, draining: this.retire(slot.current, slot.limits.drainTimeoutMs) }
+  }
+
+  /** Updates route and limits of a routed endpoint without touching its version. */
+  update(endpointId: string, route: Route, limits: EndpointLimits): void {
+    const slot = this.slots.get(endpointId)
+    if (slot) {
+      slot.route = route
+      slot.limits = limits
+    }
+  }
+
+  private retire(version: HandlerVersion, drainTimeoutMs: number): DrainReport[] {
+    version.startDraining()
+    if (version.inFlight === 0) return []
+    this.draining.add(version)
+    const timer = setTimeout(() => this.draining.delete(version), drainTimeoutMs)
+    timer.unref()
+    version.drained.then(() => {
+      clearTimeout(timer)
+      this.draining.delete(version)
+    })
+    return [{ version: version.version, in_flight: version.inFlight }]
+  }
+
+  /** Old versions of this endpoint that are still finishing requests. */
+  drainingOf(endpointId: string): DrainReport[] {
+    const reports: DrainReport[] = []
+    for (const version of this.draining) {
+      if (version.endpointId === endpointId)
+        reports.push({ version: version.version, in_flight: version.inFlight })
+    }
+    return reports
+  }
+
+  stats() {
+    let activeRequests = 0
+    let drainingRequests = 0
+    for (const slot of this.slots.values()) activeRequests += slot.current.inFlight
+    for (const version of this.draining) drainingRequests += version.inFlight
+    return {
+      loaded: this.slots.size,
+      draining: this.draining.size,
+      active_requests: activeRequests,
+      draining_requests: drainingRequests,
+    }
+  }
+}

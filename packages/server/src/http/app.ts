@@ -1,0 +1,106 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ApiError } from '@edgeforge/protocol'
+import swagger from '@fastify/swagger'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify'
+import { v7 as uuidv7 } from 'uuid'
+import type { Logger } from '../observability/logger.ts'
+import { errorBody, mapError } from './errors.ts'
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+export interface ControlAppOptions {
+  logger: Logger
+  adminToken: string
+  version: string
+  /** Largest accepted request body, e.g. handler code or a batch of jobs. */
+  bodyLimitBytes?: number
+}
+
+/** The success envelope every control-plane route returns. */
+export function ok<T>(data: T): { ok: true; data: T } {
+  return { ok: true, data }
+}
+
+/** The envelope of a list route: the page's items as `data`, and the token for the next page. */
+export function okPage<T>(page: { items: T[]; continuation_token: string | null }) {
+  return { ok: true as const, data: page.items, continuation_token: page.continuation_token }
+}
+
+/**
+ * The control-plane shell: Fastify with TypeBox validation, the `{ ok, data | error }` envelope,
+ * the bearer-token guard and the OpenAPI document. Contexts add their routes as plugins.
+ */
+export async function createControlApp(options: ControlAppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ plane: 'control' }) as FastifyBaseLogger,
+    // One line per request is noise for a management API; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : uuidv7()
+    },
+    ajv: {
+      // Unknown fields are an error the caller should hear about, not something to drop silently.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'edgeforge control plane', version: options.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: options.adminToken ? [{ bearer: [] }] : [],
+    },
+  })
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+    if (!options.adminToken) return
+    const header = req.headers.authorization ?? ''
+    const given = header.startsWith('Bearer ') ? header.slice(7) : ''
+    if (!tokenMatches(given, options.adminToken)) {
+      throw new ApiError(
+        'unauthorized',
+        'missing or wrong admin token: send "Authorization: Bearer <EDGEFORGE_ADMIN_TOKEN>"',
+      )
+    }
+  })
+
+  app.setErrorHandler((error, req, reply) => {
+    const apiError = mapError(error)
+    if (apiError.status >= 500)
+      req.log.error({ err: error, requestId: req.id }, 'control-plane request failed')
+    reply.status(apiError.status).send(errorBody(apiError))
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .status(404)
+      .send(errorBody(new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)))
+  })
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  return app
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}

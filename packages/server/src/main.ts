@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { HandlerError, type JobsClient } from '@edgeforge/sdk'
+import { Compiler } from './build/index.ts'
+import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
+import { type Config, redactedConfig, redactUrl } from './config.ts'
+import { type CatalogPort, Lifecycle, type LifecycleEndpoint, lifecycleRoutes } from './deploy/index.ts'
+import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
+import { createControlApp, systemRoutes } from './http/index.ts'
+import { EndpointLogs } from './observability/endpoint-logs.ts'
+import { createLogger, type Logger } from './observability/logger.ts'
+import { openStore } from './store/index.ts'
+
+export const VERSION: string = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
+).version
+
+export interface RunningServer {
+  version: string
+  gatewayUrl: string
+  controlUrl: string
+  storeLocation: string
+  lifecycle: Lifecycle
+  registry: HandlerRegistry
+  /** Stops accepting, drains in-flight requests, closes the store. */
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: config → store → contexts → listeners. Returns once both listeners
+ * accept connections and every endpoint that was running before is serving again.
+ */
+export async function startServer(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
+  const startedAt = Date.now()
+  logger.info({ config: redactedConfig(config) }, 'starting edgeforge')
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
+  const { db } = store
+
+  const endpointLogs = new EndpointLogs(config.endpointLogLines)
+  const registry = new HandlerRegistry()
+  let snapshot = new RouterSnapshot([])
+  const publish = () => {
+    snapshot = new RouterSnapshot(registry.slots.values())
+    for (const skipped of snapshot.skipped) logger.error(skipped, 'endpoint could not be routed')
+  }
+  const jobs: JobsClient = {
+    enqueue: async () => {
+      throw HandlerError.serviceUnavailable('the job queue is not available in this process')
+    },
+  }
+  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs })
+  const compiler = new Compiler({
+    cacheDir: join(config.dataDir, 'cache'),
+    typeCheck: config.typeCheck,
+    npmCommand: config.npmCommand,
+  })
+
+  let lifecycle: Lifecycle | undefined
+  const catalog = new Catalog(
+    db,
+    {
+      assertRouteFree: (endpointId, route) => lifecycle?.assertRouteFree(endpointId, route),
+      endpointsChanged: async (change) => lifecycle?.endpointsChanged(change),
+    },
+    {
+      timeoutMs: config.requestTimeoutMs,
+      bodyLimitBytes: config.bodyLimitBytes,
+      drainTimeoutMs: config.drainTimeoutMs,
+    },
+  )
+  const port = lifecyclePort(catalog)
+  lifecycle = new Lifecycle({ db, catalog: port, compiler, registry, publish, endpointLogs, logger })
+  const restored = await lifecycle.restore()
+  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
+
+  const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
+  systemRoutes(app, {
+    version: VERSION,
+    stats: async () => {
+      const counts = await catalog.countEndpoints()
+      return {
+        endpoints_total: counts.total,
+        endpoints_running: counts.running,
+        requests_handled: dispatcher.requestsHandled,
+        uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
+        handlers: registry.stats(),
+      }
+    },
+  })
+  catalogRoutes(app, catalog)
+  lifecycleRoutes(app, lifecycle, port, endpointLogs)
+
+  const gateway = new GatewayListener(dispatcher, registry)
+  let gatewayAddress: { port: number }
+  try {
+    gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)
+    await app.listen({ port: config.controlPort, host: config.controlHost })
+  } catch (error) {
+    await gateway.close(0).catch(() => {})
+    await app.close().catch(() => {})
+    await db.close()
+    throw error
+  }
+  const controlPort = (app.server.address() as { port: number }).port
+  const server: RunningServer = {
+    version: VERSION,
+    gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
+    controlUrl: `http://${urlHost(config.controlHost)}:${controlPort}`,
+    storeLocation: config.databaseUrl ? redactUrl(config.databaseUrl) : join(config.dataDir, 'edgeforge.db'),
+    lifecycle,
+    registry,
+    async close() {
+      await gateway.close(config.drainTimeoutMs)
+      await app.close()
+      compiler.close()
+      await db.close()
+      logger.info('edgeforge stopped')
+    },
+  }
+  logger.info({ gateway: server.gatewayUrl, control: server.controlUrl }, 'edgeforge is serving')
+  return server
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/** The catalog seen through the port the deploy lifecycle is written against. */
+export function lifecyclePort(catalog: Catalog): CatalogPort {
+  return {
+    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id)),
+    routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
+    listRunning: async () => (await catalog.listEndpointsByStatus('running')).map(toLifecycle),
+    setState: async (id, patch) => {
+      await catalog.setEndpointState(id, patch)
+    },
+  }
+}
+
+function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
+  return {
+    id: record.id,
+    name: record.name,
+    kind: record.kind,
+    queue: record.queue,
+    code: record.code,
+    dependencies: record.dependencies,
+    status: record.status,
+    runningVersion: record.runningVersion,
+    compiledVersion: record.compiledVersion,
+    limits: {
+      timeoutMs: record.timeoutMs,
+      bodyLimitBytes: record.bodyLimitBytes,
+      drainTimeoutMs: record.drainTimeoutMs,
+    },
+  }
+}

@@ -19,6 +19,7 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   typeCheck: boolean
   npmCommand: string
+  warmCompiler: boolean
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number

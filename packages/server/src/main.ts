@@ -120,6 +120,7 @@ export async function startServer(
       logger.info('edgeforge stopped')
     },
   }
+  if (config.warmCompiler && config.typeCheck) void compiler.warmUp()
   logger.info({ gateway: server.gatewayUrl, control: server.controlUrl }, 'edgeforge is serving')
   return server
 }

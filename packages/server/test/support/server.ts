@@ -50,6 +50,7 @@ export async function startTestServer(
     'gateway-port': '0',
     'control-port': '0',
     'log-level': 'silent',
+    'warm-compiler': 'false',
     ...flags,
   })
   const server = await startServer(config, createLogger(config.logLevel))

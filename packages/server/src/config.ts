@@ -143,6 +143,14 @@ export const SETTINGS: readonly Setting[] = [
     help: 'Type-check handlers against the SDK before bundling',
   },
   {
+    key: 'warmCompiler',
+    env: 'EDGEFORGE_WARM_COMPILER',
+    flag: 'warm-compiler',
+    kind: 'boolean',
+    default: 'true',
+    help: 'Start the type checker at boot so the first deploy is as fast as the rest',
+  },
+  {
     key: 'npmCommand',
     env: 'EDGEFORGE_NPM_COMMAND',
     flag: 'npm-command',

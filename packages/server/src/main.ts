@@ -9,6 +9,7 @@ import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './
 import { createControlApp, systemRoutes } from './http/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
+import { Metrics } from './observability/metrics.ts'
 import { openStore } from './store/index.ts'
 
 export const VERSION: string = JSON.parse(
@@ -51,7 +52,8 @@ export async function startServer(
       throw HandlerError.serviceUnavailable('the job queue is not available in this process')
     },
   }
-  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs })
+  const metrics = new Metrics()
+  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -79,6 +81,7 @@ export async function startServer(
   const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
   systemRoutes(app, {
     version: VERSION,
+    metrics,
     stats: async () => {
       const counts = await catalog.countEndpoints()
       return {

@@ -12,8 +12,25 @@ export interface SystemStats {
 /** Health and statistics of the whole process. */
 export function systemRoutes(
   app: App,
-  options: { version: string; stats: () => Promise<SystemStats> },
+  options: {
+    version: string
+    stats: () => Promise<SystemStats>
+    metrics: { text(): Promise<string>; contentType: string }
+  },
 ): void {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Prometheus metrics: gateway requests and latency per endpoint, job queues, process',
+      },
+    },
+    async (_req, reply) => {
+      reply.header('content-type', options.metrics.contentType)
+      return options.metrics.text()
+    },
+  )
   app.get(
     '/api/health',
     {

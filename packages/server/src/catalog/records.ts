@@ -82,7 +82,8 @@ export interface CatalogHooks {
   assertRouteFree(endpointId: string, route: Route): void
   /**
    * After committed changes to route-affecting fields (path, method, domain, base_path, enabled of
-   * endpoint/collection/domain, and the queue of a job endpoint) of these endpoints, or their deletion.
+   * endpoint/collection/domain, the queue of a job endpoint, and the limits) of these endpoints, or
+   * their deletion.
    */
   endpointsChanged(change: { updated: string[]; removed: string[] }): Promise<void>
 }
@@ -139,10 +140,14 @@ export function routeOf(endpoint: Omit<EndpointRecord, 'code'>): Route | null {
   return { host: endpoint.domain, method: endpoint.method, path: endpoint.fullPath }
 }
 
-/** Everything whose change the gateway or the job runner must act on, as one comparable string. */
+/**
+ * Everything whose change the gateway or the job runner must act on, as one comparable string. The
+ * limits are part of it: a running endpoint's new timeout or body limit applies without a new version.
+ */
 export function routingKey(endpoint: Omit<EndpointRecord, 'code'>): string {
   const active = endpoint.enabled && endpoint.parentsEnabled
-  return JSON.stringify([routeOf(endpoint), endpoint.kind === 'job' ? endpoint.queue : null, active])
+  const limits = [endpoint.timeoutMs, endpoint.bodyLimitBytes, endpoint.drainTimeoutMs]
+  return JSON.stringify([routeOf(endpoint), endpoint.kind === 'job' ? endpoint.queue : null, active, limits])
 }
 
 export function sameRoute(a: Route | null, b: Route | null): boolean {

@@ -4,7 +4,6 @@ import { DEPLOY_HELP, deployCommand } from './deploy.ts'
 import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
-import { SERVE_HELP, serveCommand } from './serve.ts'
 
 const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
 
@@ -19,8 +18,15 @@ Commands:
 
 Run "edgeforge <command> --help" for a command's options.`
 
-const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<number> }> = {
-  serve: { help: SERVE_HELP, run: serveCommand },
+// `serve` loads the whole server (Fastify, esbuild, TypeScript's worker…); the client commands
+// need none of it, so it is imported only when asked for.
+const serveCommand = async (argv: string[]) => (await import('./serve.ts')).serveCommand(argv)
+
+const COMMANDS: Record<
+  string,
+  { help: string | (() => Promise<string>); run: (argv: string[]) => Promise<number> }
+> = {
+  serve: { help: async () => (await import('./serve.ts')).SERVE_HELP, run: serveCommand },
   deploy: { help: DEPLOY_HELP, run: deployCommand },
   endpoints: { help: ENDPOINTS_HELP, run: endpointsCommand },
   logs: { help: LOGS_HELP, run: logsCommand },
@@ -37,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (first === 'help') {
     const topic = argv[1] ? COMMANDS[argv[1]] : undefined
-    console.log(topic ? topic.help : HELP)
+    console.log(topic ? await helpOf(topic) : HELP)
     return 0
   }
   const command = COMMANDS[first]
@@ -47,10 +53,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const rest = argv.slice(1)
   if (parseArgs(rest).flags.help) {
-    console.log(command.help)
+    console.log(await helpOf(command))
     return 0
   }
   return command.run(rest)
+}
+
+async function helpOf(command: { help: string | (() => Promise<string>) }): Promise<string> {
+  return typeof command.help === 'string' ? command.help : command.help()
 }
 
 main(process.argv.slice(2)).then(

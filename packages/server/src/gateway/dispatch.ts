@@ -135,21 +135,25 @@ export class Dispatcher {
       log: this.loggerFor(version, requestId),
       jobs: this.options.jobs,
     }
+    const scope: RequestScope = { requestId, version }
+    // Abort listeners run synchronously in the context of whoever aborts: give them the request's
+    // scope, so what they write with console.* is logged under the request id.
+    const abort = (reason: Error) => requestScope.run(scope, () => controller.abort(reason))
     const onClose = () => {
-      if (!res.writableFinished) controller.abort(new Error('client closed the connection'))
+      if (!res.writableFinished) abort(new Error('client closed the connection'))
     }
     res.once('close', onClose)
 
     let outcome: unknown
     try {
-      const result = requestScope.run({ requestId, version }, () => version.fn(request, ctx))
+      const result = requestScope.run(scope, () => version.fn(request, ctx))
       // Only a pending answer needs a timer; a synchronous Response is written at once.
       outcome = isThenable(result) ? await withTimeout(result, limits.timeoutMs) : result
     } catch (error) {
       outcome = this.errorResponse(error, version, requestId)
     }
     if (outcome === TIMED_OUT) {
-      controller.abort(new Error(`handler timed out after ${limits.timeoutMs} ms`))
+      abort(new Error(`handler timed out after ${limits.timeoutMs} ms`))
       this.appendLog(version, requestId, 'error', `request timed out after ${limits.timeoutMs} ms (504)`)
       sendError(res, 504, 'timeout', `the handler did not answer within ${limits.timeoutMs} ms`, requestId)
       return

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { startTestServer } from './support/server.ts'
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'edgeforge.js')
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the edgeforge CLI as a user would, in `cwd`, without any EDGEFORGE_* setting inherited. */
+function edgeforge(args: string[], cwd: string): Promise<Run> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('EDGEFORGE_')),
+  )
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
+}
+
+const HELLO = `import { handler, Response } from '@edgeforge/sdk'
+
+export default handler(async (req) => {
+  console.log('greeting', req.queryParam('name'))
+  return Response.ok({ hello: req.queryParam('name') ?? 'world' })
+})
+`
+
+test('the edgeforge CLI against a running server', async (t) => {
+  const srv = await startTestServer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'hello.ts')
+  const cli = (...args: string[]) => edgeforge([...args, '--url', srv.controlUrl], dir)
+  const hello = async (name: string, requestId?: string) => {
+    const response = await fetch(`${srv.gatewayUrl}/hello?name=${name}`, {
+      headers: requestId ? { 'x-request-id': requestId } : {},
+    })
+    assert.equal(response.status, 200)
+    return response.json()
+  }
+
+  await t.test('deploy creates, compiles and starts; the gateway serves it', async () => {
+    writeFileSync(file, HELLO)
+    const run = await cli('deploy', 'hello.ts', '--path', '/hello', '--method', 'GET')
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stdout, /^deployed hello v1 → GET \/hello \(host \*\): compiled in [\d.]+ ms\n$/)
+    assert.deepEqual(await hello('ada'), { hello: 'ada' })
+  })
+
+  await t.test('a second deploy after an edit swaps; an unchanged one reuses', async () => {
+    writeFileSync(file, HELLO.replace('{ hello:', '{ hi:'))
+    const run = await cli('deploy', 'hello.ts')
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(
+      run.stdout,
+      /^deployed hello v2 → GET \/hello \(host \*\): compiled in [\d.]+ ms, swapped\n$/,
+    )
+    assert.deepEqual(await hello('ada'), { hi: 'ada' })
+    const again = await cli('deploy', 'hello.ts')
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.stdout, 'deployed hello v2 → GET /hello (host *): unchanged\n')
+  })
+
+  await t.test(
+    'a type error prints file:line:col, the line and a caret, exits 1, and v2 keeps serving',
+    async () => {
+      appendFileSync(file, "const n: number = 'x'\nexport const unused = n\n")
+      const lines = readFileSync(file, 'utf8').split('\n')
+      const line = lines.indexOf("const n: number = 'x'") + 1
+      const run = await cli('deploy', 'hello.ts')
+      assert.equal(run.code, 1, run.stdout)
+      assert.equal(
+        run.stderr,
+        [
+          `hello.ts:${line}:7 error TS2322: Type 'string' is not assignable to type 'number'.`,
+          `  ${line} | const n: number = 'x'`,
+          `  ${' '.repeat(String(line).length)} |       ^`,
+          '',
+        ].join('\n'),
+      )
+      assert.deepEqual(await hello('ada'), { hi: 'ada' })
+    },
+  )
+
+  await t.test('endpoints ls lists it with its status, version and last error', async () => {
+    const run = await cli('endpoints', 'ls')
+    assert.equal(run.code, 0, run.stderr)
+    const [header, row, ...rest] = run.stdout.trimEnd().split('\n')
+    assert.match(header, /^NAME\s+METHOD\s+PATH\s+DOMAIN\s+STATUS\s+VERSION\s+LAST ERROR$/)
+    assert.match(row, /^hello\s+GET\s+\/hello\s+\*\s+running\s+v2\s+hello\.ts:\d+:7: TS2322/)
+    assert.deepEqual(rest, [])
+    const json = await cli('endpoints', 'ls', '--json')
+    assert.equal(json.code, 0, json.stderr)
+    const listed = JSON.parse(json.stdout) as Array<{ name: string; running_version: number }>
+    assert.deepEqual(
+      listed.map((e) => [e.name, e.running_version]),
+      [['hello', 2]],
+    )
+  })
+
+  await t.test('logs <name> shows what the handler wrote, with request ids', async () => {
+    await hello('grace', 'cli-logs-1')
+    await hello('linus', 'cli-logs-2')
+    const run = await cli('logs', 'hello', '--limit', '2')
+    assert.equal(run.code, 0, run.stderr)
+    const lines = run.stdout.trimEnd().split('\n')
+    assert.equal(lines.length, 2, run.stdout)
+    assert.match(lines[0], /^\d{4}-\d\d-\d\dT\S+Z INFO {2}v2 cli-logs-1 greeting grace$/)
+    assert.match(lines[1], /^\S+ INFO {2}v2 cli-logs-2 greeting linus$/)
+  })
+
+  await t.test('--help of every command exits 0; usage mistakes exit 2; failures exit 1', async () => {
+    const [top, deploy, endpoints, logs, serve] = await Promise.all([
+      edgeforge(['--help'], dir),
+      edgeforge(['deploy', '--help'], dir),
+      edgeforge(['endpoints', '--help'], dir),
+      edgeforge(['logs', '-h'], dir),
+      edgeforge(['serve', '--help'], dir),
+    ])
+    for (const run of [top, deploy, endpoints, logs, serve]) assert.equal(run.code, 0, run.stderr)
+    assert.match(top.stdout, /^edgeforge — a self-hosted edge gateway/)
+    assert.match(deploy.stdout, /^edgeforge deploy — .*\n[\s\S]*--path <path>[\s\S]*--method <method>/)
+    assert.match(endpoints.stdout, /^edgeforge endpoints — list endpoints/)
+    assert.match(logs.stdout, /^edgeforge logs — [\s\S]*--limit <n>/)
+    assert.match(serve.stdout, /^edgeforge serve — [\s\S]*EDGEFORGE_ADMIN_TOKEN/)
+
+    const [unknown, noPath, noEndpoint, unreachable] = await Promise.all([
+      edgeforge(['frobnicate'], dir),
+      cli('deploy', 'hello.ts', '--name', 'fresh'),
+      cli('logs', 'nobody'),
+      edgeforge(['endpoints', 'ls', '--url', 'http://127.0.0.1:9'], dir),
+    ])
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /^edgeforge: unknown command "frobnicate"/)
+    assert.equal(noPath.code, 2)
+    assert.match(noPath.stderr, /endpoint "fresh" does not exist yet: give --path and --method/)
+    assert.equal(noEndpoint.code, 2)
+    assert.match(noEndpoint.stderr, /no endpoint named "nobody"/)
+    assert.equal(unreachable.code, 1)
+    assert.match(unreachable.stderr, /cannot reach the edgeforge control plane at http:\/\/127\.0\.0\.1:9/)
+  })
+})

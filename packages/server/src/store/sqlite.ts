@@ -74,7 +74,9 @@ export class SqliteDb implements Db {
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    await this.idle()
+    // Check and take the lock in the same tick: awaiting even a free lock would let a second
+    // transaction started in this tick pass the check too, and BEGIN inside the first.
+    while (this.locked) await this.lock
     let release!: () => void
     this.lock = new Promise((resolve) => {
       release = resolve

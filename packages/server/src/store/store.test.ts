@@ -76,6 +76,25 @@ for (const [name, open] of backends) {
       assert.deepEqual({ ...row }, { host: 'two.test', created_at: now })
     })
 
+    test('transactions started in the same tick take turns', async (t) => {
+      const db = await open(t)
+      if (!db) return
+      const now = Date.now()
+      await Promise.all(
+        ['x', 'y', 'z'].map((id) =>
+          db.transaction(async (tx) => {
+            await tx.run(
+              'INSERT INTO domains (id, name, host, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+              [id, id, `${id}.test`, now, now],
+            )
+            await new Promise((resolve) => setTimeout(resolve, 5))
+          }),
+        ),
+      )
+      const ids = (await db.all<{ id: string }>('SELECT id FROM domains ORDER BY id')).map((r) => r.id)
+      assert.deepEqual(ids, ['x', 'y', 'z'])
+    })
+
     test('statements outside a transaction wait for it instead of joining it', async (t) => {
       const db = await open(t)
       if (!db) return

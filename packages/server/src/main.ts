@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { HandlerError, type JobsClient } from '@edgeforge/sdk'
 import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
 import { type Config, redactedConfig, redactUrl } from './config.ts'
 import { type CatalogPort, Lifecycle, type LifecycleEndpoint, lifecycleRoutes } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, systemRoutes } from './http/index.ts'
+import { JobRuntime } from './jobs/runtime.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -23,6 +23,7 @@ export interface RunningServer {
   storeLocation: string
   lifecycle: Lifecycle
   registry: HandlerRegistry
+  jobs: JobRuntime
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
 }
@@ -47,11 +48,14 @@ export async function startServer(
     snapshot = new RouterSnapshot(registry.slots.values())
     for (const skipped of snapshot.skipped) logger.error(skipped, 'endpoint could not be routed')
   }
-  const jobs: JobsClient = {
-    enqueue: async () => {
-      throw HandlerError.serviceUnavailable('the job queue is not available in this process')
-    },
-  }
+  const jobRuntime = new JobRuntime({
+    db,
+    logger,
+    endpointLogs,
+    concurrency: config.jobConcurrency,
+    leaseMs: config.jobLeaseMs,
+  })
+  const jobs = jobRuntime.client
   const metrics = new Metrics()
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
   const compiler = new Compiler({
@@ -74,9 +78,19 @@ export async function startServer(
     },
   )
   const port = lifecyclePort(catalog)
-  lifecycle = new Lifecycle({ db, catalog: port, compiler, registry, publish, endpointLogs, logger })
+  lifecycle = new Lifecycle({
+    db,
+    catalog: port,
+    compiler,
+    registry,
+    publish,
+    endpointLogs,
+    logger,
+    jobs: jobRuntime,
+  })
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
+  jobRuntime.start()
 
   const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
   systemRoutes(app, {
@@ -103,6 +117,7 @@ export async function startServer(
     await app.listen({ port: config.controlPort, host: config.controlHost })
   } catch (error) {
     await gateway.close(0).catch(() => {})
+    await jobRuntime.stop(0).catch(() => {})
     await app.close().catch(() => {})
     await db.close()
     throw error
@@ -115,8 +130,9 @@ export async function startServer(
     storeLocation: config.databaseUrl ? redactUrl(config.databaseUrl) : join(config.dataDir, 'edgeforge.db'),
     lifecycle,
     registry,
+    jobs: jobRuntime,
     async close() {
-      await gateway.close(config.drainTimeoutMs)
+      await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       await app.close()
       compiler.close()
       await db.close()
@@ -156,6 +172,7 @@ function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
     status: record.status,
     runningVersion: record.runningVersion,
     compiledVersion: record.compiledVersion,
+    active: record.enabled && record.parentsEnabled,
     limits: {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,

@@ -1,5 +1,6 @@
 import { formatWithOptions } from 'node:util'
 import { ApiError } from '@edgeforge/protocol'
+import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
 import { mapStack } from '../build/index.ts'
@@ -16,6 +17,9 @@ import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
 import { loadBundle } from './load.ts'
 
+/** A loaded version: an HTTP handler's or a job handler's entry point. */
+type AnyVersion = HandlerVersion<HandlerFunction | JobFunction>
+
 export type EndpointStatus = 'created' | 'compiled' | 'running' | 'stopped' | 'error'
 
 /** What the lifecycle reads of an endpoint record. */
@@ -29,6 +33,8 @@ export interface LifecycleEndpoint {
   status: EndpointStatus
   runningVersion: number | null
   compiledVersion: number | null
+  /** Enabled, and so are its collection and domain. */
+  active: boolean
   limits: EndpointLimits
 }
 
@@ -51,9 +57,12 @@ export interface CatalogPort {
 
 /** Where loaded job handlers go; the job runtime fills this in. */
 export interface JobHandlerPort {
-  install(endpoint: LifecycleEndpoint, version: HandlerVersion): DrainReport[]
+  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[]
   remove(endpointId: string): DrainReport[]
   drainingOf(endpointId: string): DrainReport[]
+  /** The queue an installed job endpoint serves; undefined when it is not installed. */
+  queueOf(endpointId: string): string | undefined
+  current(endpointId: string): HandlerVersion<JobFunction> | undefined
 }
 
 export interface LifecycleDeps {
@@ -95,7 +104,7 @@ export class Lifecycle {
   private readonly deps: LifecycleDeps
   private readonly queues = new Map<string, Promise<unknown>>()
   /** Versions compiled and loaded (to validate them) but not started yet: start reuses them. */
-  private readonly prepared = new Map<string, HandlerVersion>()
+  private readonly prepared = new Map<string, AnyVersion>()
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps
@@ -153,6 +162,18 @@ export class Lifecycle {
     }
     for (const id of change.updated) {
       await this.exclusive(id, async () => {
+        const jobs = this.deps.jobs
+        const installedJob = jobs?.current(id)
+        if (jobs && installedJob) {
+          const endpoint = await this.deps.catalog.getEndpoint(id)
+          if (!endpoint.active) {
+            jobs.remove(id)
+            await this.deps.catalog.setState(id, { status: 'stopped' })
+          } else if (endpoint.queue !== jobs.queueOf(id)) {
+            jobs.install(endpoint, installedJob)
+          }
+          return
+        }
         const slot = this.deps.registry.get(id)
         if (!slot) return
         const endpoint = await this.deps.catalog.getEndpoint(id)
@@ -224,7 +245,7 @@ export class Lifecycle {
       [id],
     )
     const versionNumber = (row?.latest ?? 0) + 1
-    let version: HandlerVersion
+    let version: AnyVersion
     try {
       version = this.instantiate(endpoint, versionNumber, result.bundle, result.sourceMap)
     } catch (error) {
@@ -279,7 +300,10 @@ export class Lifecycle {
         `endpoint ${endpoint.name} has not been compiled: POST /api/endpoints/${id}/deploy compiles and starts it`,
       )
     }
-    const current = endpoint.kind === 'http' ? this.deps.registry.get(id)?.current.version : undefined
+    const current =
+      endpoint.kind === 'http'
+        ? this.deps.registry.get(id)?.current.version
+        : this.deps.jobs?.current(id)?.version
     if (endpoint.status === 'running' && current === target) {
       return {
         endpoint_id: id,
@@ -316,7 +340,7 @@ export class Lifecycle {
 
   private async install(
     endpoint: LifecycleEndpoint,
-    version: HandlerVersion,
+    version: AnyVersion,
   ): Promise<{ swapped: boolean; draining: DrainReport[] }> {
     if (endpoint.kind === 'job') {
       if (!this.deps.jobs)
@@ -324,9 +348,16 @@ export class Lifecycle {
           'conflict',
           'job endpoints need the job runtime, which is not running in this process',
         )
-      const hadOne = this.deps.jobs.drainingOf(endpoint.id)
-      const draining = this.deps.jobs.install(endpoint, version)
-      return { swapped: draining.length > 0 || hadOne.length > 0, draining }
+      if (!endpoint.active) {
+        throw new ApiError(
+          'conflict',
+          `endpoint ${endpoint.name} is disabled (or its collection or domain is): enable it to start it`,
+        )
+      }
+      const swapped = this.deps.jobs.current(endpoint.id) !== undefined
+      // A job version's entry point is a JobFunction: instantiate checked the definition's kind.
+      const draining = this.deps.jobs.install(endpoint, version as unknown as HandlerVersion<JobFunction>)
+      return { swapped, draining }
     }
     const route = await this.deps.catalog.routeOf(endpoint.id)
     if (!route) {
@@ -336,7 +367,12 @@ export class Lifecycle {
       )
     }
     this.assertRouteFree(endpoint.id, route)
-    return this.deps.registry.install(endpoint.id, route, endpoint.limits, version)
+    return this.deps.registry.install(
+      endpoint.id,
+      route,
+      endpoint.limits,
+      version as HandlerVersion<HandlerFunction>,
+    )
   }
 
   private drainingOf(endpoint: LifecycleEndpoint): DrainReport[] {
@@ -345,7 +381,7 @@ export class Lifecycle {
       : this.deps.registry.drainingOf(endpoint.id)
   }
 
-  private async loadStored(endpoint: LifecycleEndpoint, versionNumber: number): Promise<HandlerVersion> {
+  private async loadStored(endpoint: LifecycleEndpoint, versionNumber: number): Promise<AnyVersion> {
     const stored = await this.deps.db.get<{ bundle: string; source_map: string }>(
       'SELECT bundle, source_map FROM endpoint_versions WHERE endpoint_id = ? AND version = ?',
       [endpoint.id, versionNumber],
@@ -364,7 +400,7 @@ export class Lifecycle {
     versionNumber: number,
     bundle: string,
     sourceMap: string,
-  ): HandlerVersion {
+  ): AnyVersion {
     const filename = `edgeforge:${endpoint.name}@v${versionNumber}.js`
     const mod = loadBundle(bundle, {
       filename,
@@ -384,7 +420,7 @@ export class Lifecycle {
       endpointId: endpoint.id,
       endpointName: endpoint.name,
       version: versionNumber,
-      fn: (definition as { fn: HandlerVersion['fn'] }).fn,
+      fn: (definition as { fn: HandlerFunction | JobFunction }).fn,
       mapStack: (stack) => mapStack(stack, filename, sourceMap, mod.lineOffset),
     })
   }

@@ -10,8 +10,9 @@ import type { RouterSnapshot } from './router.ts'
 
 /** What console.* inside a handler needs to attribute a line to its request. */
 export interface RequestScope {
+  /** The request id, or the job id when a job handler runs. */
   requestId: string
-  version: HandlerVersion
+  version: Pick<HandlerVersion, 'endpointId' | 'version'>
 }
 
 /** The request a handler's console.* call belongs to, without threading it through user code. */

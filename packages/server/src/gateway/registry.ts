@@ -18,11 +18,14 @@ export interface EndpointLimits {
  * it is draining and the last request releases it, `drained` resolves and nothing references it
  * any more, so the module it came from can be garbage-collected.
  */
-export class HandlerVersion {
+// biome-ignore lint/suspicious/noExplicitAny: any function type may be a version's entry point
+type AnyFunction = (...args: any[]) => unknown
+
+export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly endpointId: string
   readonly endpointName: string
   readonly version: number
-  readonly fn: HandlerFunction
+  readonly fn: F
   /** Translates a stack trace of this version to TypeScript positions. */
   readonly mapStack: (stack: string) => string
   inFlight = 0
@@ -34,7 +37,7 @@ export class HandlerVersion {
     endpointId: string
     endpointName: string
     version: number
-    fn: HandlerFunction
+    fn: F
     mapStack: (stack: string) => string
   }) {
     this.endpointId = init.endpointId
@@ -63,11 +66,11 @@ export class HandlerVersion {
 }
 
 /** A routed endpoint: its route, limits and the version that takes new requests. */
-export interface EndpointSlot {
+export interface EndpointSlot<F extends AnyFunction = HandlerFunction> {
   readonly endpointId: string
   route: Route
   limits: EndpointLimits
-  current: HandlerVersion
+  current: HandlerVersion<F>
 }
 
 export interface DrainReport {
@@ -85,11 +88,11 @@ export interface SwapResult {
  * The live handler versions: one current version per routed endpoint, plus the old versions that
  * are finishing their in-flight requests. The data plane reads slots; the deploy lifecycle writes.
  */
-export class HandlerRegistry {
-  readonly slots = new Map<string, EndpointSlot>()
-  readonly draining = new Set<HandlerVersion>()
+export class HandlerRegistry<F extends AnyFunction = HandlerFunction> {
+  readonly slots = new Map<string, EndpointSlot<F>>()
+  readonly draining = new Set<HandlerVersion<F>>()
 
-  get(endpointId: string): EndpointSlot | undefined {
+  get(endpointId: string): EndpointSlot<F> | undefined {
     return this.slots.get(endpointId)
   }
 
@@ -97,7 +100,7 @@ export class HandlerRegistry {
    * Makes `version` the one that takes new requests for the endpoint (one assignment), and sends
    * the previous version, if any, to drain.
    */
-  install(endpointId: string, route: Route, limits: EndpointLimits, version: HandlerVersion): SwapResult {
+  install(endpointId: string, route: Route, limits: EndpointLimits, version: HandlerVersion<F>): SwapResult {
     const slot = this.slots.get(endpointId)
     if (!slot) {
       this.slots.set(endpointId, { endpointId, route, limits, current: version })
@@ -128,7 +131,7 @@ export class HandlerRegistry {
     }
   }
 
-  private retire(version: HandlerVersion, drainTimeoutMs: number): DrainReport[] {
+  private retire(version: HandlerVersion<F>, drainTimeoutMs: number): DrainReport[] {
     version.startDraining()
     if (version.inFlight === 0) return []
     this.draining.add(version)

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict'
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, loadConfig, redactedConfig } from '../src/config.ts'
+import { CLI_MAIN, cleanEnv, spawnServe } from './support/child.ts'
 import { deployEndpoint, type EndpointView, expectError, expectStatus, waitFor } from './support/endpoints.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
 
-const CLI_MAIN = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 const TOKEN = 'e2e-Admin-Token-7f3a9c'
-
-/** The environment for child servers: this one without any EDGEFORGE_* setting. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('EDGEFORGE_')))
-}
 
 test('loadConfig refuses a non-loopback control plane without a token, and says why', () => {
   for (const host of ['0.0.0.0', '::', '192.168.1.20', 'control.example.test']) {
@@ -142,58 +137,6 @@ test('with an admin token every control-plane call needs it, and no answer ever 
   for (const answer of answers)
     assert.ok(!answer.includes(TOKEN), `the token leaked in: ${answer.slice(0, 300)}`)
 })
-
-/** Boots `edgeforge serve` as a child process and finds its URLs in what it prints. */
-async function spawnServe(dataDir: string): Promise<{
-  child: ChildProcessWithoutNullStreams
-  gatewayUrl: string
-  controlUrl: string
-  stderr: () => string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}> {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI_MAIN,
-      'serve',
-      '--gateway-host',
-      '127.0.0.1',
-      '--gateway-port',
-      '0',
-      '--control-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'silent',
-      '--warm-compiler',
-      'false',
-    ],
-    { env: cleanEnv() },
-  )
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  child.stdout.resume()
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  )
-  let exitedEarly = false
-  void exited.then(() => {
-    exitedEarly = true
-  })
-  const urls = await waitFor(
-    'the server to print its URLs',
-    () => {
-      if (exitedEarly) assert.fail(`edgeforge serve exited early: ${stderr}`)
-      const match = /gateway on (http:\/\/\S+), control plane on (http:\/\/\S+),/.exec(stderr)
-      return match ? { gatewayUrl: match[1], controlUrl: match[2] } : undefined
-    },
-    20_000,
-  )
-  return { child, ...urls, stderr: () => stderr, exited }
-}
 
 test('SIGTERM: the listener stops accepting, the request in flight completes, the process exits 0', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-sigterm-'))

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict'
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { waitFor } from './endpoints.ts'
+
+export const CLI_MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
+
+/** The environment for child servers: this one without any EDGEFORGE_* setting. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('EDGEFORGE_')))
+}
+
+/** Boots `edgeforge serve` as a child process and finds its URLs in what it prints. */
+export async function spawnServe(
+  dataDir: string,
+  extraArgs: string[] = [],
+): Promise<{
+  child: ChildProcessWithoutNullStreams
+  gatewayUrl: string
+  controlUrl: string
+  stderr: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}> {
+  const child = spawn(
+    process.execPath,
+    [
+      CLI_MAIN,
+      'serve',
+      '--gateway-host',
+      '127.0.0.1',
+      '--gateway-port',
+      '0',
+      '--control-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'silent',
+      '--warm-compiler',
+      'false',
+      ...extraArgs,
+    ],
+    { env: cleanEnv() },
+  )
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  child.stdout.resume()
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  )
+  let exitedEarly = false
+  void exited.then(() => {
+    exitedEarly = true
+  })
+  const urls = await waitFor(
+    'the server to print its URLs',
+    () => {
+      if (exitedEarly) assert.fail(`edgeforge serve exited early: ${stderr}`)
+      const match = /gateway on (http:\/\/\S+), control plane on (http:\/\/\S+),/.exec(stderr)
+      return match ? { gatewayUrl: match[1], controlUrl: match[2] } : undefined
+    },
+    20_000,
+  )
+  return { child, ...urls, stderr: () => stderr, exited }
+}

@@ -31,7 +31,8 @@ export const MAX_DRAIN_TIMEOUT_MS = 3_600_000
 const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
 const Timestamp = (description: string) => Type.String({ format: 'date-time', description })
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T, description: string) =>
-  Type.Union([schema, Type.Null()], { description })
+  // Null first: with type coercion on, a string branch tried first would turn null into "".
+  Type.Union([Type.Null(), schema], { description })
 
 const DisplayName = Type.String({ minLength: 1, maxLength: 200, description: 'Display name' })
 const Description = Nullable(Type.String({ maxLength: 2000 }), 'Free text for humans; null clears it')

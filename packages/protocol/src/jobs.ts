@@ -23,7 +23,14 @@ const QueueName = Type.String({
   description: "Queue name: 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit",
 })
 const JobStatus = Type.Union(
-  JOB_STATUSES.map((status) => Type.Literal(status)),
+  [
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('succeeded'),
+    Type.Literal('failed'),
+    Type.Literal('cancelled'),
+    Type.Literal('dead'),
+  ],
   { description: 'queued → running → succeeded | failed | dead | cancelled; see docs/jobs.md' },
 )
 
@@ -55,17 +62,42 @@ export type Job = Static<typeof Job>
 export const JobLogLine = Type.Object({ at: Timestamp('Logged at'), line: Type.String() })
 export type JobLogLine = Static<typeof JobLogLine>
 
-export const JobWithLogs = Type.Intersect([Job, Type.Object({ logs: Type.Array(JobLogLine) })])
+export const JobWithLogs = Type.Object({
+  ...Job.properties,
+  logs: Type.Array(JobLogLine, { description: 'What the handler logged, oldest first' }),
+})
 export type JobWithLogs = Static<typeof JobWithLogs>
+
+/** Upper bound of `delay_seconds`: ten years. */
+export const MAX_DELAY_SECONDS = 10 * 365 * 86_400
+export const MAX_RETENTION_SECONDS = 10 * 365 * 86_400
 
 export const EnqueueJob = Type.Object(
   {
     queue: QueueName,
     payload: Type.Optional(Type.Unknown({ description: 'Any JSON value (default null), at most 1 MiB' })),
-    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, default: 0 })),
-    run_at: Type.Optional(Timestamp('Start no earlier than this (wins over delay_ms)')),
-    delay_ms: Type.Optional(Type.Integer({ minimum: 0, description: 'Start no earlier than now + this' })),
-    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ATTEMPTS_LIMIT, default: 3 })),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: PRIORITY_MIN,
+        maximum: PRIORITY_MAX,
+        description: 'Higher runs first within the queue (default 0)',
+      }),
+    ),
+    run_at: Type.Optional(Timestamp('Start no earlier than this (wins over delay_seconds)')),
+    delay_seconds: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: MAX_DELAY_SECONDS,
+        description: 'Start no earlier than now + this many seconds (fractions allowed)',
+      }),
+    ),
+    max_attempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_ATTEMPTS_LIMIT,
+        description: "Runs before the job ends failed (default: the server's, 3)",
+      }),
+    ),
     dedup_key: Type.Optional(
       Type.String({
         minLength: 1,
@@ -79,16 +111,30 @@ export const EnqueueJob = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'One job to enqueue' },
 )
 export type EnqueueJob = Static<typeof EnqueueJob>
 
-/** `POST /jobs` takes one job, or `{ jobs: [...] }` for a batch stored in one transaction. */
-export const EnqueueRequest = Type.Union([
-  EnqueueJob,
-  Type.Object({ jobs: Type.Array(EnqueueJob, { minItems: 1, maxItems: MAX_ENQUEUE_BATCH }) }),
-])
-export type EnqueueRequest = Static<typeof EnqueueRequest>
+export const EnqueueBatch = Type.Object(
+  { jobs: Type.Array(EnqueueJob, { minItems: 1, maxItems: MAX_ENQUEUE_BATCH }) },
+  { additionalProperties: false, description: 'Jobs stored in one transaction: all or none' },
+)
+export type EnqueueBatch = Static<typeof EnqueueBatch>
+
+/**
+ * `POST /jobs` takes one job, or `{ jobs: [...] }` for a batch. Written as if/then/else on the
+ * presence of `jobs` rather than a union, so a bad field is reported against the shape the caller
+ * meant (`body.jobs.3.queue`), not against whichever branch the validator tried first.
+ */
+export const EnqueueRequest = Type.Unsafe<EnqueueJob | EnqueueBatch>({
+  type: 'object',
+  if: { type: 'object', required: ['jobs'] },
+  // biome-ignore lint/suspicious/noThenProperty: the JSON Schema keyword; its value is a schema, not a function
+  then: EnqueueBatch,
+  else: EnqueueJob,
+  description: 'One job, or { jobs: [...] } for a batch',
+})
+export type EnqueueRequest = EnqueueJob | EnqueueBatch
 
 export const EnqueueResponse = Type.Object({
   job: Job,
@@ -97,44 +143,83 @@ export const EnqueueResponse = Type.Object({
 })
 export type EnqueueResponse = Static<typeof EnqueueResponse>
 
-export const ListJobsQuery = Type.Object({
-  queue: Type.Optional(QueueName),
-  status: Type.Optional(JobStatus),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  continuation_token: Type.Optional(Type.String({ description: 'From the previous page' })),
+export const EnqueueBatchResponse = Type.Object({
+  jobs: Type.Array(EnqueueResponse, { description: 'In the order of the request' }),
 })
-export type ListJobsQuery = Static<typeof ListJobsQuery>
+export type EnqueueBatchResponse = Static<typeof EnqueueBatchResponse>
 
-export const JobPage = Type.Object({
-  jobs: Type.Array(Job),
-  continuation_token: Type.Optional(Type.String({ description: 'Absent on the last page' })),
-})
-export type JobPage = Static<typeof JobPage>
+export const ListJobsQuery = Type.Object(
+  {
+    queue: Type.Optional(QueueName),
+    status: Type.Optional(JobStatus),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Jobs per page' }),
+    ),
+    continuation_token: Type.Optional(
+      Type.String({ maxLength: 512, description: 'From the previous page; absent on the first' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type ListJobsQuery = Static<typeof ListJobsQuery>
 
 export const CancelResponse = Type.Object({
   status: JobStatus,
-  cancel_requested: Type.Boolean(),
+  cancel_requested: Type.Boolean({ description: 'True while a running job is being told to stop' }),
   changed: Type.Boolean({ description: 'False when the job had already finished' }),
 })
 export type CancelResponse = Static<typeof CancelResponse>
 
+export const RetryFailedResponse = Type.Object({
+  queue: QueueName,
+  retried: Type.Integer({ minimum: 0, description: 'Failed jobs queued again' }),
+})
+export type RetryFailedResponse = Static<typeof RetryFailedResponse>
+
 // ---------------------------------------------------------------------------------------------
 // Queue settings: each POST /queue/{name}/<setting> route takes one of these bodies.
 
-export const BackoffSettings = Type.Object(
-  {
-    base_seconds: Type.Number({ minimum: 0, description: 'Delay before the first retry' }),
-    factor: Type.Number({ minimum: 1, maximum: 100, description: 'Growth per further attempt' }),
-    max_seconds: Type.Number({ minimum: 0, description: 'Cap on the delay' }),
-    jitter: Type.Number({
-      minimum: 0,
-      maximum: 1,
-      description: 'Random spread, a fraction of the delay (±)',
-    }),
-  },
-  { additionalProperties: false },
-)
+export const MAX_BACKOFF_BASE_SECONDS = 30 * 86_400
+export const MAX_BACKOFF_SECONDS = 365 * 86_400
+export const MAX_WORKERS_LIMIT = 100_000
+export const MAX_RATE_PER_SECOND = 1_000_000
+
+const BackoffFields = {
+  base_seconds: Type.Number({
+    minimum: 0,
+    maximum: MAX_BACKOFF_BASE_SECONDS,
+    description: 'Delay before the first retry',
+  }),
+  factor: Type.Number({ minimum: 1, maximum: 100, description: 'Growth per further attempt' }),
+  max_seconds: Type.Number({
+    minimum: 0,
+    maximum: MAX_BACKOFF_SECONDS,
+    description: 'Cap on the delay; at least base_seconds',
+  }),
+  jitter: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: 'Random spread, a fraction of the delay (±)',
+  }),
+}
+
+export const BackoffSettings = Type.Object(BackoffFields, {
+  additionalProperties: false,
+  description: 'Delay before retry n: min(max_seconds, base_seconds × factor^(n-1)) ± jitter',
+})
 export type BackoffSettings = Static<typeof BackoffSettings>
+
+/** `POST /queue/{name}/backoff`: the fields sent change, the others keep their value. */
+export const BackoffBody = Type.Object(
+  {
+    base_seconds: Type.Optional(BackoffFields.base_seconds),
+    factor: Type.Optional(BackoffFields.factor),
+    max_seconds: Type.Optional(BackoffFields.max_seconds),
+    jitter: Type.Optional(BackoffFields.jitter),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type BackoffBody = Static<typeof BackoffBody>
 
 export const RateLimitSettings = Type.Object(
   {
@@ -148,19 +233,71 @@ export const RateLimitSettings = Type.Object(
 )
 export type RateLimitSettings = Static<typeof RateLimitSettings>
 
-export const MaxWorkersBody = Type.Object({
-  max_workers: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
-    description: 'Running jobs across every worker; null lifts the limit',
-  }),
-})
-export const PausedBody = Type.Object({ paused: Type.Boolean() })
-export const RetentionBody = Type.Object({
-  retention_seconds: Type.Integer({
-    minimum: 0,
-    description: 'How long succeeded, dead and cancelled jobs are kept',
-  }),
-})
-export const RateLimitBody = Type.Object({ rate_limit: Type.Union([RateLimitSettings, Type.Null()]) })
+/**
+ * A nullable number in a request body, as `type: [..., 'null']` rather than a union with Null:
+ * the control plane's validator coerces types, and inside a union it would turn `null` into `0`
+ * before trying the Null branch (`max_workers: null` would mean "run nothing").
+ */
+function NullableInBody<T>(
+  schema: { type: [string, 'null']; description: string } & Record<string, unknown>,
+) {
+  return Type.Unsafe<T | null>(schema)
+}
+
+/** `POST /queue/{name}/max-workers` */
+export const MaxWorkersBody = Type.Object(
+  {
+    max_workers: NullableInBody<number>({
+      type: ['integer', 'null'],
+      minimum: 0,
+      maximum: MAX_WORKERS_LIMIT,
+      description: 'Running jobs across every worker and process; null lifts the limit, 0 runs none',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type MaxWorkersBody = Static<typeof MaxWorkersBody>
+
+/** `POST /queue/{name}/paused` */
+export const PausedBody = Type.Object(
+  { paused: Type.Boolean({ description: 'A paused queue takes enqueues but starts no job' }) },
+  { additionalProperties: false },
+)
+export type PausedBody = Static<typeof PausedBody>
+
+/** `POST /queue/{name}/retention` */
+export const RetentionBody = Type.Object(
+  {
+    seconds: Type.Integer({
+      minimum: 0,
+      maximum: MAX_RETENTION_SECONDS,
+      description: 'How long succeeded, dead and cancelled jobs are kept after they finish',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type RetentionBody = Static<typeof RetentionBody>
+
+/** `POST /queue/{name}/rate-limit`: `per_second` null or 0 lifts the limit. */
+export const RateLimitBody = Type.Object(
+  {
+    per_second: NullableInBody<number>({
+      type: ['number', 'null'],
+      minimum: 0,
+      maximum: MAX_RATE_PER_SECOND,
+      description: 'Sustained enqueues per second, per process; null or 0 lifts the limit',
+    }),
+    burst: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_RATE_PER_SECOND,
+        description: 'Enqueues allowed at once after a quiet spell (default: per_second rounded up)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type RateLimitBody = Static<typeof RateLimitBody>
 
 export const QueueSettings = Type.Object({
   queue: QueueName,
@@ -214,5 +351,34 @@ export const CronCreate = Type.Object(
 )
 export type CronCreate = Static<typeof CronCreate>
 
-export const CronUpdate = Type.Partial(Type.Omit(CronCreate, ['name']))
+export const CronUpdate = Type.Object(
+  {
+    cron: Type.Optional(CronCreate.properties.cron),
+    timezone: Type.Optional(CronCreate.properties.timezone),
+    queue: Type.Optional(QueueName),
+    payload: Type.Optional(Type.Unknown()),
+    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX })),
+    max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ATTEMPTS_LIMIT })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  {
+    additionalProperties: false,
+    description: 'The fields sent change; the next fire time is computed afresh',
+  },
+)
 export type CronUpdate = Static<typeof CronUpdate>
+
+// ---------------------------------------------------------------------------------------------
+// Storage
+
+export const StorageInfo = Type.Object({
+  backend: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+  location: Type.String({ description: 'Database file, or the server URL without its password' }),
+  schema_version: Type.Integer({ minimum: 0, description: 'Migrations applied' }),
+  size_bytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Database file (and WAL) size, or pg_database_size',
+  }),
+  server_version: Type.Union([Type.String(), Type.Null()], { description: 'PostgreSQL server version' }),
+  booted_at: Timestamp('When this server process started'),
+})
+export type StorageInfo = Static<typeof StorageInfo>

@@ -6,6 +6,7 @@ import { type Config, redactedConfig, redactUrl } from './config.ts'
 import { type CatalogPort, Lifecycle, type LifecycleEndpoint, lifecycleRoutes } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, systemRoutes } from './http/index.ts'
+import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { JobRuntime } from './jobs/runtime.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
@@ -48,15 +49,22 @@ export async function startServer(
     snapshot = new RouterSnapshot(registry.slots.values())
     for (const skipped of snapshot.skipped) logger.error(skipped, 'endpoint could not be routed')
   }
+  const metrics = new Metrics()
+  // The depth gauge reads the engine at scrape time, after the runtime below has built it.
+  const jobMetrics = registerJobMetrics(metrics.registry, {
+    engine: { overview: (workers) => jobRuntime.engine.overview(workers) },
+    liveWorkers: () => jobRuntime.liveWorkers(),
+    onError: (err) => logger.error({ err }, 'job metrics collection failed'),
+  })
   const jobRuntime = new JobRuntime({
     db,
     logger,
     endpointLogs,
     concurrency: config.jobConcurrency,
     leaseMs: config.jobLeaseMs,
+    observer: jobMetrics,
   })
   const jobs = jobRuntime.client
-  const metrics = new Metrics()
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
@@ -109,6 +117,14 @@ export async function startServer(
   })
   catalogRoutes(app, catalog)
   lifecycleRoutes(app, lifecycle, port, endpointLogs)
+  jobsRoutes(app, {
+    engine: jobRuntime.engine,
+    cron: jobRuntime.cron,
+    db,
+    schemaVersion: store.schemaVersion,
+    bootedAt: startedAt,
+    liveWorkers: () => jobRuntime.liveWorkers(),
+  })
 
   const gateway = new GatewayListener(dispatcher, registry)
   let gatewayAddress: { port: number }

@@ -101,7 +101,8 @@ export class Compiler {
    * second of parsing lib and SDK types) is paid at boot rather than by the first deploy.
    */
   warmUp(): Promise<void> {
-    const source = "import { handler, Response } from '@edgeforge/sdk'\nexport default handler(() => Response.ok())\n"
+    const source =
+      "import { handler, Response } from '@edgeforge/sdk'\nexport default handler(() => Response.ok())\n"
     return this.compile({ source, filename: 'warm-up.ts', dependencies: {} }).then(
       () => {},
       () => {},

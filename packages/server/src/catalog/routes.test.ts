@@ -51,6 +51,15 @@ describe('catalog routes', () => {
     assertError(await call('DELETE', `/api/domains/${domain.id}`), 404, 'not_found')
   })
 
+  test('null clears a nullable field instead of being coerced into an empty string', async (t) => {
+    const { call } = await serve(t)
+    const domain = data(
+      await call('POST', '/api/domains', { name: 'n', host: 'null.test', description: 'was set' }),
+    )
+    const cleared = data(await call('PUT', `/api/domains/${domain.id}`, { description: null }))
+    assert.equal(cleared.description, null)
+  })
+
   test('bad bodies: malformed JSON, unknown field, missing field, wrong type — each a 400 naming what is wrong', async (t) => {
     const { call } = await serve(t)
     assertError(await call('POST', '/api/domains', undefined, '{"name": "x",'), 400, 'bad_request')

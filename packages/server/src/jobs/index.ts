@@ -8,6 +8,15 @@ export {
   fireKey,
 } from './cron.ts'
 export {
+  cronDto,
+  enqueueInput,
+  enqueueResultDto,
+  jobDto,
+  jobWithLogsDto,
+  queueOverviewDto,
+  queueSettingsDto,
+} from './dto.ts'
+export {
   createQueueEngine,
   DEFAULT_MAX_ATTEMPTS,
   type QueueEngine,
@@ -15,7 +24,19 @@ export {
 } from './engine.ts'
 export { isUnrecoverable, UNRECOVERABLE, UnrecoverableError } from './errors.ts'
 export type { Completion, FailOptions } from './finish.ts'
+export { isTransientStoreError, mapStoreError, redactLocation } from './http-errors.ts'
+// Metrics: main.ts calls registerJobMetrics(metrics.registry, { engine, liveWorkers }) once, and
+// the runner calls observeStart / observeFinish around each job it runs.
+export {
+  JOB_SECONDS_BUCKETS,
+  type JobMetrics,
+  type JobMetricsDeps,
+  type JobOutcome,
+  registerJobMetrics,
+} from './metrics.ts'
 export { createNotifier, JOBS_CHANNEL, LocalNotifier, type Notifier, PostgresNotifier } from './notifier.ts'
+// HTTP API: main.ts calls jobsRoutes(app, { engine, cron, db, schemaVersion, bootedAt, liveWorkers }) before listen.
+export { type JobsRoutesDeps, jobsRoutes } from './routes.ts'
 export {
   type AbortCause,
   createRunner,

@@ -141,7 +141,7 @@ export class JobRuntime implements JobHandlerPort {
           payload,
           priority: options.priority,
           runAt,
-          delayMs: options.delaySeconds === undefined ? undefined : options.delaySeconds * 1000,
+          delayMs: options.delaySeconds === undefined ? undefined : Math.round(options.delaySeconds * 1000),
           maxAttempts: options.maxAttempts,
           dedupKey: options.dedupKey,
           dedupMode: options.dedupMode,

@@ -67,7 +67,8 @@ export class PostgresDb implements Db {
 
   constructor(url: string, poolSize = 10) {
     this.url = url
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize })
+    // A checkout that waits this long means the pool is exhausted: fail (409, retryable) instead of hanging.
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 })
     // An idle client that loses its connection must not crash the process.
     this.pool.on('error', () => {})
     this.base = queryable(this.pool)

@@ -11,8 +11,8 @@ import {
   EndpointStatusSchema,
   EndpointUpdate,
 } from '@edgeforge/protocol'
-import { type TSchema, Type } from 'typebox'
-import { type App, ok, okPage } from '../http/app.ts'
+import { Type } from 'typebox'
+import { type App, Ok, OkList, OkNull, ok, okPage } from '../http/index.ts'
 import { PageQuery } from '../http/paging.ts'
 import type { Catalog } from './catalog.ts'
 import { collectionDto, domainDto, endpointDto, endpointListItemDto } from './dto.ts'
@@ -24,24 +24,6 @@ import type { PageRequest } from './records.ts'
  * asked with `include_code=true`, so listing a thousand endpoints does not ship their sources.
  * The lifecycle routes (compile, start, stop, deploy, logs) live with the deploy context.
  */
-
-const Ok = <T extends TSchema>(data: T) =>
-  Type.Object({ ok: Type.Literal(true), data }, { additionalProperties: false, description: 'Success' })
-const OkList = <T extends TSchema>(item: T) =>
-  Type.Object(
-    {
-      ok: Type.Literal(true),
-      data: Type.Array(item),
-      continuation_token: Type.Union([Type.String(), Type.Null()], {
-        description: 'Pass it back to get the next page; null on the last page',
-      }),
-    },
-    { additionalProperties: false, description: 'One page, in creation order' },
-  )
-const OkNull = Type.Object(
-  { ok: Type.Literal(true), data: Type.Null() },
-  { additionalProperties: false, description: 'Deleted' },
-)
 
 const IdParams = (what: string) =>
   Type.Object(

@@ -22,8 +22,8 @@ import {
   StorageInfo,
 } from '@edgeforge/protocol'
 import type { FastifyError } from 'fastify'
-import { type TSchema, Type } from 'typebox'
-import { type App, ok, okPage } from '../http/app.ts'
+import { Type } from 'typebox'
+import { type App, Ok, OkList, OkNull, ok, okPage } from '../http/index.ts'
 import type { Db } from '../store/index.ts'
 import type { CronScheduler } from './cron.ts'
 import {
@@ -60,24 +60,6 @@ export interface JobsRoutesDeps {
   /** Live workers per queue (the runner registry, later the worker hub). */
   liveWorkers: () => Record<string, number>
 }
-
-const Ok = <T extends TSchema>(data: T, description = 'Success') =>
-  Type.Object({ ok: Type.Literal(true), data }, { additionalProperties: false, description })
-const OkList = <T extends TSchema>(item: T) =>
-  Type.Object(
-    {
-      ok: Type.Literal(true),
-      data: Type.Array(item),
-      continuation_token: Type.Union([Type.String(), Type.Null()], {
-        description: 'Pass it back to get the next page; null on the last page',
-      }),
-    },
-    { additionalProperties: false, description: 'One page, oldest job first' },
-  )
-const OkNull = Type.Object(
-  { ok: Type.Literal(true), data: Type.Null() },
-  { additionalProperties: false, description: 'Deleted' },
-)
 
 const QueueParams = Type.Object(
   { name: Type.String({ pattern: QUEUE_NAME_PATTERN, description: 'Queue name' }) },

@@ -1,10 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { formatWithOptions } from 'node:util'
-import { type Context, isHandlerError, type JobsClient, type Logger, Request, Response } from '@edgeforge/sdk'
-import { v7 as uuidv7 } from 'uuid'
+import { isHandlerError, type JobsClient, Request, type RequestInit, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger as ServerLogger } from '../observability/logger.ts'
+import { newRequestId } from '../observability/request-id.ts'
+import { Exchange, type ExchangeHost } from './exchange.ts'
 import type { HandlerVersion } from './registry.ts'
 import type { RouterSnapshot } from './router.ts'
 
@@ -36,143 +36,188 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
  * The data plane's request path: match, read the body, call the current handler version, write
  * the response. It does as little as it can per request; everything else happens at deploy time.
  */
-export class Dispatcher {
+export class Dispatcher implements ExchangeHost {
   requestsHandled = 0
+  readonly jobs: JobsClient
   private readonly options: DispatcherOptions
+  /** Exchanges whose handler is still pending: one coarse sweep enforces their timeouts. */
+  private readonly pending = new Set<Exchange>()
+  private sweeper: NodeJS.Timeout | undefined
 
   constructor(options: DispatcherOptions) {
     this.options = options
+    this.jobs = options.jobs
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.requestsHandled += 1
     const given = req.headers['x-request-id']
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7()
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
-    const rawQuery = q === -1 ? '' : url.slice(q + 1)
-    const host = hostOf(req)
     const method = req.method ?? 'GET'
+    const host = hostOf(req)
     const router = this.options.router()
     const match = router.find(method, path, host)
     if (!match) {
-      const allowed = router.allowedMethods(path, host)
-      if (allowed.length > 0) {
-        res.setHeader('allow', allowed.join(', '))
-        sendError(
-          res,
-          405,
-          'method_not_allowed',
-          `${method} is not allowed here; use ${allowed.join(', ')}`,
-          requestId,
-        )
-      } else {
-        sendError(res, 404, 'not_found', `no endpoint serves ${method} ${path}`, requestId)
-      }
-      req.resume()
+      this.unmatched(req, res, router, method, path, host, requestId)
       return
     }
     const { slot, params } = match
     const version = slot.current
     version.acquire()
-    const started = performance.now()
-    this.run(req, res, version, slot.limits, { method, path, rawQuery, params, requestId })
-      .catch((error: unknown) => {
-        this.options.logger.error({ err: error, requestId }, 'gateway failed to answer a request')
-        if (!res.headersSent) sendError(res, 500, 'internal', 'the gateway failed to answer', requestId)
-        else res.destroy()
-      })
-      .finally(() => {
-        version.release()
-        this.options.metrics?.observe(
-          version.endpointName,
-          res.statusCode,
-          (performance.now() - started) / 1000,
-        )
-      })
-  }
-
-  private async run(
-    req: IncomingMessage,
-    res: ServerResponse,
-    version: HandlerVersion,
-    limits: { timeoutMs: number; bodyLimitBytes: number },
-    parts: {
-      method: string
-      path: string
-      rawQuery: string
-      params: Record<string, string>
-      requestId: string
-    },
-  ): Promise<void> {
-    const { requestId } = parts
-    const body = await readBody(req, limits.bodyLimitBytes)
-    if (body === TOO_LARGE) {
-      res.setHeader('connection', 'close')
-      sendError(
-        res,
-        413,
-        'payload_too_large',
-        `request body exceeds this endpoint's limit of ${limits.bodyLimitBytes} bytes`,
-        requestId,
-      )
-      return
-    }
-    const request = new Request({
-      method: parts.method,
-      path: parts.path,
-      rawQuery: parts.rawQuery,
+    const exchange = new Exchange(this, version, res, requestId, performance.now())
+    const limits = slot.limits
+    const init: RequestInit = {
+      method,
+      path,
+      rawQuery: q === -1 ? '' : url.slice(q + 1),
       headers: req.headers,
-      params: parts.params,
-      body,
+      params,
+      body: EMPTY,
       clientIp: req.socket.remoteAddress,
       requestId,
-    })
-    const controller = new AbortController()
-    const ctx: Context = {
-      requestId,
-      signal: controller.signal,
-      log: this.loggerFor(version, requestId),
-      jobs: this.options.jobs,
     }
-    const scope: RequestScope = { requestId, version }
-    // Abort listeners run synchronously in the context of whoever aborts: give them the request's
-    // scope, so what they write with console.* is logged under the request id.
-    const abort = (reason: Error) => requestScope.run(scope, () => controller.abort(reason))
-    const onClose = () => {
-      if (!res.writableFinished) abort(new Error('client closed the connection'))
-    }
-    res.once('close', onClose)
-
-    let outcome: unknown
-    try {
-      const result = requestScope.run(scope, () => version.fn(request, ctx))
-      // Only a pending answer needs a timer; a synchronous Response is written at once.
-      outcome = isThenable(result) ? await withTimeout(result, limits.timeoutMs) : result
-    } catch (error) {
-      outcome = this.errorResponse(error, version, requestId)
-    }
-    if (outcome === TIMED_OUT) {
-      abort(new Error(`handler timed out after ${limits.timeoutMs} ms`))
-      this.appendLog(version, requestId, 'error', `request timed out after ${limits.timeoutMs} ms (504)`)
-      sendError(res, 504, 'timeout', `the handler did not answer within ${limits.timeoutMs} ms`, requestId)
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+      this.invoke(exchange, new Request(init), limits.timeoutMs)
       return
     }
-    if (!(outcome instanceof Response)) {
-      this.appendLog(
-        version,
-        requestId,
-        'error',
-        `handler returned ${describe(outcome)} instead of a Response`,
-      )
-      sendError(res, 500, 'internal', `handler returned no Response (request ${requestId})`, requestId)
-      return
-    }
-    writeResponse(res, outcome, requestId)
+    readBody(req, limits.bodyLimitBytes).then(
+      (body) => {
+        if (body === TOO_LARGE) {
+          res.setHeader('connection', 'close')
+          const message = `request body exceeds this endpoint's limit of ${limits.bodyLimitBytes} bytes`
+          this.finishWithError(exchange, 413, 'payload_too_large', message)
+          return
+        }
+        init.body = body
+        this.invoke(exchange, new Request(init), limits.timeoutMs)
+      },
+      (error: unknown) => {
+        this.options.logger.warn({ err: error, requestId }, 'reading a request body failed')
+        this.finishWithError(exchange, 400, 'bad_request', 'the request body could not be read')
+      },
+    )
   }
 
-  private errorResponse(error: unknown, version: HandlerVersion, requestId: string): Response {
+  inScope<T>(exchange: Exchange, fn: () => T): T {
+    return requestScope.run(exchange, fn)
+  }
+
+  private invoke(exchange: Exchange, request: Request, timeoutMs: number): void {
+    const { version } = exchange
+    let result: unknown
+    try {
+      result = requestScope.run(exchange, version.fn, request, exchange)
+    } catch (error) {
+      this.finish(exchange, this.errorResponse(error, exchange))
+      return
+    }
+    if (!isThenable(result)) {
+      this.finish(exchange, result)
+      return
+    }
+    exchange.deadline = performance.now() + timeoutMs
+    this.pending.add(exchange)
+    this.sweeper ??= setInterval(this.sweep, SWEEP_MS).unref()
+    result.then(
+      (response) => this.finish(exchange, response),
+      (error: unknown) => this.finish(exchange, this.errorResponse(error, exchange)),
+    )
+  }
+
+  /** Answers 504 for every pending handler past its deadline; stops itself when none is pending. */
+  private readonly sweep = (): void => {
+    const now = performance.now()
+    for (const exchange of this.pending) {
+      if (exchange.deadline > now) continue
+      const timeoutMs = Math.round(exchange.deadline - exchange.startedAt)
+      exchange.abort(new Error(`handler timed out after ${timeoutMs} ms`))
+      this.appendLog(
+        exchange.version,
+        exchange.requestId,
+        'error',
+        `request timed out after ${timeoutMs} ms (504)`,
+      )
+      this.finishWithError(exchange, 504, 'timeout', `the handler did not answer within ${timeoutMs} ms`)
+    }
+    if (this.pending.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper)
+      this.sweeper = undefined
+    }
+  }
+
+  private finish(exchange: Exchange, outcome: unknown): void {
+    if (exchange.done) return
+    if (!(outcome instanceof Response)) {
+      const message = `handler returned ${describe(outcome)} instead of a Response`
+      this.appendLog(exchange.version, exchange.requestId, 'error', message)
+      this.finishWithError(
+        exchange,
+        500,
+        'internal',
+        `handler returned no Response (request ${exchange.requestId})`,
+      )
+      return
+    }
+    this.settle(exchange)
+    try {
+      writeResponse(exchange.res, outcome, exchange.requestId)
+    } catch (error) {
+      this.options.logger.error({ err: error, requestId: exchange.requestId }, 'writing a response failed')
+      if (!exchange.res.headersSent)
+        sendError(exchange.res, 500, 'internal', 'the gateway failed to answer', exchange.requestId)
+      else exchange.res.destroy()
+    }
+  }
+
+  private finishWithError(exchange: Exchange, status: number, code: string, message: string): void {
+    if (exchange.done) return
+    this.settle(exchange)
+    sendError(exchange.res, status, code, message, exchange.requestId)
+  }
+
+  /** The request is answered (or about to be): release its version and count it. */
+  private settle(exchange: Exchange): void {
+    exchange.done = true
+    if (exchange.deadline !== 0) this.pending.delete(exchange)
+    const { version, res } = exchange
+    version.release()
+    this.options.metrics?.observe(
+      version.endpointName,
+      res.statusCode,
+      (performance.now() - exchange.startedAt) / 1000,
+    )
+  }
+
+  private unmatched(
+    req: IncomingMessage,
+    res: ServerResponse,
+    router: RouterSnapshot,
+    method: string,
+    path: string,
+    host: string,
+    requestId: string,
+  ): void {
+    const allowed = router.allowedMethods(path, host)
+    if (allowed.length > 0) {
+      res.setHeader('allow', allowed.join(', '))
+      sendError(
+        res,
+        405,
+        'method_not_allowed',
+        `${method} is not allowed here; use ${allowed.join(', ')}`,
+        requestId,
+      )
+    } else {
+      sendError(res, 404, 'not_found', `no endpoint serves ${method} ${path}`, requestId)
+    }
+    req.resume()
+  }
+
+  private errorResponse(error: unknown, exchange: Exchange): Response {
+    const { version, requestId } = exchange
     if (isHandlerError(error)) return error.toResponse(requestId)
     const stack = error instanceof Error ? version.mapStack(error.stack ?? String(error)) : String(error)
     this.appendLog(version, requestId, 'error', `unhandled error: ${stack}`)
@@ -187,19 +232,6 @@ export class Dispatcher {
       },
       request_id: requestId,
     })
-  }
-
-  private loggerFor(version: HandlerVersion, requestId: string): Logger {
-    const write =
-      (level: EndpointLogEntry['level']) =>
-      (...args: unknown[]) =>
-        this.appendLog(
-          version,
-          requestId,
-          level,
-          formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
-        )
-    return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }
   }
 
   appendLog(
@@ -218,20 +250,14 @@ export class Dispatcher {
   }
 }
 
-const TIMED_OUT = Symbol('timed out')
+/** How often pending handlers are checked against their timeout: a 504 comes at most this late. */
+const SWEEP_MS = 25
+
 const TOO_LARGE = Symbol('too large')
 const EMPTY = new Uint8Array(0)
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
-}
-
-function withTimeout(result: PromiseLike<unknown>, timeoutMs: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs, TIMED_OUT)
-  })
-  return Promise.race([result, timeout]).finally(() => clearTimeout(timer))
 }
 
 function hostOf(req: IncomingMessage): string {
@@ -245,7 +271,6 @@ function hostOf(req: IncomingMessage): string {
 
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | typeof TOO_LARGE> {
   const length = req.headers['content-length']
-  if (length === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(EMPTY)
   if (length !== undefined && Number(length) > limit) {
     req.resume()
     return Promise.resolve(TOO_LARGE)
@@ -269,15 +294,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | typ
 }
 
 function writeResponse(res: ServerResponse, response: Response, requestId: string): void {
-  const headers = response.headers
-  for (const name in headers) res.setHeader(name, headers[name])
-  res.setHeader('x-request-id', requestId)
+  // The Response belongs to this request alone: its header object is written in one writeHead.
+  const headers: Record<string, string | number> = response.headers
+  headers['x-request-id'] = requestId
   const body = response.body
-  res.statusCode = response.status
   if (body === null || body === undefined) {
+    res.writeHead(response.status, headers)
     res.end()
   } else {
-    res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
+    headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+    res.writeHead(response.status, headers)
     res.end(body)
   }
 }

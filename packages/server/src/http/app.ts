@@ -9,8 +9,8 @@ import Fastify, {
   LogController,
   type RawServerDefault,
 } from 'fastify'
-import { v7 as uuidv7 } from 'uuid'
 import type { Logger } from '../observability/logger.ts'
+import { newRequestId } from '../observability/request-id.ts'
 import { errorBody, mapError } from './errors.ts'
 
 export type App = FastifyInstance<
@@ -51,7 +51,7 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : uuidv7()
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : newRequestId()
     },
     ajv: {
       // Unknown fields are an error the caller should hear about, not something to drop silently.

@@ -1,0 +1,94 @@
+// edgeforge's queue engine and in-process runner, as the benchmark drives them: the engine's
+// `enqueue` / `enqueueBatch` and `createRunner`, over a store opened the way the server opens it.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createQueueEngine,
+  createRunner,
+  PostgresNotifier,
+  type QueueEngine,
+} from '../../packages/server/src/jobs/index.ts'
+import { type Db, openStore } from '../../packages/server/src/store/index.ts'
+import type { OnStart, QueueSystem, Workers } from './system.ts'
+
+const QUEUE = 'bench'
+
+export interface EdgeforgeOptions {
+  /** A `postgres://` URL, or undefined for SQLite in a fresh temporary directory. */
+  databaseUrl?: string
+  /**
+   * PostgreSQL only: enqueue through a second engine with its own pool, as another gateway process
+   * would, so the runner learns of new jobs through LISTEN/NOTIFY instead of the in-process wake-up.
+   */
+  remoteProducer?: boolean
+  name: string
+}
+
+export async function openEdgeforge(options: EdgeforgeOptions): Promise<QueueSystem> {
+  const dataDir = options.databaseUrl ? '' : mkdtempSync(join(tmpdir(), 'edgeforge-bench-queue-'))
+  const open = async () => (await openStore({ dataDir, databaseUrl: options.databaseUrl })).db
+  const db = await open()
+  const engine = createQueueEngine(db)
+  let producerDb: Db | null = null
+  let producer: QueueEngine = engine
+  if (options.remoteProducer && options.databaseUrl) {
+    producerDb = await open()
+    producer = createQueueEngine(producerDb)
+  }
+
+  return {
+    name: options.name,
+
+    async enqueue(n) {
+      await producer.enqueue({ queue: QUEUE, payload: { n } })
+    },
+
+    async enqueueBatch(ns) {
+      await producer.enqueueBatch(ns.map((n) => ({ queue: QUEUE, payload: { n } })))
+    },
+
+    async startWorkers(onStart: OnStart, concurrency: number): Promise<Workers> {
+      const runner = createRunner({
+        engine,
+        queues: () => [QUEUE],
+        concurrency,
+        execute: async (job) => {
+          onStart((job.payload as { n: number }).n)
+          return null
+        },
+        onError: (error) => console.error(`${options.name} runner:`, error),
+      })
+      runner.start()
+      const notifier = engine.notifier
+      if (notifier instanceof PostgresNotifier) {
+        const deadline = Date.now() + 10_000
+        while (!notifier.listening) {
+          if (Date.now() > deadline) throw new Error(`${options.name}: LISTEN did not start within 10 s`)
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
+      }
+      return { stop: () => runner.stop({ drainMs: 5000 }) }
+    },
+
+    async unfinished() {
+      const row = await db.get<{ n: number | string }>(
+        "SELECT count(*) AS n FROM jobs WHERE status <> 'succeeded'",
+      )
+      return Number(row?.n ?? 0)
+    },
+
+    async reset() {
+      if (db.dialect === 'postgres') await db.exec('TRUNCATE jobs CASCADE')
+      else await db.exec('DELETE FROM job_logs; DELETE FROM jobs')
+    },
+
+    async close() {
+      if (producer !== engine) await producer.close()
+      await engine.close()
+      await producerDb?.close()
+      await db.close()
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,31 @@
+// The gateway under test: a whole edgeforge server (store, control plane, gateway) on loopback
+// with ephemeral ports and a throw-away data dir. Runs as a child process of bench/gateway.ts,
+// which deploys the handler through the management API like a user would.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../packages/server/src/config.ts'
+import { startServer } from '../../packages/server/src/main.ts'
+import { createLogger } from '../../packages/server/src/observability/logger.ts'
+import { ready, stopOnRequest } from '../support/child.ts'
+
+const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-bench-'))
+const config = loadConfig(
+  {},
+  {
+    'data-dir': dataDir,
+    'gateway-host': '127.0.0.1',
+    'gateway-port': '0',
+    'control-host': '127.0.0.1',
+    'control-port': '0',
+    'log-level': 'warn',
+    'warm-compiler': 'false',
+  },
+)
+const server = await startServer(config, createLogger(config.logLevel))
+
+stopOnRequest(async () => {
+  await server.close()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+ready({ url: server.gatewayUrl, controlUrl: server.controlUrl })

@@ -1,0 +1,92 @@
+import type { ServerResponse } from 'node:http'
+import { formatWithOptions } from 'node:util'
+import type { Context, JobsClient, Logger } from '@edgeforge/sdk'
+import type { EndpointLogEntry } from '../observability/endpoint-logs.ts'
+import type { HandlerVersion } from './registry.ts'
+
+/** Where an exchange reports what it logs; the dispatcher. */
+export interface ExchangeHost {
+  readonly jobs: JobsClient
+  appendLog(
+    version: HandlerVersion,
+    requestId: string | null,
+    level: EndpointLogEntry['level'],
+    message: string,
+  ): void
+  /** Runs `fn` as the request's code: console.* inside it is attributed to the request. */
+  inScope<T>(exchange: Exchange, fn: () => T): T
+}
+
+/**
+ * One request in flight: the handler's `Context` and the request's bookkeeping in one object.
+ * What most handlers never touch — the AbortSignal, the client-disconnect listener, the logger —
+ * is built on first use, so a plain request allocates none of it.
+ */
+export class Exchange implements Context {
+  readonly requestId: string
+  readonly version: HandlerVersion
+  readonly res: ServerResponse
+  readonly startedAt: number
+  /** When a pending handler times out (ms on the monotonic clock); 0 while none is pending. */
+  deadline = 0
+  done = false
+  private readonly host: ExchangeHost
+  private controller: AbortController | undefined
+  private abortReason: Error | undefined
+  private logger: Logger | undefined
+
+  constructor(
+    host: ExchangeHost,
+    version: HandlerVersion,
+    res: ServerResponse,
+    requestId: string,
+    startedAt: number,
+  ) {
+    this.host = host
+    this.version = version
+    this.res = res
+    this.requestId = requestId
+    this.startedAt = startedAt
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController()
+      if (this.abortReason) this.controller.abort(this.abortReason)
+      else if (!this.done) this.res.once('close', this.onClose)
+    }
+    return this.controller.signal
+  }
+
+  get log(): Logger {
+    if (!this.logger) {
+      const write =
+        (level: EndpointLogEntry['level']) =>
+        (...args: unknown[]) =>
+          this.host.appendLog(
+            this.version,
+            this.requestId,
+            level,
+            formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
+          )
+      this.logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }
+    }
+    return this.logger
+  }
+
+  get jobs(): JobsClient {
+    return this.host.jobs
+  }
+
+  /** Aborts the signal (if anyone asked for it) with the request's scope, so abort listeners log under its id. */
+  abort(reason: Error): void {
+    if (this.abortReason) return
+    this.abortReason = reason
+    const controller = this.controller
+    if (controller) this.host.inScope(this, () => controller.abort(reason))
+  }
+
+  private readonly onClose = (): void => {
+    if (!this.res.writableFinished) this.abort(new Error('client closed the connection'))
+  }
+}

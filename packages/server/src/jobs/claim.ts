@@ -26,8 +26,10 @@ const CLAIM_PG = `WITH picked AS (
     SELECT id FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
     ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_PG}
     FOR UPDATE SKIP LOCKED)
+  -- ANY(ARRAY(…)) keeps the update an index lookup; a join with picked was planned as a hash
+  -- join over the whole table, succeeded history included (4.8 ms vs 1.7 ms per 100-job claim).
   UPDATE jobs SET ${SET_RUNNING.replace('attempts + 1', 'jobs.attempts + 1')}
-  FROM picked WHERE jobs.id = picked.id
+  WHERE jobs.id = ANY(ARRAY(SELECT id FROM picked))
   RETURNING jobs.*`
 
 // Two-key advisory lock space of the claim path; the first key only has to differ from other users.

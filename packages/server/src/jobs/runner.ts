@@ -163,7 +163,7 @@ export function createRunner(options: RunnerOptions) {
     }
     running.delete(job.id)
     finishing += 1
-    if (!stopping) void pump()
+    if (!stopping) pumpSoon()
     try {
       await report(entry, ok, value)
     } catch (error) {
@@ -172,6 +172,17 @@ export function createRunner(options: RunnerOptions) {
       finishing -= 1
       if (settled && running.size === 0 && finishing === 0) settled()
     }
+  }
+
+  let pumpScheduled = false
+  /** Jobs that finish in the same turn share one claim instead of claiming one slot each. */
+  function pumpSoon(): void {
+    if (pumpScheduled) return
+    pumpScheduled = true
+    setImmediate(() => {
+      pumpScheduled = false
+      void pump()
+    })
   }
 
   /** Claims while there are free slots and jobs to take; concurrent calls fold into one loop. */

@@ -18,12 +18,16 @@ export class RouterSnapshot {
     maxParamLength: 1000,
   })
   private readonly methods = new Set<string>()
+  /** Whether any route is bound to a host; without one, lookups skip constraint matching. */
+  private hostRoutes = false
+  private static readonly NO_CONSTRAINTS = {}
   /** Slots that could not be routed (a conflict that slipped past the lifecycle's checks). */
   readonly skipped: Array<{ endpointId: string; reason: string }> = []
 
   constructor(slots: Iterable<EndpointSlot>) {
     for (const slot of slots) {
       const { host, method, path } = slot.route
+      if (host !== '*') this.hostRoutes = true
       const options = host === '*' ? {} : { constraints: { host } }
       // The handler argument is unused: lookups go through find() and read the store.
       try {
@@ -37,7 +41,8 @@ export class RouterSnapshot {
   }
 
   find(method: string, path: string, host: string): RouteMatch | null {
-    const found = this.router.find(method as FindMyWay.HTTPMethod, path, { host })
+    const constraints = this.hostRoutes ? { host } : RouterSnapshot.NO_CONSTRAINTS
+    const found = this.router.find(method as FindMyWay.HTTPMethod, path, constraints)
     if (!found) return null
     return { slot: found.store as EndpointSlot, params: found.params as Record<string, string> }
   }

@@ -17,7 +17,6 @@
 // with the right to create databases: each run creates edgeforge_bench_<pid> and drops it at the end.
 import { availableParallelism, cpus } from 'node:os'
 import { parseArgs } from 'node:util'
-import { waitForQuiet } from './queue/cpu.ts'
 import { openEdgeforge } from './queue/edgeforge.ts'
 import { fmtMs, fmtRate, fmtRatio, printTable } from './queue/format.ts'
 import { graphilePoolSize, openGraphile } from './queue/graphile.ts'
@@ -34,6 +33,7 @@ import {
 } from './queue/phases.ts'
 import { type BenchDatabase, createDatabase } from './queue/postgres.ts'
 import type { QueueSystem } from './queue/system.ts'
+import { waitForQuiet } from './support/cpu.ts'
 
 const GOAL_PG_RATIO = 1.0
 const GOAL_PG_P50_MS = 5
@@ -202,7 +202,9 @@ async function main(url: string): Promise<void> {
     // Alternate the order, so drift over the run (autovacuum, page cache) favours no one.
     const order = round % 2 === 1 ? entries : [...entries].reverse()
     if (quietWaitS > 0) {
-      const share = await waitForQuiet(QUIET, quietWaitS * 1000)
+      const share = (
+        await waitForQuiet({ pids: [], threshold: QUIET, maxWaitMs: quietWaitS * 1000, interrupts: false })
+      ).otherShare
       if (share !== null && share >= QUIET)
         console.log(`(other processes still use ${fmtShare(share)} of a core; measuring anyway)`)
     }

@@ -3,17 +3,22 @@ import { readFileSync } from 'node:fs'
 // Linux reports utime and stime in clock ticks; USER_HZ is 100 on every mainstream build.
 const TICK_MS = 10
 
-/** CPU time (user + system, ms) a process has used so far, from /proc; null where there is none. */
-export function processCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null
+/** A process's command name and CPU time (user + system, ms) so far, from /proc; null where there is none. */
+export function processStat(pid: number | string): { comm: string; cpuMs: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name may hold spaces and parentheses: the fields start after its last ')'.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS
+    return { comm, cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS }
   } catch {
     return null
   }
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; null where there is none. */
+export function processCpuMs(pid: number | undefined): number | null {
+  return pid === undefined ? null : (processStat(pid)?.cpuMs ?? null)
 }
 
 /** CPU time (ms) this process has used so far. */
@@ -22,13 +27,19 @@ export function ownCpuMs(): number {
   return (usage.user + usage.system) / 1000
 }
 
-/** CPU time (ms) the whole machine has been busy so far, all cores together, from /proc/stat. */
-export function machineBusyMs(): number | null {
+/**
+ * CPU time (ms) the whole machine has been busy so far, all cores together, from /proc/stat.
+ * `interrupts: false` leaves irq and softirq time out: loopback traffic between a queue and its
+ * PostgreSQL is processed there, charged to no process, and would make a chatty system look
+ * disturbed by itself.
+ */
+export function machineBusyMs(options: { interrupts?: boolean } = {}): number | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]
     // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
     const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
-    return (user + nice + system + irq + softirq + steal) * TICK_MS
+    const interrupts = options.interrupts === false ? 0 : irq + softirq
+    return (user + nice + system + interrupts + steal) * TICK_MS
   } catch {
     return null
   }
@@ -44,11 +55,12 @@ export async function waitForQuiet(options: {
   threshold: number
   maxWaitMs: number
   windowMs?: number
+  interrupts?: boolean
 }): Promise<{ otherShare: number | null; waitedMs: number }> {
   const windowMs = options.windowMs ?? 500
   const started = Date.now()
   for (;;) {
-    const otherShare = await otherShareOver(windowMs, options.pids)
+    const otherShare = await otherShareOver(windowMs, options.pids, options.interrupts)
     const waitedMs = Date.now() - started
     if (otherShare === null || otherShare < options.threshold || waitedMs >= options.maxWaitMs) {
       return { otherShare, waitedMs }
@@ -56,13 +68,17 @@ export async function waitForQuiet(options: {
   }
 }
 
-async function otherShareOver(windowMs: number, pids: Array<number | undefined>): Promise<number | null> {
+async function otherShareOver(
+  windowMs: number,
+  pids: Array<number | undefined>,
+  interrupts?: boolean,
+): Promise<number | null> {
   const ours = () => pids.reduce((sum: number, pid) => sum + (processCpuMs(pid) ?? 0), ownCpuMs())
-  const machineBefore = machineBusyMs()
+  const machineBefore = machineBusyMs({ interrupts })
   const oursBefore = ours()
   const started = performance.now()
   await new Promise((resolve) => setTimeout(resolve, windowMs))
-  const machineAfter = machineBusyMs()
+  const machineAfter = machineBusyMs({ interrupts })
   if (machineBefore === null || machineAfter === null) return null
   const other = machineAfter - machineBefore - (ours() - oursBefore)
   return Math.max(0, other) / (performance.now() - started)

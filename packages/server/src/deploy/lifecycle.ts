@@ -422,6 +422,7 @@ export class Lifecycle {
       version: versionNumber,
       fn: (definition as { fn: HandlerFunction | JobFunction }).fn,
       mapStack: (stack) => mapStack(stack, filename, sourceMap, mod.lineOffset),
+      usesConsole: bundle.includes('console'),
     })
   }
 

@@ -109,7 +109,9 @@ export class Dispatcher implements ExchangeHost {
     const { version } = exchange
     let result: unknown
     try {
-      result = requestScope.run(exchange, version.fn, request, exchange)
+      result = version.usesConsole
+        ? requestScope.run(exchange, version.fn, request, exchange)
+        : version.fn(request, exchange)
     } catch (error) {
       this.finish(exchange, this.errorResponse(error, exchange))
       return

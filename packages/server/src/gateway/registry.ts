@@ -28,6 +28,12 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly fn: F
   /** Translates a stack trace of this version to TypeScript positions. */
   readonly mapStack: (stack: string) => string
+  /**
+   * Whether the bundle mentions `console` at all. The bundle's console is a wrapper parameter, so
+   * code that never names it cannot write to it: such versions run without entering the request
+   * scope that attributes console lines to a request.
+   */
+  readonly usesConsole: boolean
   inFlight = 0
   draining = false
   readonly drained: Promise<void>
@@ -39,12 +45,14 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
     version: number
     fn: F
     mapStack: (stack: string) => string
+    usesConsole?: boolean
   }) {
     this.endpointId = init.endpointId
     this.endpointName = init.endpointName
     this.version = init.version
     this.fn = init.fn
     this.mapStack = init.mapStack
+    this.usesConsole = init.usesConsole ?? true
     this.drained = new Promise((resolve) => {
       this.resolveDrained = resolve
     })

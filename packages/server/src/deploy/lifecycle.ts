@@ -1,24 +1,11 @@
-import { formatWithOptions } from 'node:util'
 import { ApiError } from '@edgeforge/protocol'
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
-import * as sdk from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
-import { mapStack } from '../build/index.ts'
-import {
-  type DrainReport,
-  type EndpointLimits,
-  type HandlerRegistry,
-  HandlerVersion,
-  type Route,
-  requestScope,
-} from '../gateway/index.ts'
-import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
+import type { DrainReport, EndpointLimits, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
+import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
-import { loadBundle } from './load.ts'
-
-/** A loaded version: an HTTP handler's or a job handler's entry point. */
-type AnyVersion = HandlerVersion<HandlerFunction | JobFunction>
+import { type AnyVersion, instantiateVersion } from './version.ts'
 
 export type EndpointStatus = 'created' | 'compiled' | 'running' | 'stopped' | 'error'
 
@@ -394,60 +381,13 @@ export class Lifecycle {
     return this.instantiate(endpoint, versionNumber, stored.bundle, stored.source_map)
   }
 
-  /** Evaluates a bundle into a handler version; throws with a readable message when it cannot. */
   private instantiate(
     endpoint: LifecycleEndpoint,
     versionNumber: number,
     bundle: string,
     sourceMap: string,
   ): AnyVersion {
-    const filename = `edgeforge:${endpoint.name}@v${versionNumber}.js`
-    const mod = loadBundle(bundle, {
-      filename,
-      sdk,
-      sourceMap,
-      console: this.consoleFor(endpoint.id, versionNumber),
-    })
-    const definition = mod.definition
-    const expected =
-      endpoint.kind === 'job' ? sdk.isJobDefinition(definition) : sdk.isHandlerDefinition(definition)
-    if (!expected) {
-      const wanted =
-        endpoint.kind === 'job' ? 'job(async (payload, ctx) => …)' : 'handler(async (req, ctx) => …)'
-      throw new Error(`${endpoint.name}.ts must \`export default ${wanted}\` from '@edgeforge/sdk'`)
-    }
-    return new HandlerVersion({
-      endpointId: endpoint.id,
-      endpointName: endpoint.name,
-      version: versionNumber,
-      fn: (definition as { fn: HandlerFunction | JobFunction }).fn,
-      mapStack: (stack) => mapStack(stack, filename, sourceMap, mod.lineOffset),
-      usesConsole: bundle.includes('console'),
-    })
-  }
-
-  /** The `console` a bundle sees: every line lands in its endpoint's log with the request id. */
-  private consoleFor(endpointId: string, versionNumber: number) {
-    const logs = this.deps.endpointLogs
-    const write =
-      (level: EndpointLogEntry['level']) =>
-      (...args: unknown[]) => {
-        logs.append(endpointId, {
-          time: Date.now(),
-          level,
-          requestId: requestScope.getStore()?.requestId ?? null,
-          version: versionNumber,
-          message: formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
-        })
-      }
-    return {
-      log: write('info'),
-      info: write('info'),
-      debug: write('debug'),
-      warn: write('warn'),
-      error: write('error'),
-      trace: write('debug'),
-    }
+    return instantiateVersion(endpoint, versionNumber, bundle, sourceMap, this.deps.endpointLogs)
   }
 
   private exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {

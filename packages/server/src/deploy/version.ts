@@ -1,0 +1,67 @@
+import { formatWithOptions } from 'node:util'
+import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
+import * as sdk from '@edgeforge/sdk'
+import { mapStack } from '../build/index.ts'
+import { HandlerVersion, requestScope } from '../gateway/index.ts'
+import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
+import type { LifecycleEndpoint } from './lifecycle.ts'
+import { loadBundle } from './load.ts'
+
+/** A loaded version: an HTTP handler's or a job handler's entry point. */
+export type AnyVersion = HandlerVersion<HandlerFunction | JobFunction>
+
+/** Evaluates a bundle into a handler version; throws with a readable message when it cannot. */
+export function instantiateVersion(
+  endpoint: LifecycleEndpoint,
+  versionNumber: number,
+  bundle: string,
+  sourceMap: string,
+  endpointLogs: EndpointLogs,
+): AnyVersion {
+  const filename = `edgeforge:${endpoint.name}@v${versionNumber}.js`
+  const mod = loadBundle(bundle, {
+    filename,
+    sdk,
+    sourceMap,
+    console: bundleConsole(endpointLogs, endpoint.id, versionNumber),
+  })
+  const definition = mod.definition
+  const expected =
+    endpoint.kind === 'job' ? sdk.isJobDefinition(definition) : sdk.isHandlerDefinition(definition)
+  if (!expected) {
+    const wanted =
+      endpoint.kind === 'job' ? 'job(async (payload, ctx) => …)' : 'handler(async (req, ctx) => …)'
+    throw new Error(`${endpoint.name}.ts must \`export default ${wanted}\` from '@edgeforge/sdk'`)
+  }
+  return new HandlerVersion({
+    endpointId: endpoint.id,
+    endpointName: endpoint.name,
+    version: versionNumber,
+    fn: (definition as { fn: HandlerFunction | JobFunction }).fn,
+    mapStack: (stack) => mapStack(stack, filename, sourceMap, mod.lineOffset),
+    usesConsole: bundle.includes('console'),
+  })
+}
+
+/** The `console` a bundle sees: every line lands in its endpoint's log with the request id. */
+function bundleConsole(logs: EndpointLogs, endpointId: string, versionNumber: number) {
+  const write =
+    (level: EndpointLogEntry['level']) =>
+    (...args: unknown[]) => {
+      logs.append(endpointId, {
+        time: Date.now(),
+        level,
+        requestId: requestScope.getStore()?.requestId ?? null,
+        version: versionNumber,
+        message: formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
+      })
+    }
+  return {
+    log: write('info'),
+    info: write('info'),
+    debug: write('debug'),
+    warn: write('warn'),
+    error: write('error'),
+    trace: write('debug'),
+  }
+}

@@ -13,13 +13,14 @@ export interface EndpointLimits {
   drainTimeoutMs: number
 }
 
+// Any entry point: `never[]` parameters accept every function type without `any`.
+type AnyFunction = (...args: never[]) => unknown
+
 /**
  * One loaded version of an endpoint's handler. Requests hold it through acquire/release; once
  * it is draining and the last request releases it, `drained` resolves and nothing references it
  * any more, so the module it came from can be garbage-collected.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any function type may be a version's entry point
-type AnyFunction = (...args: any[]) => unknown
 
 export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly endpointId: string

@@ -21,7 +21,6 @@ type AnyFunction = (...args: never[]) => unknown
  * it is draining and the last request releases it, `drained` resolves and nothing references it
  * any more, so the module it came from can be garbage-collected.
  */
-
 export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly endpointId: string
   readonly endpointName: string

@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
-import { Catalog } from './catalog.ts'
-import { backends, RecordingHooks, rejectsWith } from './test-support.ts'
+import { backends, openCatalog, rejectsWith } from './test-support.ts'
 
 for (const [backend, open] of backends) {
   describe(`catalog routing on ${backend}`, () => {
-    async function setup(t: TestContext) {
-      const db = await open(t)
-      if (!db) return undefined
-      const hooks = new RecordingHooks()
-      const catalog = new Catalog(db, hooks, { timeoutMs: 5000 })
-      return { db, hooks, catalog }
-    }
+    const setup = (t: TestContext) => openCatalog(open, t)
 
     test('moving a running endpoint onto a busy route is a 409 and stores nothing', async (t) => {
       const s = await setup(t)

@@ -1,38 +1,20 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { ApiError, type ErrorCode } from '@edgeforge/protocol'
-import { freshPostgresUrl } from '../../test/support/postgres.ts'
-import { type Db, openStore } from '../store/index.ts'
+import type { Db } from '../store/index.ts'
+import { Catalog } from './catalog.ts'
 import { type CatalogHooks, type Route, sameRoute } from './records.ts'
 
-/** Opens a fresh database per test; PostgreSQL returns undefined when skipped. */
-export const backends: Array<[string, (t: TestContext) => Promise<Db | undefined>]> = [
-  [
-    'sqlite',
-    async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'edgeforge-catalog-'))
-      const { db } = await openStore({ dataDir: dir })
-      t.after(async () => {
-        await db.close()
-        rmSync(dir, { recursive: true, force: true })
-      })
-      return db
-    },
-  ],
-  [
-    'postgres',
-    async (t) => {
-      const url = await freshPostgresUrl(t)
-      if (!url) return undefined
-      const { db } = await openStore({ dataDir: '', databaseUrl: url })
-      t.after(() => db.close())
-      return db
-    },
-  ],
-]
+export { backends } from '../../test/support/backends.ts'
+
+/** A catalog over a fresh database with recording hooks; undefined when the backend is skipped. */
+export async function openCatalog(open: (t: TestContext) => Promise<Db | undefined>, t: TestContext) {
+  const db = await open(t)
+  if (!db) return undefined
+  const hooks = new RecordingHooks()
+  const catalog = new Catalog(db, hooks, { timeoutMs: 5000 })
+  return { db, hooks, catalog }
+}
 
 /**
  * Hooks that record what the catalog reports and refuse the routes listed in `busy`, as the

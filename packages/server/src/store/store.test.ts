@@ -1,37 +1,8 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { describe, type TestContext, test } from 'node:test'
-import { freshPostgresUrl } from '../../test/support/postgres.ts'
-import { type Db, openStore } from './index.ts'
+import { describe, test } from 'node:test'
+import { backends } from '../../test/support/backends.ts'
 import { listMigrations } from './migrate.ts'
 import { toPositional } from './postgres.ts'
-
-const backends: Array<[string, (t: TestContext) => Promise<Db | undefined>]> = [
-  [
-    'sqlite',
-    async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'edgeforge-store-'))
-      const { db } = await openStore({ dataDir: dir })
-      t.after(async () => {
-        await db.close()
-        rmSync(dir, { recursive: true, force: true })
-      })
-      return db
-    },
-  ],
-  [
-    'postgres',
-    async (t) => {
-      const url = await freshPostgresUrl(t)
-      if (!url) return undefined
-      const { db } = await openStore({ dataDir: '', databaseUrl: url })
-      t.after(() => db.close())
-      return db
-    },
-  ],
-]
 
 for (const [name, open] of backends) {
   describe(`store on ${name}`, () => {

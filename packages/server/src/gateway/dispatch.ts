@@ -120,6 +120,7 @@ export class Dispatcher implements ExchangeHost {
       this.finish(exchange, result)
       return
     }
+    exchange.timeoutMs = timeoutMs
     exchange.deadline = performance.now() + timeoutMs
     this.pending.add(exchange)
     this.sweeper ??= setInterval(this.sweep, SWEEP_MS).unref()
@@ -134,7 +135,7 @@ export class Dispatcher implements ExchangeHost {
     const now = performance.now()
     for (const exchange of this.pending) {
       if (exchange.deadline > now) continue
-      const timeoutMs = Math.round(exchange.deadline - exchange.startedAt)
+      const { timeoutMs } = exchange
       exchange.abort(new Error(`handler timed out after ${timeoutMs} ms`))
       this.appendLog(
         exchange.version,

@@ -29,6 +29,8 @@ export class Exchange implements Context {
   readonly startedAt: number
   /** When a pending handler times out (ms on the monotonic clock); 0 while none is pending. */
   deadline = 0
+  /** The endpoint's timeout, as configured: what a 504 reports. */
+  timeoutMs = 0
   done = false
   private readonly host: ExchangeHost
   private controller: AbortController | undefined

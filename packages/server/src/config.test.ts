@@ -54,11 +54,12 @@ test('a public control plane without a token is refused, with one it is allowed'
 test('redactedConfig hides the token and the database password', () => {
   const config = loadConfig({
     EDGEFORGE_ADMIN_TOKEN: 'sekrit',
-    EDGEFORGE_DATABASE_URL: 'postgres://u:pw@h/db',
+    EDGEFORGE_DATABASE_URL: 'postgres://u:pw@h/db?password=qpw',
   })
   const shown = JSON.stringify(redactedConfig(config))
   assert.ok(!shown.includes('sekrit'))
   assert.ok(!shown.includes(':pw@'))
+  assert.ok(!shown.includes('qpw'), 'a password given as a query parameter is hidden too')
 })
 
 test('docs/operations.md documents every setting', () => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
+import { redactLocation } from './observability/redact.ts'
 
 /**
  * Every setting of edgeforge: its environment variable, CLI flag, default and help text. Nothing
@@ -270,19 +271,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config }
   for (const setting of SETTINGS) {
     if (setting.secret && out[setting.key])
-      out[setting.key] = setting.key === 'databaseUrl' ? redactUrl(String(out[setting.key])) : '***'
+      out[setting.key] = setting.key === 'databaseUrl' ? redactLocation(String(out[setting.key])) : '***'
   }
   return out
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '***'
-  }
 }
 
 /** What the CLI's client commands need: where the control plane is, and its token. */

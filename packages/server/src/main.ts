@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
-import { type Config, redactedConfig, redactUrl } from './config.ts'
+import { type Config, redactedConfig } from './config.ts'
 import { type CatalogPort, Lifecycle, type LifecycleEndpoint, lifecycleRoutes } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, systemRoutes } from './http/index.ts'
@@ -11,6 +11,7 @@ import { JobRuntime } from './jobs/runtime.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
+import { redactLocation } from './observability/redact.ts'
 import { openStore } from './store/index.ts'
 
 export const VERSION: string = JSON.parse(
@@ -143,7 +144,9 @@ export async function startServer(
     version: VERSION,
     gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
     controlUrl: `http://${urlHost(config.controlHost)}:${controlPort}`,
-    storeLocation: config.databaseUrl ? redactUrl(config.databaseUrl) : join(config.dataDir, 'edgeforge.db'),
+    storeLocation: config.databaseUrl
+      ? redactLocation(config.databaseUrl)
+      : join(config.dataDir, 'edgeforge.db'),
     lifecycle,
     registry,
     jobs: jobRuntime,

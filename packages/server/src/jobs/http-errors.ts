@@ -81,18 +81,3 @@ export function locateBatchError(
   }
   return toWire(error, 'body')
 }
-
-/** The database location without secrets: a file path as is, a URL without password-like parts. */
-export function redactLocation(location: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return location
-  try {
-    const url = new URL(location)
-    url.password = ''
-    for (const key of [...url.searchParams.keys()]) {
-      if (/pass|secret|token|key/i.test(key)) url.searchParams.delete(key)
-    }
-    return url.toString()
-  } catch {
-    return '(a database URL that does not parse)'
-  }
-}

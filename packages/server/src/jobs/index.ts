@@ -24,7 +24,7 @@ export {
 } from './engine.ts'
 export { isUnrecoverable, UNRECOVERABLE, UnrecoverableError } from './errors.ts'
 export type { Completion, FailOptions } from './finish.ts'
-export { isTransientStoreError, mapStoreError, redactLocation } from './http-errors.ts'
+export { isTransientStoreError, mapStoreError } from './http-errors.ts'
 // Metrics: main.ts calls registerJobMetrics(metrics.registry, { engine, liveWorkers }) once, and
 // the runner calls observeStart / observeFinish around each job it runs.
 export {

@@ -24,6 +24,7 @@ import {
 import type { FastifyError } from 'fastify'
 import { Type } from 'typebox'
 import { type App, Ok, OkList, OkNull, ok, okPage } from '../http/index.ts'
+import { redactLocation } from '../observability/redact.ts'
 import type { Db } from '../store/index.ts'
 import type { CronScheduler } from './cron.ts'
 import {
@@ -38,7 +39,7 @@ import {
   queueSettingsDto,
 } from './dto.ts'
 import type { QueueEngine } from './engine.ts'
-import { locateBatchError, mapStoreError, onWire, redactLocation } from './http-errors.ts'
+import { locateBatchError, mapStoreError, onWire } from './http-errors.ts'
 import type { BackoffSettings, QueueSettingsPatch } from './types.ts'
 
 /*

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { redactLocation } from '../observability/redact.ts'
 import type { Db, Queryable, Row, SqlValue } from './db.ts'
 
 // int8 columns hold UTC milliseconds and counts: well inside 2^53, so read them as numbers.
@@ -107,11 +108,9 @@ export class PostgresDb implements Db {
     const row = await this.get<{ server_version: string; size: number }>(
       "SELECT current_setting('server_version') AS server_version, pg_database_size(current_database())::int8 AS size",
     )
-    const safe = new URL(this.url)
-    safe.password = ''
     return {
       backend: 'postgres' as const,
-      location: safe.toString(),
+      location: redactLocation(this.url),
       serverVersion: row?.server_version,
       sizeBytes: row?.size,
     }

@@ -1,9 +1,8 @@
-import { formatWithOptions } from 'node:util'
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
 import { mapStack } from '../build/index.ts'
 import { HandlerVersion, requestScope } from '../gateway/index.ts'
-import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
+import { type EndpointLogEntry, type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
 import type { LifecycleEndpoint } from './lifecycle.ts'
 import { loadBundle } from './load.ts'
 
@@ -53,7 +52,7 @@ function bundleConsole(logs: EndpointLogs, endpointId: string, versionNumber: nu
         level,
         requestId: requestScope.getStore()?.requestId ?? null,
         version: versionNumber,
-        message: formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
+        message: formatLogLine(args),
       })
     }
   return {

@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http'
-import { formatWithOptions } from 'node:util'
 import type { Context, JobsClient, Logger } from '@edgeforge/sdk'
-import type { EndpointLogEntry } from '../observability/endpoint-logs.ts'
+import { type EndpointLogEntry, formatLogLine } from '../observability/endpoint-logs.ts'
 import type { HandlerVersion } from './registry.ts'
 
 /** Where an exchange reports what it logs; the dispatcher. */
@@ -65,12 +64,7 @@ export class Exchange implements Context {
       const write =
         (level: EndpointLogEntry['level']) =>
         (...args: unknown[]) =>
-          this.host.appendLog(
-            this.version,
-            this.requestId,
-            level,
-            formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args),
-          )
+          this.host.appendLog(this.version, this.requestId, level, formatLogLine(args))
       this.logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }
     }
     return this.logger

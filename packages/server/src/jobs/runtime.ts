@@ -2,7 +2,7 @@ import { ApiError } from '@edgeforge/protocol'
 import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
 import type { JobHandlerPort, LifecycleEndpoint } from '../deploy/index.ts'
 import { type DrainReport, HandlerRegistry, type HandlerVersion, requestScope } from '../gateway/index.ts'
-import type { EndpointLogs } from '../observability/endpoint-logs.ts'
+import { type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
 import { type CronScheduler, createCronScheduler } from './cron.ts'
@@ -178,7 +178,7 @@ export class JobRuntime implements JobHandlerPort {
       signal: runnerCtx.signal,
       jobs: this.client,
       log: (...args: unknown[]) => {
-        const line = args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' ')
+        const line = formatLogLine(args)
         runnerCtx.log(line)
         logs.append(version.endpointId, {
           time: Date.now(),

@@ -1,8 +1,9 @@
+import { QUEUE_NAME_PATTERN } from '@edgeforge/protocol'
 import { invalid } from './errors.ts'
 import type { BackoffSettings, EnqueueInput, JobStatus, RateLimitSettings } from './types.ts'
 import { JOB_STATUSES } from './types.ts'
 
-export const QUEUE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/
+export const QUEUE_NAME = new RegExp(QUEUE_NAME_PATTERN)
 export const PRIORITY_MIN = -32768
 export const PRIORITY_MAX = 32767
 export const MAX_ATTEMPTS_LIMIT = 100

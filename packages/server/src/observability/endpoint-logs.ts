@@ -1,3 +1,5 @@
+import { formatWithOptions } from 'node:util'
+
 /** One line an endpoint's handler wrote with console.* or ctx.log. */
 export interface EndpointLogEntry {
   time: number
@@ -56,4 +58,9 @@ export class EndpointLogs {
   forget(endpointId: string): void {
     this.rings.delete(endpointId)
   }
+}
+
+/** One log line from what a handler passed to console.* or ctx.log, the way console prints it. */
+export function formatLogLine(args: unknown[]): string {
+  return formatWithOptions({ breakLength: Number.POSITIVE_INFINITY }, ...args)
 }

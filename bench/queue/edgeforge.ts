@@ -22,6 +22,11 @@ export interface EdgeforgeOptions {
    * would, so the runner learns of new jobs through LISTEN/NOTIFY instead of the in-process wake-up.
    */
   remoteProducer?: boolean
+  /**
+   * Keep no succeeded jobs (queue retention 0): they are deleted as they finish, which is what
+   * graphile-worker does with every job. Without it the queue keeps them for the default 7 days.
+   */
+  keepNothing?: boolean
   name: string
 }
 
@@ -36,6 +41,7 @@ export async function openEdgeforge(options: EdgeforgeOptions): Promise<QueueSys
     producerDb = await open()
     producer = createQueueEngine(producerDb)
   }
+  if (options.keepNothing) await engine.setQueueSettings(QUEUE, { retentionSeconds: 0 })
 
   return {
     name: options.name,

@@ -8,16 +8,21 @@ import { toJson } from './validate.ts'
 
 // A finish touches a job only while it is running under the caller's lease (and attempt, when
 // given): after a reap and re-claim the stale worker's finish matches no row.
-// SQLite: one indexed UPDATE per job inside one transaction. (An UPDATE … FROM json_each lets the
+// SQLite: one indexed statement per job inside one transaction. (An UPDATE … FROM json_each lets the
 // planner scan every running job for each entry: quadratic in the batch, measured 100× slower.)
+const GUARD = "lease_owner = ? AND status = 'running' AND attempts = coalesce(?, attempts)"
 const COMPLETE_ONE = `UPDATE jobs SET status = 'succeeded', result = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
-  WHERE id = ? AND lease_owner = ? AND status = 'running' AND attempts = coalesce(?, attempts)`
-const COMPLETE_PG = `UPDATE jobs SET status = 'succeeded', result = c.result, finished_at = ?, updated_at = ?,
-    lease_expires_at = NULL
-  FROM json_to_recordset(?::json) AS c(id text, owner text, attempt int, result text)
+  WHERE id = ? AND ${GUARD}`
+const DELETE_ONE = `DELETE FROM jobs WHERE id = ? AND ${GUARD}`
+// PostgreSQL: the whole batch in one statement.
+const BATCH_PG = `json_to_recordset(?::json) AS c(id text, owner text, attempt int, result text)
   WHERE jobs.id = c.id AND jobs.lease_owner = c.owner AND jobs.status = 'running'
     AND (c.attempt IS NULL OR jobs.attempts = c.attempt)
   RETURNING jobs.id`
+const COMPLETE_PG = `UPDATE jobs SET status = 'succeeded', result = c.result, finished_at = ?, updated_at = ?,
+    lease_expires_at = NULL
+  FROM ${BATCH_PG}`
+const DELETE_PG = `DELETE FROM jobs USING ${BATCH_PG}`
 
 const HEARTBEAT_SQLITE = `UPDATE jobs SET lease_expires_at = ?
   WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ? AND status = 'running'
@@ -28,6 +33,12 @@ const HEARTBEAT_PG = `UPDATE jobs SET lease_expires_at = ?
 
 export interface Completion extends LeaseRef {
   result?: unknown
+  /**
+   * The job's queue, when the caller knows it (the runner does). A queue whose retention is 0
+   * keeps no succeeded jobs: they are deleted as they finish, which also costs the store less than
+   * recording them. Without it the job is recorded and the sweeper deletes it.
+   */
+  queue?: string
 }
 
 /** Renews the leases of `ids` held by `owner`; ids missing from the answer were lost. */
@@ -57,8 +68,9 @@ async function statusOf(ctx: EngineContext, id: string): Promise<JobStatus | nul
 }
 
 /**
- * Records `succeeded` with each result, in one statement for the whole batch. A job whose cancel
- * was requested but which finished anyway ends `succeeded`: its work is done.
+ * Records `succeeded` with each result, in one statement for the whole batch, or deletes the job
+ * when its queue's retention is 0. A job whose cancel was requested but which finished anyway
+ * ends `succeeded`: its work is done.
  */
 export async function completeMany(
   ctx: EngineContext,
@@ -67,20 +79,36 @@ export async function completeMany(
 ): Promise<FinishOutcome[]> {
   if (items.length === 0) return []
   const now = ctx.now()
+  // Retention from the settings cache (at most settingsCacheMs old), like the rate limit.
+  const keepsNothing = new Map<string, boolean>()
+  for (const item of items)
+    if (item.queue !== undefined && !keepsNothing.has(item.queue))
+      keepsNothing.set(item.queue, (await ctx.settings.cached(item.queue, now)).retentionSeconds === 0)
   const rows = items.map((item) => ({
     id: item.id,
     owner: item.owner,
     attempt: item.attempt ?? null,
     result: toJson(item.result, 'result', maxResultBytes),
+    drop: item.queue !== undefined && keepsNothing.get(item.queue) === true,
   }))
   const succeeded = new Set<string>()
   if (ctx.db.dialect === 'postgres') {
-    const done = await ctx.db.all<{ id: string }>(COMPLETE_PG, [now, now, JSON.stringify(rows)])
+    const dropped = rows.filter((row) => row.drop)
+    const kept = dropped.length === 0 ? rows : rows.filter((row) => !row.drop)
+    const done = [
+      ...(dropped.length > 0 ? await ctx.db.all<{ id: string }>(DELETE_PG, [JSON.stringify(dropped)]) : []),
+      ...(kept.length > 0
+        ? await ctx.db.all<{ id: string }>(COMPLETE_PG, [now, now, JSON.stringify(kept)])
+        : []),
+    ]
     for (const row of done) succeeded.add(row.id)
   } else {
     const completeAll = async (q: Queryable) => {
       for (const row of rows) {
-        const { changes } = await q.run(COMPLETE_ONE, [row.result, now, now, row.id, row.owner, row.attempt])
+        const guard = [row.id, row.owner, row.attempt]
+        const { changes } = row.drop
+          ? await q.run(DELETE_ONE, guard)
+          : await q.run(COMPLETE_ONE, [row.result, now, now, ...guard])
         if (changes > 0) succeeded.add(row.id)
       }
     }

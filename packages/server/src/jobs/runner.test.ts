@@ -226,5 +226,60 @@ for (const [backend, open] of backends) {
         assert.equal(ran, index + 1)
       }
     })
+
+    test('claims in flight never run more jobs than the concurrency, and no job twice', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      let active = 0
+      let peak = 0
+      const seen = new Map<string, number>()
+      const runner = runnerFor(store, engine, {
+        concurrency: 5,
+        execute: async (job) => {
+          seen.set(job.id, (seen.get(job.id) ?? 0) + 1)
+          active += 1
+          peak = Math.max(peak, active)
+          await new Promise((resolve) => setTimeout(resolve, 1 + (seen.size % 3)))
+          active -= 1
+        },
+      })
+      const results = await engine.enqueueBatch(
+        Array.from({ length: 60 }, (_, i) => ({ queue: 'q', payload: i })),
+      )
+      for (const { job } of results) await statusOf(engine, job.id, 'succeeded')
+      assert.equal(seen.size, 60)
+      assert.deepEqual([...new Set(seen.values())], [1])
+      assert.ok(peak <= 5, `ran ${peak} jobs at once with concurrency 5`)
+      assert.equal(runner.stats.succeeded, 60)
+    })
+
+    test('a queue with retention 0 keeps no succeeded job; failed ones stay', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      await engine.setQueueSettings('q', { retentionSeconds: 0 })
+      const runner = runnerFor(store, engine, {
+        execute: async (job) => {
+          if (job.payload === 'bad') throw new UnrecoverableError('no')
+          return { kept: false }
+        },
+      })
+      const good = await engine.enqueue({ queue: 'q', payload: 'good' })
+      const bad = await engine.enqueue({ queue: 'q', payload: 'bad' })
+      await statusOf(engine, bad.job.id, 'dead')
+      const gone = await eventually(async () =>
+        engine.getJob(good.job.id).then(
+          () => undefined,
+          (error: { code?: string }) => error,
+        ),
+      )
+      assert.equal(gone.code, 'not_found')
+      assert.equal(runner.stats.succeeded, 1)
+      // Another queue keeps its succeeded jobs, with their results.
+      runnerFor(store, engine, { queues: () => ['kept'], execute: async () => ({ kept: true }) })
+      const kept = await engine.enqueue({ queue: 'kept', payload: 1 })
+      assert.deepEqual((await statusOf(engine, kept.job.id, 'succeeded')).result, { kept: true })
+    })
   })
 }

@@ -79,7 +79,12 @@ export function createRunner(options: RunnerOptions) {
   const stats: RunnerStats = { claimed: 0, succeeded: 0, failed: 0, leaseLost: 0 }
   let started = false
   let stopping = false
-  let claiming = false
+  /** Claims sent to the store and not answered yet, and the slots they may fill. */
+  let claimsInFlight = 0
+  let reserved = 0
+  // SQLite answers in this thread, so a second claim would only wait for the first.
+  const maxClaimsInFlight = engine.dialect === 'postgres' ? 2 : 1
+  const claimBatch = Math.max(1, Math.ceil(concurrency / maxClaimsInFlight))
   let again = false
   let finishing = 0
   let settled: (() => void) | null = null
@@ -130,7 +135,7 @@ export function createRunner(options: RunnerOptions) {
     // Once we aborted the signal, a return is not proof the work was done.
     if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
     else if (cause === 'shutdown') outcome = await engine.release(ref)
-    else if (ok && cause === null) outcome = await completeLater({ ...ref, result: value })
+    else if (ok && cause === null) outcome = await completeLater({ ...ref, queue: job.queue, result: value })
     else {
       const error = cause === 'cancelled' ? 'cancelled on request' : value
       outcome = await engine.fail(job.id, owner, error, {
@@ -185,29 +190,45 @@ export function createRunner(options: RunnerOptions) {
     })
   }
 
-  /** Claims while there are free slots and jobs to take; concurrent calls fold into one loop. */
+  /**
+   * Claims while there are free slots and jobs to take. On PostgreSQL two claims may be in flight,
+   * each for at most half the slots: while the store answers one, the jobs of the other run, so
+   * neither the store nor this process waits on the other (SKIP LOCKED gives them different
+   * rows). A call that finds every claim busy is folded into them.
+   */
   async function pump(): Promise<void> {
     if (stopping || !started) return
-    if (claiming) {
+    if (claimsInFlight >= maxClaimsInFlight) {
       again = true
       return
     }
-    claiming = true
+    claimsInFlight += 1
     try {
       do {
         again = false
-        const free = concurrency - running.size
+        const free = concurrency - running.size - reserved
         const queues = options.queues()
         if (free <= 0 || queues.length === 0) break
-        const jobs = await engine.claim({ queues, owner, limit: free, leaseMs })
+        const limit = Math.min(free, claimBatch)
+        reserved += limit
+        let jobs: Job[]
+        try {
+          jobs = await engine.claim({ queues, owner, limit, leaseMs })
+        } finally {
+          reserved -= limit
+        }
         stats.claimed += jobs.length
         for (const job of jobs) void run(job)
-        if (jobs.length === free) again = true
+        if (jobs.length === limit) {
+          again = true
+          // The other claim slot may be free: keep the store busy while these jobs run.
+          if (claimsInFlight < maxClaimsInFlight) pumpSoon()
+        }
       } while (again && !stopping)
     } catch (error) {
       onError(error)
     } finally {
-      claiming = false
+      claimsInFlight -= 1
     }
   }
 
@@ -278,7 +299,7 @@ export function createRunner(options: RunnerOptions) {
       for (const unsubscribe of unsubscribers.splice(0)) unsubscribe()
       if (pollTimer) clearInterval(pollTimer)
       if (dueTimer) clearTimeout(dueTimer)
-      while (claiming) await new Promise((resolve) => setTimeout(resolve, 1))
+      while (claimsInFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1))
       const done = new Promise<void>((resolve) => {
         settled = resolve
         if (running.size === 0 && finishing === 0) resolve()

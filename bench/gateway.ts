@@ -8,28 +8,23 @@
 //
 // The goal (issue 2) is a throughput ratio of at least 0.90. Non-2xx responses and errors must be
 // 0: any makes the script exit 1. docs/performance.md explains how to read the output.
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync } from 'node:fs'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
+import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { machineBusyMs, ownCpuMs, processCpuMs, waitForQuiet } from './support/cpu.ts'
+import { CORES, deployHello, pinSelf } from './support/hello.ts'
 import { LatencyHistogram } from './support/latency.ts'
 import { printProfile } from './support/profile.ts'
 import { fmtMs, fmtRate, fmtShare, median, printTable } from './support/table.ts'
 
 const GOAL = 0.9
-/** Read before this process pins itself to one CPU, which availableParallelism() then reports. */
-const CORES = availableParallelism()
 /** Other processes using more than this share of a core make a run "disturbed". */
 const QUIET = 0.1
 const TEXT_COLUMNS = new Set(['server', 'note'])
-const HELLO = `import { handler, Response } from '@edgeforge/sdk'
-
-export default handler(async () => Response.ok({ hello: 'world' }))
-`
 
 const { values: flags } = parseArgs({
   allowNegative: true,
@@ -113,7 +108,7 @@ async function main(): Promise<void> {
   const serverCpu = pinned ? 0 : undefined
   const [gateway, bare] = await Promise.all([
     startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
-      execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      execArgv: [...SERVE_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
       cpu: serverCpu,
     }),
     startChild('bare node:http', new URL('./servers/bare-http.ts', import.meta.url).pathname, {
@@ -159,35 +154,6 @@ async function main(): Promise<void> {
     console.error(`\n${failures} non-2xx responses or errors: the comparison is void`)
     process.exitCode = 1
   }
-}
-
-/** Creates and deploys the hello handler through the management API; returns its gateway URL. */
-async function deployHello(gateway: Child): Promise<string> {
-  const control = gateway.info.controlUrl
-  if (!control) throw new Error('the edgeforge child did not report its control URL')
-  const created = (await api(control, 'POST', '/api/endpoints', {
-    name: 'hello',
-    path: '/hello',
-    method: 'GET',
-    code: HELLO,
-  })) as { id: string }
-  const deployed = (await api(control, 'POST', `/api/endpoints/${created.id}/deploy`)) as {
-    running_version: number
-  }
-  console.log(`edgeforge: deployed hello v${deployed.running_version} at ${gateway.info.url}/hello`)
-  return `${gateway.info.url}/hello`
-}
-
-async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  })
-  const reply = (await response.json()) as { ok: boolean; data?: unknown; error?: unknown }
-  if (!reply.ok) throw new Error(`${method} ${path} failed: ${JSON.stringify(reply.error)}`)
-  return reply.data
 }
 
 /** Both servers must answer the same status and body, with the same header names. */
@@ -356,20 +322,6 @@ function report(runs: Run[]): void {
     console.log(
       `WARNING: ${noisy} of ${runs.length} runs were disturbed by other processes (other CPU ≥ ${fmtShare(QUIET)} of a core): the throughput ratio is unreliable; CPU µs/req holds up better`,
     )
-  }
-}
-
-/**
- * Pins this process (autocannon) to `cpu`; the servers go to CPU 0. A core each keeps the two
- * sides from taking turns on one core and makes runs repeatable. False when it cannot.
- */
-function pinSelf(cpu: number): boolean {
-  if (CORES < 2) return false
-  try {
-    execFileSync('taskset', ['-a', '-c', '-p', String(cpu), String(process.pid)], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
   }
 }
 

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
+// The flags are the server's (src/cli/node-flags.ts); V8 takes them only at start.
 // The CLI is TypeScript run by Node's type stripping, which needs Node.js 24.
 const major = Number(process.versions.node.split('.')[0])
 if (major < 24) {

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, settingsHelp } from '../config.ts'
 import { startServer } from '../main.ts'
 import { parseArgs } from './args.ts'
+import { missingServeFlags } from './node-flags.ts'
 
 export const SERVE_HELP = `edgeforge serve — start the gateway (public traffic) and the control plane (management API)
 
@@ -30,6 +31,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   console.error(
     `edgeforge ${server.version}: gateway on ${server.gatewayUrl}, control plane on ${server.controlUrl}, state in ${server.storeLocation}`,
   )
+  const missing = missingServeFlags()
+  if (missing.length > 0)
+    console.error(
+      `edgeforge: node was started without ${missing.join(' ')}; the gateway may serve slower after idle spells (use "npm start" or the edgeforge command, or see docs/operations.md)`,
+    )
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return

@@ -57,14 +57,13 @@ export class Dispatcher implements ExchangeHost {
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const method = req.method ?? 'GET'
-    const host = hostOf(req)
     const router = this.options.router()
-    const match = router.find(method, path, host)
+    const match = router.find(method, path, router.needsHost ? hostOf(req) : '')
     if (!match) {
-      this.unmatched(req, res, router, method, path, host, requestId)
+      this.unmatched(req, res, router, method, path, hostOf(req), requestId)
       return
     }
-    const { slot, params } = match
+    const { store: slot, params } = match
     const version = slot.current
     version.acquire()
     const exchange = new Exchange(this, version, res, requestId, performance.now())
@@ -121,7 +120,8 @@ export class Dispatcher implements ExchangeHost {
       return
     }
     exchange.timeoutMs = timeoutMs
-    exchange.deadline = performance.now() + timeoutMs
+    // Counted from the request's arrival (a body's read time included): no second clock read.
+    exchange.deadline = exchange.startedAt + timeoutMs
     this.pending.add(exchange)
     this.sweeper ??= setInterval(this.sweep, SWEEP_MS).unref()
     result.then(

@@ -54,7 +54,10 @@ export class Exchange implements Context {
     if (!this.controller) {
       this.controller = new AbortController()
       if (this.abortReason) this.controller.abort(this.abortReason)
-      else if (!this.done) this.res.once('close', this.onClose)
+      else if (!this.done)
+        this.res.once('close', () => {
+          if (!this.res.writableFinished) this.abort(new Error('client closed the connection'))
+        })
     }
     return this.controller.signal
   }
@@ -80,9 +83,5 @@ export class Exchange implements Context {
     this.abortReason = reason
     const controller = this.controller
     if (controller) this.host.inScope(this, () => controller.abort(reason))
-  }
-
-  private readonly onClose = (): void => {
-    if (!this.res.writableFinished) this.abort(new Error('client closed the connection'))
   }
 }

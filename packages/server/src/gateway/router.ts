@@ -2,8 +2,9 @@ import FindMyWay from 'find-my-way'
 import { toRouterPath } from '../catalog/index.ts'
 import type { EndpointSlot } from './registry.ts'
 
+/** find-my-way's lookup result: `store` is what the route was registered with. */
 export interface RouteMatch {
-  slot: EndpointSlot
+  store: EndpointSlot
   params: Record<string, string>
 }
 
@@ -18,8 +19,11 @@ export class RouterSnapshot {
     maxParamLength: 1000,
   })
   private readonly methods = new Set<string>()
-  /** Whether any route is bound to a host; without one, lookups skip constraint matching. */
-  private hostRoutes = false
+  /**
+   * Whether any route is bound to a host. Without one, lookups skip constraint matching and the
+   * dispatcher does not parse the Host header at all.
+   */
+  needsHost = false
   private static readonly NO_CONSTRAINTS = {}
   /** Slots that could not be routed (a conflict that slipped past the lifecycle's checks). */
   readonly skipped: Array<{ endpointId: string; reason: string }> = []
@@ -27,7 +31,7 @@ export class RouterSnapshot {
   constructor(slots: Iterable<EndpointSlot>) {
     for (const slot of slots) {
       const { host, method, path } = slot.route
-      if (host !== '*') this.hostRoutes = true
+      if (host !== '*') this.needsHost = true
       const options = host === '*' ? {} : { constraints: { host } }
       // The handler argument is unused: lookups go through find() and read the store.
       try {
@@ -40,11 +44,12 @@ export class RouterSnapshot {
     }
   }
 
+  /** The route for a request; `host` only matters when `needsHost`. */
   find(method: string, path: string, host: string): RouteMatch | null {
-    const constraints = this.hostRoutes ? { host } : RouterSnapshot.NO_CONSTRAINTS
+    const constraints = this.needsHost ? { host } : RouterSnapshot.NO_CONSTRAINTS
     const found = this.router.find(method as FindMyWay.HTTPMethod, path, constraints)
-    if (!found) return null
-    return { slot: found.store as EndpointSlot, params: found.params as Record<string, string> }
+    // find-my-way's answer already has the two fields a match needs: no copy per request.
+    return found ? (found as unknown as RouteMatch) : null
   }
 
   /** The methods that would match this path: the `Allow` header of a 405. */

@@ -9,7 +9,8 @@ class EndpointSeries {
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1)
   sum = 0
   count = 0
-  readonly byStatus = new Map<number, number>()
+  /** Requests by status code, indexed by the code (node:http only sends 100–999). */
+  readonly byStatus = new Float64Array(1000)
 
   observe(status: number, seconds: number): void {
     let bucket = 0
@@ -17,7 +18,7 @@ class EndpointSeries {
     this.buckets[bucket] += 1
     this.sum += seconds
     this.count += 1
-    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1)
+    this.byStatus[status] += 1
   }
 }
 
@@ -46,8 +47,10 @@ export class Metrics {
       () => {
         const values: MetricValue[] = []
         for (const [endpoint, series] of this.endpoints) {
-          for (const [status, count] of series.byStatus)
-            values.push({ labels: { endpoint, status }, value: count })
+          for (let status = 0; status < series.byStatus.length; status++) {
+            const count = series.byStatus[status]
+            if (count > 0) values.push({ labels: { endpoint, status }, value: count })
+          }
         }
         return values
       },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { SERVE_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 import { waitFor } from './endpoints.ts'
 
 export const CLI_MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
@@ -24,6 +25,7 @@ export async function spawnServe(
   const child = spawn(
     process.execPath,
     [
+      ...SERVE_NODE_FLAGS,
       CLI_MAIN,
       'serve',
       '--gateway-host',

@@ -4,10 +4,10 @@
  * benchmarks' child servers. A test checks the first two against this list.
  *
  * --no-memory-reducer: after a few seconds without work V8's memory reducer runs shrinking
- * collections. On the 2-core VM of docs/performance.md, a gateway idle for 25 s then served every
- * request about 30% slower (16 → 21 µs of CPU per hello-world request, the same in JavaScript and
- * in the kernel's socket writes) for as long as it was measured; with the flag it stays at
- * 15–16 µs. The price is that an idle gateway keeps the heap it grew to under load.
+ * collections. On the 2-core VM of docs/performance.md, a gateway idle for 25 s then spent about
+ * 40% more CPU per hello-world request (15.6 → 21.7 µs, in JavaScript and in the kernel's socket
+ * writes alike) for as long as it was measured; with the flag, 15.4 → 16.3 µs
+ * (`npm run bench:gateway-idle`). The price: an idle gateway keeps the heap it grew to under load.
  */
 export const SERVE_NODE_FLAGS: readonly string[] = ['--no-memory-reducer']
 

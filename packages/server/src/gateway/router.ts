@@ -23,15 +23,16 @@ export class RouterSnapshot {
    * Whether any route is bound to a host. Without one, lookups skip constraint matching and the
    * dispatcher does not parse the Host header at all.
    */
-  needsHost = false
+  readonly needsHost: boolean
   private static readonly NO_CONSTRAINTS = {}
   /** Slots that could not be routed (a conflict that slipped past the lifecycle's checks). */
   readonly skipped: Array<{ endpointId: string; reason: string }> = []
 
   constructor(slots: Iterable<EndpointSlot>) {
+    let needsHost = false
     for (const slot of slots) {
       const { host, method, path } = slot.route
-      if (host !== '*') this.needsHost = true
+      if (host !== '*') needsHost = true
       const options = host === '*' ? {} : { constraints: { host } }
       // The handler argument is unused: lookups go through find() and read the store.
       try {
@@ -42,6 +43,7 @@ export class RouterSnapshot {
         this.skipped.push({ endpointId: slot.endpointId, reason: (error as Error).message })
       }
     }
+    this.needsHost = needsHost
   }
 
   /** The route for a request; `host` only matters when `needsHost`. */

@@ -11,7 +11,7 @@ import autocannon, { type Result } from 'autocannon'
 import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { processCpuMs } from './support/cpu.ts'
-import { deployHello, pinSelf } from './support/hello.ts'
+import { deployHello, pinSelf } from './support/gateway.ts'
 import { fmtRate, printTable } from './support/table.ts'
 
 const { values: flags } = parseArgs({

@@ -11,6 +11,7 @@ import autocannon, { type Result } from 'autocannon'
 import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { processCpuMs } from './support/cpu.ts'
+import { intFlag } from './support/flags.ts'
 import { deployHello, pinSelf } from './support/gateway.ts'
 import { fmtRate, printTable } from './support/table.ts'
 
@@ -30,9 +31,9 @@ if (flags.help) {
   --connections <n>  concurrent connections (default 50)`)
   process.exit(0)
 }
-const durationS = whole('duration', 1, 60)
-const idleS = whole('idle', 0, 120)
-const connections = whole('connections', 1, 1000)
+const durationS = intFlag('bench:gateway-idle', 'duration', flags.duration, 1, 60)
+const idleS = intFlag('bench:gateway-idle', 'idle', flags.idle, 0, 120)
+const connections = intFlag('bench:gateway-idle', 'connections', flags.connections, 1, 1000)
 
 interface Load {
   reqPerS: number
@@ -115,15 +116,4 @@ async function load(url: string, child: Child): Promise<Load> {
     cpuUsPerReq: (cpuMs * 1000) / result.requests.total,
     failed: result.non2xx + result.errors + result.timeouts,
   }
-}
-
-function whole(name: 'duration' | 'idle' | 'connections', min: number, max: number): number {
-  const value = Number(flags[name])
-  if (!Number.isInteger(value) || value < min || value > max) {
-    console.error(
-      `bench:gateway-idle: --${name} must be an integer from ${min} to ${max}, got ${flags[name]}`,
-    )
-    process.exit(2)
-  }
-  return value
 }

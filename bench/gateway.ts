@@ -16,6 +16,7 @@ import autocannon, { type Result } from 'autocannon'
 import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { machineBusyMs, ownCpuMs, processCpuMs, waitForQuiet } from './support/cpu.ts'
+import { intFlag } from './support/flags.ts'
 import { CORES, deployHello, pinSelf } from './support/gateway.ts'
 import { LatencyHistogram } from './support/latency.ts'
 import { printProfile } from './support/profile.ts'
@@ -55,11 +56,11 @@ if (flags.help) {
   process.exit(0)
 }
 
-const durationS = intFlag('duration', flags.duration, 1, 120)
-const rounds = intFlag('rounds', flags.rounds, 1, 10)
-const warmupS = intFlag('warmup', flags.warmup, 0, 60)
-const connections = intFlag('connections', flags.connections, 1, 500)
-const quietWaitS = intFlag('quiet-wait', flags['quiet-wait'], 0, 120)
+const durationS = intFlag('bench:gateway', 'duration', flags.duration, 1, 120)
+const rounds = intFlag('bench:gateway', 'rounds', flags.rounds, 1, 10)
+const warmupS = intFlag('bench:gateway', 'warmup', flags.warmup, 0, 60)
+const connections = intFlag('bench:gateway', 'connections', flags.connections, 1, 500)
+const quietWaitS = intFlag('bench:gateway', 'quiet-wait', flags['quiet-wait'], 0, 120)
 
 interface Target {
   name: 'edgeforge' | 'bare'
@@ -335,13 +336,4 @@ function printMachine(pinned: boolean): void {
       ? 'servers pinned to CPU 0, autocannon to CPU 1'
       : 'not pinned: the servers and autocannon share the CPUs as the scheduler likes',
   )
-}
-
-function intFlag(name: string, raw: string | undefined, min: number, max: number): number {
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) {
-    console.error(`bench:gateway: --${name} must be an integer from ${min} to ${max}, got ${raw}`)
-    process.exit(2)
-  }
-  return value
 }

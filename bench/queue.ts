@@ -34,6 +34,7 @@ import {
 import { type BenchDatabase, createDatabase } from './queue/postgres.ts'
 import type { QueueSystem } from './queue/system.ts'
 import { waitForQuiet } from './support/cpu.ts'
+import { intFlag } from './support/flags.ts'
 
 const GOAL_PG_RATIO = 1.0
 const GOAL_PG_P50_MS = 5
@@ -77,19 +78,24 @@ if (flags.help) {
   process.exit(0)
 }
 
-const jobsPg = intFlag('jobs', 100, 200_000)
-const rounds = intFlag('rounds', 1, 10)
-const latencyJobs = intFlag('latency-jobs', 10, 5000)
-const gapMs = intFlag('gap-ms', 0, 1000)
-const enqueueConcurrency = intFlag('enqueue-concurrency', 1, 64)
+/** A flag of this script as an integer from `min` to `max`. */
+const int = (name: keyof typeof flags, min: number, max: number) =>
+  intFlag('bench:queue', name, flags[name] as string | undefined, min, max)
+const jobsPg = int('jobs', 100, 200_000)
+const rounds = int('rounds', 1, 10)
+const latencyJobs = int('latency-jobs', 10, 5000)
+const gapMs = int('gap-ms', 0, 1000)
+const enqueueConcurrency = int('enqueue-concurrency', 1, 64)
 const sweep =
-  flags.sweep === undefined ? [] : flags.sweep.split(',').map((value) => checkInt('sweep', value, 1, 10_000))
+  flags.sweep === undefined
+    ? []
+    : flags.sweep.split(',').map((value) => intFlag('bench:queue', 'sweep', value, 1, 10_000))
 const jobsSqlite = 2 * jobsPg
-const concurrencySqlite = intFlag('concurrency-sqlite', 1, 10_000)
-const concurrencyPg = intFlag('concurrency-pg', 1, 10_000)
-const concurrencyGraphile = intFlag('concurrency-graphile', 1, 1000)
-const localQueueSize = intFlag('local-queue', 2, 10_000)
-const quietWaitS = intFlag('quiet-wait', 0, 120)
+const concurrencySqlite = int('concurrency-sqlite', 1, 10_000)
+const concurrencyPg = int('concurrency-pg', 1, 10_000)
+const concurrencyGraphile = int('concurrency-graphile', 1, 1000)
+const localQueueSize = int('local-queue', 2, 10_000)
+const quietWaitS = int('quiet-wait', 0, 120)
 /** Other processes using more than this share of a core make a run "disturbed". */
 const QUIET = 0.1
 
@@ -436,17 +442,4 @@ function printMachine(postgresVersion: string): void {
     `end to end: ${jobsPg.toLocaleString('en-US')} jobs on PostgreSQL, ${jobsSqlite.toLocaleString('en-US')} on SQLite, ${rounds} round(s); latency: ${latencyJobs} jobs enqueued one at a time, ${gapMs} ms apart, into idle runners, spread over the rounds`,
   )
   console.log('every system runs in this one process, one at a time; PostgreSQL on the same machine')
-}
-
-function intFlag(name: keyof typeof flags, min: number, max: number): number {
-  return checkInt(name, flags[name] as string | undefined, min, max)
-}
-
-function checkInt(name: string, raw: string | undefined, min: number, max: number): number {
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) {
-    console.error(`bench:queue: --${name} must be an integer from ${min} to ${max}, got ${raw}`)
-    process.exit(2)
-  }
-  return value
 }

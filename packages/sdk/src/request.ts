@@ -18,8 +18,12 @@ export interface RequestInit {
   path: string
   /** The text after `?`, or `''` when there is none. @example 'page=2&sort=name' */
   rawQuery: string
-  /** Node's incoming headers: lower-case keys, `set-cookie` as an array. @example { 'content-type': 'application/json' } */
-  headers: Record<string, string | string[] | undefined>
+  /**
+   * Node's incoming headers: lower-case keys, `set-cookie` as an array. Read on first use, not by
+   * the constructor, so the gateway can hand over a getter and skip building them for handlers
+   * that never look. @example { 'content-type': 'application/json' }
+   */
+  readonly headers: Record<string, string | string[] | undefined>
   /** Parameters captured by the path template. @example { id: '42' } */
   params: Record<string, string>
   /** The whole body, already read; empty when there was none. @example new TextEncoder().encode('{"a":1}') */
@@ -81,7 +85,7 @@ export class Request {
   readonly requestId: string
 
   #rawQuery: string
-  #rawHeaders: Record<string, string | string[] | undefined>
+  #init: RequestInit
   #body: Uint8Array
   #query: Record<string, string> | undefined
   #headers: Record<string, string> | undefined
@@ -102,7 +106,7 @@ export class Request {
     this.clientIp = init.clientIp
     this.requestId = init.requestId
     this.#rawQuery = init.rawQuery
-    this.#rawHeaders = init.headers
+    this.#init = init
     this.#body = init.body
   }
 
@@ -136,8 +140,9 @@ export class Request {
   get headers(): Record<string, string> {
     if (this.#headers === undefined) {
       const headers: Record<string, string> = {}
-      for (const name of Object.keys(this.#rawHeaders)) {
-        const value = joinHeader(this.#rawHeaders[name])
+      const raw = this.#init.headers
+      for (const name of Object.keys(raw)) {
+        const value = joinHeader(raw[name])
         if (value !== undefined) defineOwn(headers, name.toLowerCase(), value)
       }
       this.#headers = headers
@@ -235,7 +240,8 @@ export class Request {
   header(name: string): string | undefined {
     const key = name.toLowerCase()
     if (this.#headers !== undefined) return Object.hasOwn(this.#headers, key) ? this.#headers[key] : undefined
-    return Object.hasOwn(this.#rawHeaders, key) ? joinHeader(this.#rawHeaders[key]) : undefined
+    const raw = this.#init.headers
+    return Object.hasOwn(raw, key) ? joinHeader(raw[key]) : undefined
   }
 
   /**

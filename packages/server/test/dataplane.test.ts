@@ -150,6 +150,15 @@ test('data plane', async (t) => {
     })
     assert.equal(created.status, 201)
     assert.deepEqual(await created.json(), { hello: 'ada', count: 3, json: true })
+    // A streamed body has no content-length: transfer-encoding alone must make the gateway read it.
+    const streamed = await gw('/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new Blob([JSON.stringify({ name: 'bo', tags: ['x'] })]).stream(),
+      duplex: 'half',
+    } as RequestInit)
+    assert.equal(streamed.status, 201)
+    assert.deepEqual(await streamed.json(), { hello: 'bo', count: 1, json: true })
     const malformed = await gw('/echo', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

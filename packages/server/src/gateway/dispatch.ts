@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isHandlerError, type JobsClient, Request, type RequestInit, Response } from '@edgeforge/sdk'
+import { isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger as ServerLogger } from '../observability/logger.ts'
 import { newRequestId } from '../observability/request-id.ts'
-import { Exchange, type ExchangeHost } from './exchange.ts'
-import type { HandlerVersion } from './registry.ts'
+import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
+import { type Head, hostOf, IncomingInit, readBody, readHead, TOO_LARGE } from './incoming.ts'
+import type { HandlerVersion, RequestSeries } from './registry.ts'
 import type { RouterSnapshot } from './router.ts'
 
 /** What console.* inside a handler needs to attribute a line to its request. */
@@ -19,7 +20,8 @@ export interface RequestScope {
 export const requestScope = new AsyncLocalStorage<RequestScope>()
 
 export interface RequestMetrics {
-  observe(endpointName: string, status: number, seconds: number): void
+  /** The series an endpoint's requests are recorded in. */
+  series(endpointName: string): RequestSeries
 }
 
 export interface DispatcherOptions {
@@ -31,6 +33,8 @@ export interface DispatcherOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
+/** Reused for every request: `readHead` fills it and `handle` reads it before anything can run in between. */
+const head: Head = { requestId: undefined, hasBody: false }
 
 /**
  * The data plane's request path: match, read the body, call the current handler version, write
@@ -41,7 +45,7 @@ export class Dispatcher implements ExchangeHost {
   readonly jobs: JobsClient
   private readonly options: DispatcherOptions
   /** Exchanges whose handler is still pending: one coarse sweep enforces their timeouts. */
-  private readonly pending = new Set<Exchange>()
+  private readonly pending = new PendingExchanges()
   private sweeper: NodeJS.Timeout | undefined
 
   constructor(options: DispatcherOptions) {
@@ -51,8 +55,9 @@ export class Dispatcher implements ExchangeHost {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.requestsHandled += 1
-    const given = req.headers['x-request-id']
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
+    readHead(req.rawHeaders, head)
+    const given = head.requestId
+    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : newRequestId()
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
@@ -68,17 +73,8 @@ export class Dispatcher implements ExchangeHost {
     version.acquire()
     const exchange = new Exchange(this, version, res, requestId, performance.now())
     const limits = slot.limits
-    const init: RequestInit = {
-      method,
-      path,
-      rawQuery: q === -1 ? '' : url.slice(q + 1),
-      headers: req.headers,
-      params,
-      body: EMPTY,
-      clientIp: req.socket.remoteAddress,
-      requestId,
-    }
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    const init = new IncomingInit(req, method, path, q === -1 ? '' : url.slice(q + 1), params, requestId)
+    if (!head.hasBody) {
       this.invoke(exchange, new Request(init), limits.timeoutMs)
       return
     }
@@ -133,7 +129,9 @@ export class Dispatcher implements ExchangeHost {
   /** Answers 504 for every pending handler past its deadline; stops itself when none is pending. */
   private readonly sweep = (): void => {
     const now = performance.now()
-    for (const exchange of this.pending) {
+    let next: Exchange | undefined
+    for (let exchange = this.pending.first; exchange; exchange = next) {
+      next = exchange.nextPending
       if (exchange.deadline > now) continue
       const { timeoutMs } = exchange
       exchange.abort(new Error(`handler timed out after ${timeoutMs} ms`))
@@ -187,11 +185,11 @@ export class Dispatcher implements ExchangeHost {
     if (exchange.deadline !== 0) this.pending.delete(exchange)
     const { version, res } = exchange
     version.release()
-    this.options.metrics?.observe(
-      version.endpointName,
-      res.statusCode,
-      (performance.now() - exchange.startedAt) / 1000,
-    )
+    const metrics = this.options.metrics
+    if (metrics) {
+      version.series ??= metrics.series(version.endpointName)
+      version.series.observe(res.statusCode, (performance.now() - exchange.startedAt) / 1000)
+    }
   }
 
   private unmatched(
@@ -256,44 +254,8 @@ export class Dispatcher implements ExchangeHost {
 /** How often pending handlers are checked against their timeout: a 504 comes at most this late. */
 const SWEEP_MS = 25
 
-const TOO_LARGE = Symbol('too large')
-const EMPTY = new Uint8Array(0)
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
-}
-
-function hostOf(req: IncomingMessage): string {
-  const host = req.headers.host
-  if (!host) return ''
-  const colon = host.lastIndexOf(':')
-  // '[::1]:9080' keeps its brackets; 'example.com:9080' loses the port.
-  const name = colon > host.lastIndexOf(']') ? host.slice(0, colon) : host
-  return name.toLowerCase()
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | typeof TOO_LARGE> {
-  const length = req.headers['content-length']
-  if (length !== undefined && Number(length) > limit) {
-    req.resume()
-    return Promise.resolve(TOO_LARGE)
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        req.removeAllListeners('data')
-        req.resume()
-        resolve(TOO_LARGE)
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 function writeResponse(res: ServerResponse, response: Response, requestId: string): void {

@@ -31,6 +31,9 @@ export class Exchange implements Context {
   /** The endpoint's timeout, as configured: what a 504 reports. */
   timeoutMs = 0
   done = false
+  /** Neighbours in the dispatcher's list of pending exchanges (see PendingExchanges). */
+  prevPending: Exchange | undefined = undefined
+  nextPending: Exchange | undefined = undefined
   private readonly host: ExchangeHost
   private controller: AbortController | undefined
   private abortReason: Error | undefined
@@ -83,5 +86,32 @@ export class Exchange implements Context {
     this.abortReason = reason
     const controller = this.controller
     if (controller) this.host.inScope(this, () => controller.abort(reason))
+  }
+}
+
+/**
+ * The exchanges whose handler has not answered yet, linked through the exchanges themselves:
+ * adding and removing one allocates and hashes nothing, unlike a Set.
+ */
+export class PendingExchanges {
+  first: Exchange | undefined = undefined
+  size = 0
+
+  add(exchange: Exchange): void {
+    exchange.nextPending = this.first
+    if (this.first) this.first.prevPending = exchange
+    this.first = exchange
+    this.size += 1
+  }
+
+  /** Removes an exchange that `add` put in. */
+  delete(exchange: Exchange): void {
+    const { prevPending: prev, nextPending: next } = exchange
+    if (prev) prev.nextPending = next
+    else this.first = next
+    if (next) next.prevPending = prev
+    exchange.prevPending = undefined
+    exchange.nextPending = undefined
+    this.size -= 1
   }
 }

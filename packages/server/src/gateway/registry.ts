@@ -16,6 +16,11 @@ export interface EndpointLimits {
 // Any entry point: `never[]` parameters accept every function type without `any`.
 type AnyFunction = (...args: never[]) => unknown
 
+/** Where the answered requests of one endpoint are counted (observability/metrics.ts). */
+export interface RequestSeries {
+  observe(status: number, seconds: number): void
+}
+
 /**
  * One loaded version of an endpoint's handler. Requests hold it through acquire/release; once
  * it is draining and the last request releases it, `drained` resolves and nothing references it
@@ -36,6 +41,8 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly usesConsole: boolean
   inFlight = 0
   draining = false
+  /** The endpoint's metrics series; the dispatcher attaches it on the version's first request. */
+  series: RequestSeries | undefined
   readonly drained: Promise<void>
   private resolveDrained!: () => void
 

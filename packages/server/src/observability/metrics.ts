@@ -77,14 +77,22 @@ export class Metrics {
     )
   }
 
-  /** The data plane's hook: one call per answered request. */
-  observe = (endpointName: string, status: number, seconds: number): void => {
+  /**
+   * An endpoint's series, created on first use. The data plane keeps it with the handler version,
+   * so recording a request is one method call with no lookup by name.
+   */
+  series = (endpointName: string): EndpointSeries => {
     let series = this.endpoints.get(endpointName)
     if (!series) {
       series = new EndpointSeries()
       this.endpoints.set(endpointName, series)
     }
-    series.observe(status, seconds)
+    return series
+  }
+
+  /** Records one answered request of `endpointName`. */
+  observe(endpointName: string, status: number, seconds: number): void {
+    this.series(endpointName).observe(status, seconds)
   }
 
   text(): Promise<string> {

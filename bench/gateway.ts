@@ -2,7 +2,7 @@
 // node:http server doing the same work, each in its own child process, measured in the same run
 // with autocannon on loopback. Prints requests/s, p50 and p99 of each and the ratio edgeforge/bare.
 //
-//   npm run bench:gateway                              # 5 s warm-up each, 3 alternating rounds of 10 s
+//   npm run bench:gateway                              # 4 rounds: new processes, 5 s warm-up, 10 s each
 //   npm run bench:gateway -- --duration 3 --rounds 1   # a quick look
 //   npm run bench:gateway -- --cpu-prof                # also profile the gateway child
 //
@@ -31,7 +31,7 @@ const { values: flags } = parseArgs({
   allowNegative: true,
   options: {
     duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     'quiet-wait': { type: 'string', default: '15' },
@@ -45,12 +45,14 @@ if (flags.help) {
   console.log(`npm run bench:gateway -- [options]
 
   --duration <s>      seconds per measured run (default 10)
-  --rounds <n>        alternating rounds, each measuring edgeforge and bare once (default 3)
-  --warmup <s>        seconds of warm-up load on each server first (default 5; 0 skips it)
+  --rounds <n>        rounds, each on a new pair of server processes measured once each, who goes
+                      first alternating (default 4)
+  --warmup <s>        seconds of warm-up load on each new server first (default 5; 0 skips it)
   --connections <n>   concurrent connections (default 50; pipelining is always 1)
   --quiet-wait <s>    before each run, wait up to this long for other processes to go quiet
                       (default 15; 0 does not wait); runs they disturbed are flagged either way
-  --cpu-prof          profile the edgeforge child (node --cpu-prof) and print where its time went
+  --cpu-prof          profile the first round's edgeforge child (node --cpu-prof) and print where
+                      its time went
   --no-pin            do not pin the servers to CPU 0 and autocannon to CPU 1 (pinning needs
                       taskset and 2 CPUs)`)
   process.exit(0)
@@ -85,8 +87,9 @@ interface Run extends Measured {
 }
 
 // The whole run is bounded: past this the children are killed and the script fails.
-const runs = 2 * rounds + (warmupS > 0 ? 2 : 0)
-const budgetMs = (2 * warmupS + 2 * rounds * durationS + runs * (quietWaitS + 1)) * 1000 + 120_000
+const runs = rounds * (warmupS > 0 ? 4 : 2)
+// Starting a pair of servers and deploying the handler takes a few seconds: 60 s each is generous.
+const budgetMs = (rounds * 2 * (warmupS + durationS) + runs * (quietWaitS + 1) + rounds * 60) * 1000 + 60_000
 const children: Child[] = []
 const watchdog = setTimeout(() => {
   console.error(`bench:gateway: still running after ${budgetMs / 1000} s; giving up`)
@@ -106,44 +109,30 @@ async function main(): Promise<void> {
   const pinned = flags.pin && pinSelf(1)
   printMachine(pinned)
   const profileDir = flags['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'edgeforge-bench-prof-')) : undefined
-  const serverCpu = pinned ? 0 : undefined
-  const [gateway, bare] = await Promise.all([
-    startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
-      execArgv: [...SERVE_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
-      cpu: serverCpu,
-    }),
-    startChild('bare node:http', new URL('./servers/bare-http.ts', import.meta.url).pathname, {
-      cpu: serverCpu,
-    }),
-  ])
-  children.push(gateway, bare)
-  const targets: Target[] = [
-    { name: 'edgeforge', url: await deployHello(gateway), pid: gateway.process.pid },
-    { name: 'bare', url: bare.info.url, pid: bare.process.pid },
-  ]
-  await checkSameAnswer(targets)
-
   console.log(
-    `\n${connections} connections, pipelining 1; warm-up ${warmupS} s each, then ${rounds} alternating round(s) of ${durationS} s each\n`,
+    `\n${connections} connections, pipelining 1; ${rounds} round(s), each on new server processes: warm-up ${warmupS} s each, then ${durationS} s each, alternating who goes first\n`,
   )
-  if (warmupS > 0) {
-    for (const target of targets) {
-      const { result } = await measure(target, warmupS, targets)
-      console.log(`warm-up ${target.name.padEnd(9)} ${fmtRate(rate(result))} req/s`)
-    }
-  }
   const measured: Run[] = []
   for (let round = 1; round <= rounds; round += 1) {
-    // Alternate who goes first, so drift over the run does not favour one side.
+    const targets = await startServers(pinned ? 0 : undefined, round === 1 ? profileDir : undefined)
+    if (warmupS > 0) {
+      const rates: string[] = []
+      for (const target of targets) {
+        const { result } = await measure(target, warmupS, targets)
+        rates.push(`${target.name} ${fmtRate(rate(result))} req/s`)
+      }
+      console.log(`round ${round} warm-up: ${rates.join(', ')}`)
+    }
+    // Alternate who goes first, so drift within a round does not favour one side.
     const order = round % 2 === 1 ? targets : [...targets].reverse()
     for (const target of order) {
       measured.push({ round, target: target.name, ...(await measure(target, durationS, targets)) })
     }
+    await Promise.all(children.splice(0).map((child) => child.stop()))
   }
   report(measured)
 
   if (profileDir) {
-    await gateway.stop()
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, which serves
     // the gateway; the compiler's type-check worker writes a profile of its own.
     const file = readdirSync(profileDir).find((name) => /\.0\.\d+\.cpuprofile$/.test(name))
@@ -155,6 +144,30 @@ async function main(): Promise<void> {
     console.error(`\n${failures} non-2xx responses or errors: the comparison is void`)
     process.exitCode = 1
   }
+}
+
+/**
+ * Starts an edgeforge server (with the hello handler deployed) and a bare node:http server, both
+ * pinned to `cpu` when given, and checks they answer alike. Each round gets new processes: one
+ * process of the same code can run several per cent faster or slower than the next for its whole
+ * life (where the JIT and the memory layout happened to land), so measuring one pair of
+ * processes would measure that luck; a new pair per round averages it out.
+ */
+async function startServers(cpu: number | undefined, profileDir: string | undefined): Promise<Target[]> {
+  const [gateway, bare] = await Promise.all([
+    startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
+      execArgv: [...SERVE_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+      cpu,
+    }),
+    startChild('bare node:http', new URL('./servers/bare-http.ts', import.meta.url).pathname, { cpu }),
+  ])
+  children.push(gateway, bare)
+  const targets: Target[] = [
+    { name: 'edgeforge', url: await deployHello(gateway), pid: gateway.process.pid },
+    { name: 'bare', url: bare.info.url, pid: bare.process.pid },
+  ]
+  await checkSameAnswer(targets)
+  return targets
 }
 
 /** Both servers must answer the same status and body, with the same header names. */

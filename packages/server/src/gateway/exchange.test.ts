@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
+import { Response } from '@edgeforge/sdk'
 import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
 import { HandlerVersion } from './registry.ts'
 
@@ -8,7 +9,7 @@ const version = new HandlerVersion({
   endpointId: 'e',
   endpointName: 'e',
   version: 1,
-  fn: () => undefined,
+  fn: () => Response.ok(),
   mapStack: (stack) => stack,
 })
 

@@ -2,7 +2,7 @@
 // node:http server doing the same work, each in its own child process, measured in the same run
 // with autocannon on loopback. Prints requests/s, p50 and p99 of each and the ratio edgeforge/bare.
 //
-//   npm run bench:gateway                              # 4 rounds: new processes, 5 s warm-up, 10 s each
+//   npm run bench:gateway                              # 6 rounds: new processes, 5 s warm-up, 10 s each
 //   npm run bench:gateway -- --duration 3 --rounds 1   # a quick look
 //   npm run bench:gateway -- --cpu-prof                # also profile the gateway child
 //
@@ -31,7 +31,7 @@ const { values: flags } = parseArgs({
   allowNegative: true,
   options: {
     duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     'quiet-wait': { type: 'string', default: '15' },
@@ -46,7 +46,7 @@ if (flags.help) {
 
   --duration <s>      seconds per measured run (default 10)
   --rounds <n>        rounds, each on a new pair of server processes measured once each, who goes
-                      first alternating (default 4)
+                      first alternating (default 6)
   --warmup <s>        seconds of warm-up load on each new server first (default 5; 0 skips it)
   --connections <n>   concurrent connections (default 50; pipelining is always 1)
   --quiet-wait <s>    before each run, wait up to this long for other processes to go quiet

@@ -18,6 +18,7 @@ import { RouterSnapshot } from '../packages/server/src/gateway/router.ts'
 import { EndpointLogs } from '../packages/server/src/observability/endpoint-logs.ts'
 import { createLogger } from '../packages/server/src/observability/logger.ts'
 import { Metrics } from '../packages/server/src/observability/metrics.ts'
+import { bareHello } from './support/bare-hello.ts'
 import { intFlag } from './support/flags.ts'
 import { median, printTable } from './support/table.ts'
 
@@ -104,23 +105,10 @@ function standInRequest(): IncomingMessage {
   } as unknown as IncomingMessage
 }
 
-// The peer: bench/servers/bare-http.ts's request handler.
-let served = 0
-function bare(_req: IncomingMessage, res: ServerResponse): void {
-  served += 1
-  const body = JSON.stringify({ hello: 'world' })
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'x-request-id': String(served).padStart(36, '0'),
-    'content-length': Buffer.byteLength(body),
-  })
-  res.end(body)
-}
-
 type Handle = (req: IncomingMessage, res: ServerResponse) => void
 const sides: Array<{ name: 'edgeforge' | 'bare'; handle: Handle; ns: number[] }> = [
   { name: 'edgeforge', handle: dispatcher.handle, ns: [] },
-  { name: 'bare', handle: bare, ns: [] },
+  { name: 'bare', handle: bareHello, ns: [] },
 ]
 
 async function time(handle: Handle): Promise<number> {

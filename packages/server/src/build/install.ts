@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type DependencySet, summarizeNpmFailure } from './deps.ts'
 import type { Diagnostic } from './types.ts'
@@ -10,6 +10,8 @@ export const INSTALL_MARKER = '.edgeforge-installed'
 const NPM_ARGS = ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--omit=dev']
 const INSTALL_TIMEOUT_MS = 5 * 60_000
 const OUTPUT_LIMIT = 64 * 1024
+/** `<hash>.tmp-<pid>-<random>`: a staging folder, and the process that made it. */
+const STAGING_NAME = /\.tmp-(\d+)-[0-9a-f]{8}$/
 
 export type InstallOutcome =
   | { ok: true; dir: string /** false when an earlier install was reused */; installed: boolean }
@@ -26,6 +28,7 @@ export class DependencyInstaller {
   private readonly inFlight = new Map<string, Promise<InstallOutcome>>()
   private readonly children = new Set<ChildProcess>()
   private closed = false
+  private swept: Promise<void> | undefined
 
   constructor(depsRoot: string, npmCommand: string) {
     this.depsRoot = depsRoot
@@ -53,8 +56,24 @@ export class DependencyInstaller {
     for (const child of this.children) child.kill('SIGTERM')
   }
 
+  /**
+   * Removes the staging folders of processes that no longer run: an install cut off by a crash or
+   * a kill leaves one behind. Folders of live processes (another server on the same data dir) stay.
+   */
+  async sweepStaging(): Promise<void> {
+    const names = await readdir(this.depsRoot).catch(() => [] as string[])
+    for (const name of names) {
+      const pid = STAGING_NAME.exec(name)?.[1]
+      if (pid !== undefined && !isRunning(Number(pid)))
+        await rm(join(this.depsRoot, name), { recursive: true, force: true }).catch(() => {})
+    }
+  }
+
   private async install(set: DependencySet, dir: string): Promise<InstallOutcome> {
     if (this.closed) return failure('the compiler is closed')
+    // Once per process, before the first install adds a staging folder of its own.
+    this.swept ??= this.sweepStaging()
+    await this.swept
     const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
     try {
       await mkdir(staging, { recursive: true })
@@ -132,6 +151,17 @@ export class DependencyInstaller {
         settle({ exitCode: exitCode ?? null, output })
       })
     })
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -2,7 +2,7 @@
 // node:http server doing the same work, each in its own child process, measured in the same run
 // with autocannon on loopback. Prints requests/s, p50 and p99 of each and the ratio edgeforge/bare.
 //
-//   npm run bench:gateway                              # 6 rounds: new processes, 5 s warm-up, 10 s each
+//   npm run bench:gateway                              # 10 rounds: new processes, 5 s warm-up, 6 s each in 1 s slices
 //   npm run bench:gateway -- --duration 3 --rounds 1   # a quick look
 //   npm run bench:gateway -- --cpu-prof                # also profile the gateway child
 //
@@ -30,8 +30,9 @@ const TEXT_COLUMNS = new Set(['server', 'note'])
 const { values: flags } = parseArgs({
   allowNegative: true,
   options: {
-    duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '6' },
+    slice: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     'quiet-wait': { type: 'string', default: '15' },
@@ -44,12 +45,16 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`npm run bench:gateway -- [options]
 
-  --duration <s>      seconds per measured run (default 10)
-  --rounds <n>        rounds, each on a new pair of server processes measured once each, who goes
-                      first alternating (default 6)
+  --duration <s>      measured seconds per server and round (default 6)
+  --slice <s>         the measured seconds are taken in slices of this length, alternating between
+                      the two servers in ABBA order, so the machine's drift hits both alike
+                      (default 1; --slice equal to --duration measures each server in one go)
+  --rounds <n>        rounds, each on a new pair of server processes (default 10): one process
+                      can run several per cent faster or slower than the next for its whole life
   --warmup <s>        seconds of warm-up load on each new server first (default 5; 0 skips it)
   --connections <n>   concurrent connections (default 50; pipelining is always 1)
-  --quiet-wait <s>    before each run, wait up to this long for other processes to go quiet
+  --quiet-wait <s>    before each round's warm-up and its measured slices, wait up to this long
+                      for other processes to go quiet
                       (default 15; 0 does not wait); runs they disturbed are flagged either way
   --cpu-prof          profile the first round's edgeforge child (node --cpu-prof) and print where
                       its time went
@@ -59,7 +64,13 @@ if (flags.help) {
 }
 
 const durationS = intFlag('bench:gateway', 'duration', flags.duration, 1, 120)
-const rounds = intFlag('bench:gateway', 'rounds', flags.rounds, 1, 10)
+const sliceS = intFlag('bench:gateway', 'slice', flags.slice, 1, durationS)
+if (durationS % sliceS !== 0) {
+  console.error(`bench:gateway: --duration ${durationS} is not a multiple of --slice ${sliceS}`)
+  process.exit(2)
+}
+const slices = durationS / sliceS
+const rounds = intFlag('bench:gateway', 'rounds', flags.rounds, 1, 30)
 const warmupS = intFlag('bench:gateway', 'warmup', flags.warmup, 0, 60)
 const connections = intFlag('bench:gateway', 'connections', flags.connections, 1, 500)
 const quietWaitS = intFlag('bench:gateway', 'quiet-wait', flags['quiet-wait'], 0, 120)
@@ -70,26 +81,34 @@ interface Target {
   pid: number | undefined
 }
 
-interface Measured {
-  result: Result
-  latency: LatencyHistogram
-  /** CPU the server process used during the run, ms; null where /proc is missing. */
-  serverCpuMs: number | null
-  /** CPU this process (autocannon) used during the run, ms. */
-  loadCpuMs: number
-  /** CPU everything else on the machine used during the run, ms. */
-  otherCpuMs: number | null
+/** What one server did in one round (or its warm-up), summed over its slices. */
+class Measured {
+  requests = 0
+  /** Seconds under load, as autocannon timed them. */
+  seconds = 0
+  non2xx = 0
+  /** Connection errors and timeouts. */
+  errors = 0
+  readonly latency = new LatencyHistogram()
+  /** CPU the server process used under load, ms; null where /proc is missing. */
+  serverCpuMs: number | null = 0
+  /** CPU this process (autocannon) used under load, ms. */
+  loadCpuMs = 0
+  /** CPU everything else on the machine used under load, ms; null where /proc is missing. */
+  otherCpuMs: number | null = 0
 }
 
-interface Run extends Measured {
+interface Run {
   round: number
   target: Target['name']
+  measured: Measured
 }
 
 // The whole run is bounded: past this the children are killed and the script fails.
-const runs = rounds * (warmupS > 0 ? 4 : 2)
-// Starting a pair of servers and deploying the handler takes a few seconds: 60 s each is generous.
-const budgetMs = (rounds * 2 * (warmupS + durationS) + runs * (quietWaitS + 1) + rounds * 60) * 1000 + 60_000
+// Per round: a quiet wait before the warm-up and one before the slices, up to 1 s of autocannon's
+// start and finish per load, and 60 s (generous) to start a pair of servers and deploy.
+const loadsPerRound = 2 * ((warmupS > 0 ? 1 : 0) + slices)
+const budgetMs = rounds * (2 * (warmupS + durationS) + 2 * quietWaitS + loadsPerRound + 60) * 1000 + 60_000
 const children: Child[] = []
 const watchdog = setTimeout(() => {
   console.error(`bench:gateway: still running after ${budgetMs / 1000} s; giving up`)
@@ -109,28 +128,39 @@ async function main(): Promise<void> {
   const pinned = flags.pin && pinSelf(1)
   printMachine(pinned)
   const profileDir = flags['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'edgeforge-bench-prof-')) : undefined
+  const how =
+    slices === 1
+      ? `${durationS} s each, alternating who goes first`
+      : `${durationS} s each in ${slices} slices of ${sliceS} s, alternating in ABBA order`
   console.log(
-    `\n${connections} connections, pipelining 1; ${rounds} round(s), each on new server processes: warm-up ${warmupS} s each, then ${durationS} s each, alternating who goes first\n`,
+    `\n${connections} connections, pipelining 1; ${rounds} round(s), each on new server processes: warm-up ${warmupS} s each, then ${how}\n`,
   )
-  const measured: Run[] = []
+  const runs: Run[] = []
   for (let round = 1; round <= rounds; round += 1) {
     const targets = await startServers(pinned ? 0 : undefined, round === 1 ? profileDir : undefined)
     if (warmupS > 0) {
+      await waitQuiet(targets)
       const rates: string[] = []
       for (const target of targets) {
-        const { result } = await measure(target, warmupS, targets)
-        rates.push(`${target.name} ${fmtRate(rate(result))} req/s`)
+        const warm = new Measured()
+        await measure(target, warmupS, warm)
+        rates.push(`${target.name} ${fmtRate(rate(warm))} req/s`)
       }
       console.log(`round ${round} warm-up: ${rates.join(', ')}`)
     }
-    // Alternate who goes first, so drift within a round does not favour one side.
-    const order = round % 2 === 1 ? targets : [...targets].reverse()
-    for (const target of order) {
-      measured.push({ round, target: target.name, ...(await measure(target, durationS, targets)) })
+    // Short slices in ABBA order (A B, B A, A B, …; even rounds start with B): the machine's speed
+    // drifts by tens of per cent over seconds on a shared VM, and alternating often makes that
+    // drift fall on both servers alike instead of on whichever was measured second.
+    const mine = new Map(targets.map((target) => [target.name, new Measured()]))
+    await waitQuiet(targets)
+    for (let slice = 0; slice < slices; slice += 1) {
+      const order = (slice + round) % 2 === 1 ? targets : [...targets].reverse()
+      for (const target of order) await measure(target, sliceS, mine.get(target.name)!)
     }
+    for (const target of targets) runs.push({ round, target: target.name, measured: mine.get(target.name)! })
     await Promise.all(children.splice(0).map((child) => child.stop()))
   }
-  report(measured)
+  report(runs)
 
   if (profileDir) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, which serves
@@ -139,7 +169,7 @@ async function main(): Promise<void> {
     if (file) printProfile(join(profileDir, file))
     else console.error(`no main-thread .cpuprofile was written to ${profileDir}`)
   }
-  const failures = measured.reduce((sum, run) => sum + run.result.non2xx + errorsOf(run.result), 0)
+  const failures = runs.reduce((sum, run) => sum + run.measured.non2xx + run.measured.errors, 0)
   if (failures > 0) {
     console.error(`\n${failures} non-2xx responses or errors: the comparison is void`)
     process.exitCode = 1
@@ -192,18 +222,20 @@ async function checkSameAnswer(targets: Target[]): Promise<void> {
   }
 }
 
-/** One autocannon run against `target`, with the CPU each side (and everything else) used. */
-async function measure(target: Target, seconds: number, all: Target[]): Promise<Measured> {
-  if (quietWaitS > 0) {
-    const pids = all.map((t) => t.pid)
-    const quiet = await waitForQuiet({ pids, threshold: QUIET, maxWaitMs: quietWaitS * 1000 })
-    if (quiet.otherShare !== null && quiet.otherShare >= QUIET) {
-      console.log(
-        `  (other processes still use ${fmtShare(quiet.otherShare)} of a core after ${Math.round(quiet.waitedMs / 1000)} s; measuring anyway)`,
-      )
-    }
+/** Before a series of loads: wait (up to --quiet-wait) for the rest of the machine to go quiet. */
+async function waitQuiet(all: Target[]): Promise<void> {
+  if (quietWaitS === 0) return
+  const pids = all.map((t) => t.pid)
+  const quiet = await waitForQuiet({ pids, threshold: QUIET, maxWaitMs: quietWaitS * 1000 })
+  if (quiet.otherShare !== null && quiet.otherShare >= QUIET) {
+    console.log(
+      `  (other processes still use ${fmtShare(quiet.otherShare)} of a core after ${Math.round(quiet.waitedMs / 1000)} s; measuring anyway)`,
+    )
   }
-  const latency = new LatencyHistogram()
+}
+
+/** One autocannon load of `seconds` against `target`, added to `into` with the CPU each side used. */
+async function measure(target: Target, seconds: number, into: Measured): Promise<void> {
   const serverBefore = processCpuMs(target.pid)
   const loadBefore = ownCpuMs()
   const machineBefore = machineBusyMs()
@@ -211,7 +243,7 @@ async function measure(target: Target, seconds: number, all: Target[]): Promise<
     const options = { url: target.url, connections, pipelining: 1, duration: seconds, timeout: 10 }
     autocannon(options, (error, done) => (error ? reject(error) : resolve(done))).on(
       'response',
-      (_client, _status, _bytes, ms) => latency.record(ms),
+      (_client, _status, _bytes, ms) => into.latency.record(ms),
     )
   })
   const serverAfter = processCpuMs(target.pid)
@@ -222,29 +254,31 @@ async function measure(target: Target, seconds: number, all: Target[]): Promise<
     machineBefore === null || machineAfter === null || serverCpuMs === null
       ? null
       : Math.max(0, machineAfter - machineBefore - serverCpuMs - loadCpuMs)
-  return { result, latency, serverCpuMs, loadCpuMs, otherCpuMs }
+  into.requests += result.requests.total
+  into.seconds += result.duration
+  into.non2xx += result.non2xx
+  into.errors += result.errors + result.timeouts
+  into.loadCpuMs += loadCpuMs
+  into.serverCpuMs = into.serverCpuMs === null || serverCpuMs === null ? null : into.serverCpuMs + serverCpuMs
+  into.otherCpuMs = into.otherCpuMs === null || otherCpuMs === null ? null : into.otherCpuMs + otherCpuMs
 }
 
-/** Completed requests per second over the whole run (autocannon's average is of 1 s samples). */
-function rate(result: Result): number {
-  return result.requests.total / result.duration
+/** Completed requests per second under load (autocannon's average is of 1 s samples). */
+function rate(measured: Measured): number {
+  return measured.requests / measured.seconds
 }
 
-function errorsOf(result: Result): number {
-  return result.errors + result.timeouts
+function cpuPerRequestUs(measured: Measured): number | null {
+  return measured.serverCpuMs === null ? null : (measured.serverCpuMs * 1000) / measured.requests
 }
 
-function cpuPerRequestUs(run: Measured): number | null {
-  return run.serverCpuMs === null ? null : (run.serverCpuMs * 1000) / run.result.requests.total
-}
-
-function disturbed(run: Measured): boolean {
-  return run.otherCpuMs !== null && run.otherCpuMs / (run.result.duration * 1000) >= QUIET
+function disturbed(measured: Measured): boolean {
+  return measured.otherCpuMs !== null && measured.otherCpuMs / (measured.seconds * 1000) >= QUIET
 }
 
 function report(runs: Run[]): void {
   const share = (ms: number | null, run: Run) =>
-    ms === null ? '-' : fmtShare(ms / (run.result.duration * 1000))
+    ms === null ? '-' : fmtShare(ms / (run.measured.seconds * 1000))
   console.log()
   printTable(
     [
@@ -263,38 +297,41 @@ function report(runs: Run[]): void {
       'other CPU',
       'note',
     ],
-    runs.map((run) => [
-      String(run.round),
-      run.target,
-      fmtRate(rate(run.result)),
-      fmtMs(run.latency.percentile(50)),
-      fmtMs(run.latency.percentile(99)),
-      fmtMs(run.latency.maxMs),
-      String(run.result.requests.total),
-      String(run.result.non2xx),
-      String(errorsOf(run.result)),
-      share(run.serverCpuMs, run),
-      cpuPerRequestUs(run)?.toFixed(1) ?? '-',
-      share(run.loadCpuMs, run),
-      share(run.otherCpuMs, run),
-      disturbed(run) ? 'disturbed' : '',
-    ]),
+    runs.map((run) => {
+      const m = run.measured
+      return [
+        String(run.round),
+        run.target,
+        fmtRate(rate(m)),
+        fmtMs(m.latency.percentile(50)),
+        fmtMs(m.latency.percentile(99)),
+        fmtMs(m.latency.maxMs),
+        String(m.requests),
+        String(m.non2xx),
+        String(m.errors),
+        share(m.serverCpuMs, run),
+        cpuPerRequestUs(m)?.toFixed(1) ?? '-',
+        share(m.loadCpuMs, run),
+        share(m.otherCpuMs, run),
+        disturbed(m) ? 'disturbed' : '',
+      ]
+    }),
     TEXT_COLUMNS,
   )
 
   const summary = (name: Target['name']) => {
-    const mine = runs.filter((run) => run.target === name)
-    const requests = mine.reduce((sum, run) => sum + run.result.requests.total, 0)
-    const seconds = mine.reduce((sum, run) => sum + run.result.duration, 0)
+    const mine = runs.filter((run) => run.target === name).map((run) => run.measured)
+    const requests = mine.reduce((sum, m) => sum + m.requests, 0)
+    const seconds = mine.reduce((sum, m) => sum + m.seconds, 0)
     const cpu = mine.map(cpuPerRequestUs)
     return {
       name,
       rate: requests / seconds,
-      p50: median(mine.map((run) => run.latency.percentile(50))),
-      p99: median(mine.map((run) => run.latency.percentile(99))),
+      p50: median(mine.map((m) => m.latency.percentile(50))),
+      p99: median(mine.map((m) => m.latency.percentile(99))),
       cpuUs: cpu.includes(null) ? null : median(cpu as number[]),
-      non2xx: mine.reduce((sum, run) => sum + run.result.non2xx, 0),
-      errors: mine.reduce((sum, run) => sum + errorsOf(run.result), 0),
+      non2xx: mine.reduce((sum, m) => sum + m.non2xx, 0),
+      errors: mine.reduce((sum, m) => sum + m.errors, 0),
     }
   }
   const edgeforge = summary('edgeforge')
@@ -316,8 +353,9 @@ function report(runs: Run[]): void {
 
   const ratio = edgeforge.rate / bare.rate
   const perRound = [...new Set(runs.map((run) => run.round))].map((round) => {
-    const of = (name: Target['name']) => runs.find((run) => run.round === round && run.target === name)!
-    return (rate(of('edgeforge').result) / rate(of('bare').result)).toFixed(3)
+    const of = (name: Target['name']) =>
+      runs.find((run) => run.round === round && run.target === name)!.measured
+    return (rate(of('edgeforge')) / rate(of('bare'))).toFixed(3)
   })
   const verdict = ratio >= GOAL ? 'met' : 'NOT met'
   console.log(
@@ -331,7 +369,7 @@ function report(runs: Run[]): void {
       `CPU per request: edgeforge ${edgeforge.cpuUs.toFixed(1)} µs, bare ${bare.cpuUs.toFixed(1)} µs (bare/edgeforge ${(bare.cpuUs / edgeforge.cpuUs).toFixed(3)}×)`,
     )
   }
-  const noisy = runs.filter(disturbed).length
+  const noisy = runs.filter((run) => disturbed(run.measured)).length
   if (noisy > 0) {
     console.log(
       `WARNING: ${noisy} of ${runs.length} runs were disturbed by other processes (other CPU ≥ ${fmtShare(QUIET)} of a core): the throughput ratio is unreliable; CPU µs/req holds up better`,

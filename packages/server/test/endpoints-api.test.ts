@@ -378,6 +378,30 @@ test('management API across contexts', async (t) => {
     expectError(await srv.api('GET', '/api/nothing-here'), 404, 'not_found')
   })
 
+  await t.test('an empty body sent as application/json: fine for an action, a 400 for a create', async () => {
+    const created = await createEndpoint(srv, {
+      name: 'empty-body',
+      method: 'GET',
+      path: '/empty-body',
+      code: text('e'),
+    })
+    const post = (path: string) =>
+      fetch(`${srv.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' } })
+    const deployed = await post(`/api/endpoints/${created.id}/deploy`)
+    assert.equal(deployed.status, 200, await deployed.clone().text())
+    assert.equal(((await deployed.json()) as { data: { status: string } }).data.status, 'running')
+    assert.equal((await onHost('localhost', '/empty-body')).body, 'e')
+    const create = await post('/api/endpoints')
+    assert.equal(create.status, 400)
+    assert.equal(((await create.json()) as { error: { code: string } }).error.code, 'validation_failed')
+    const poisoned = await fetch(`${srv.controlUrl}/api/endpoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"__proto__": {"admin": true}}',
+    })
+    assert.equal(poisoned.status, 400)
+  })
+
   await t.test('the OpenAPI document is OpenAPI 3 and lists the lifecycle routes', async () => {
     const reply = await fetch(`${srv.controlUrl}/api/openapi.json`)
     assert.equal(reply.status, 200)

@@ -59,6 +59,20 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // Action routes (deploy, stop, retry, …) take no body, and many clients send `content-type:
+  // application/json` on every request: an empty JSON body reads as no body. Anything else goes to
+  // Fastify's own parser, which keeps its __proto__ and constructor poisoning checks.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString()
+    if (text.trim() === '') {
+      done(null, undefined)
+      return
+    }
+    parseJson(req, text, done)
+  })
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

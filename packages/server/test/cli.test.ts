@@ -1,43 +1,16 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { edgeforge } from './support/cli.ts'
 import { startTestServer } from './support/server.ts'
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'edgeforge.js')
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the edgeforge CLI as a user would, in `cwd`, without any EDGEFORGE_* setting inherited. */
-function edgeforge(args: string[], cwd: string): Promise<Run> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('EDGEFORGE_')),
-  )
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
-}
-
-const HELLO = `import { handler, Response } from '@edgeforge/sdk'
-
-export default handler(async (req) => {
-  console.log('greeting', req.queryParam('name'))
-  return Response.ok({ hello: req.queryParam('name') ?? 'world' })
-})
-`
+// The README tour's hello.ts (readme-tour.test.ts checks that the README shows this very file).
+const HELLO = readFileSync(
+  join(import.meta.dirname, '..', '..', '..', 'examples', 'tour', 'hello.ts'),
+  'utf8',
+)
 
 test('the edgeforge CLI against a running server', async (t) => {
   const srv = await startTestServer(t)

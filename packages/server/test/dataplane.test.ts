@@ -111,10 +111,31 @@ test('data plane', async (t) => {
     })
     const wrongMethod = await gw('/items/1/parts/2', { method: 'DELETE' })
     assert.equal(wrongMethod.status, 405)
-    assert.equal(wrongMethod.headers.get('allow'), 'GET')
+    assert.equal(wrongMethod.headers.get('allow'), 'GET, HEAD')
     const body = (await wrongMethod.json()) as GatewayError
     assert.equal(body.error.code, 'method_not_allowed')
     assert.equal(body.request_id, wrongMethod.headers.get('x-request-id'))
+  })
+
+  await t.test('HEAD on a GET route: the GET handler answers with its headers and no body', async () => {
+    const get = await rawRequest(srv.gatewayUrl, { path: '/whoami' })
+    const head = await rawRequest(srv.gatewayUrl, { path: '/whoami', method: 'HEAD' })
+    assert.equal(head.status, 200)
+    assert.equal(head.body, '')
+    assert.equal(head.headers['content-length'], get.headers['content-length'])
+    assert.equal(head.headers['content-type'], get.headers['content-type'])
+    const missing = await rawRequest(srv.gatewayUrl, { path: '/no/such/path', method: 'HEAD' })
+    assert.equal(missing.status, 404)
+    // A HEAD endpoint of its own wins over the GET route's.
+    await deployEndpoint(srv, {
+      name: 'who-head',
+      method: 'HEAD',
+      path: '/whoami',
+      code: handlerSource(`export default handler(() => new Response(204).withHeader('x-head', 'own'))`),
+    })
+    const own = await rawRequest(srv.gatewayUrl, { path: '/whoami', method: 'HEAD' })
+    assert.equal(own.status, 204)
+    assert.equal(own.headers['x-head'], 'own')
   })
 
   await t.test('x-request-id is echoed when valid and generated otherwise', async () => {

@@ -46,12 +46,18 @@ export class RouterSnapshot {
     this.needsHost = needsHost
   }
 
-  /** The route for a request; `host` only matters when `needsHost`. */
+  /**
+   * The route for a request; `host` only matters when `needsHost`. A HEAD request with no HEAD
+   * route of its own goes to the GET route: HEAD is GET without the body (RFC 9110, 9.3.2), and
+   * node's `ServerResponse` leaves the body out of a HEAD answer while keeping its headers.
+   */
   find(method: string, path: string, host: string): RouteMatch | null {
     const constraints = this.needsHost ? { host } : RouterSnapshot.NO_CONSTRAINTS
     const found = this.router.find(method as FindMyWay.HTTPMethod, path, constraints)
     // find-my-way's answer already has the two fields a match needs: no copy per request.
-    return found ? (found as unknown as RouteMatch) : null
+    if (found) return found as unknown as RouteMatch
+    if (method === 'HEAD') return this.find('GET', path, host)
+    return null
   }
 
   /** The methods that would match this path: the `Allow` header of a 405. */
@@ -60,6 +66,7 @@ export class RouterSnapshot {
     for (const method of this.methods) {
       if (this.router.find(method as FindMyWay.HTTPMethod, path, { host })) allowed.push(method)
     }
+    if (allowed.includes('GET') && !allowed.includes('HEAD')) allowed.push('HEAD')
     return allowed.sort()
   }
 }

@@ -28,8 +28,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw error
   }
   const server = await startServer(config)
+  // The URL is one to try from this machine; say too when the gateway answers on every interface.
+  const everywhere = config.gatewayHost === '0.0.0.0' || config.gatewayHost === '::'
+  const gateway = everywhere ? `${server.gatewayUrl} (all interfaces)` : server.gatewayUrl
   console.error(
-    `edgeforge ${server.version}: gateway on ${server.gatewayUrl}, control plane on ${server.controlUrl}, state in ${server.storeLocation}`,
+    `edgeforge ${server.version}: gateway on ${gateway}, control plane on ${server.controlUrl}, state in ${server.storeLocation}`,
   )
   const missing = missingServeFlags()
   if (missing.length > 0)

@@ -60,7 +60,8 @@ export async function spawnServe(
     'the server to print its URLs',
     () => {
       if (exitedEarly) assert.fail(`edgeforge serve exited early: ${stderr}`)
-      const match = /gateway on (http:\/\/\S+), control plane on (http:\/\/\S+),/.exec(stderr)
+      const match =
+        /gateway on (http:\/\/\S+)(?: \(all interfaces\))?, control plane on (http:\/\/\S+),/.exec(stderr)
       return match ? { gatewayUrl: match[1], controlUrl: match[2] } : undefined
     },
     20_000,

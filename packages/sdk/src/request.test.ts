@@ -168,6 +168,14 @@ describe('query', () => {
     assert.equal(req.queryParam('tag'), 'a')
   })
 
+  test('queryParams gives every value of a repeated key in order, decoded; [] when absent', () => {
+    const req = makeRequest({ rawQuery: 'tag=a&tag=b+c&page=2&tag=%C3%BC' })
+    assert.deepEqual(req.queryParams('tag'), ['a', 'b c', 'ü'])
+    assert.deepEqual(req.queryParams('page'), ['2'])
+    assert.deepEqual(req.queryParams('missing'), [])
+    assert.deepEqual(makeRequest().queryParams('tag'), [])
+  })
+
   test('decodes percent-encoding and plus signs; empty values stay', () => {
     const req = makeRequest({ rawQuery: 'q=hello+world%21&name=J%C3%BCrgen&empty=&flag' })
     assert.deepEqual(req.query, { q: 'hello world!', name: 'Jürgen', empty: '', flag: '' })

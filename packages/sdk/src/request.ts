@@ -232,6 +232,17 @@ export class Request {
   }
 
   /**
+   * Every value of a query parameter, in the order given; `[]` when it is absent.
+   *
+   * @example
+   * // GET /items?tag=new&tag=sale
+   * req.queryParams('tag') // ['new', 'sale']
+   */
+  queryParams(name: string): string[] {
+    return this.#rawQuery === '' ? [] : new URLSearchParams(this.#rawQuery).getAll(name)
+  }
+
+  /**
    * A header by case-insensitive name, repeated values joined with `, `; `undefined` when absent.
    *
    * @example

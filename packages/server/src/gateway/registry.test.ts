@@ -61,6 +61,9 @@ test('the router matches host-specific routes before wildcard ones and reports a
   assert.equal(router.find('GET', '/a/7', 'y.test')?.store.endpointId, 'any')
   assert.deepEqual({ ...router.find('GET', '/a/hello%20world', '')?.params }, { id: 'hello world' })
   assert.equal(router.find('DELETE', '/a/7', ''), null)
-  assert.deepEqual(router.allowedMethods('/a/7', ''), ['GET', 'POST'])
+  assert.deepEqual(router.allowedMethods('/a/7', ''), ['GET', 'HEAD', 'POST'])
   assert.deepEqual(router.allowedMethods('/nothing', ''), [])
+  // HEAD without a HEAD route of its own goes to the GET route; other methods do not fall back.
+  assert.equal(router.find('HEAD', '/a/7', 'x.test')?.store.endpointId, 'x')
+  assert.equal(router.find('OPTIONS', '/a/7', ''), null)
 })

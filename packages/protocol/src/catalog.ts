@@ -177,7 +177,7 @@ const PathTemplate = Type.String({
   minLength: 1,
   maxLength: 1024,
   description:
-    "Path template relative to the collection's base_path, e.g. /pets/{id}: segments are literals or {param}; http kind only",
+    "Path template relative to the collection's base_path, e.g. /pets/{id}: segments are literals or {param}, and the last may be a catch-all {*rest}; http kind only",
 })
 const Method = Type.String({
   minLength: 1,

@@ -2,6 +2,7 @@ export { Catalog, ENDPOINT_DEFAULTS } from './catalog.ts'
 export { collectionDto, domainDto, endpointDto, endpointListItemDto } from './dto.ts'
 export {
   basePathProblem,
+  catchAllParam,
   joinPath,
   MAX_PATH_LENGTH,
   normalizeBasePath,

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import FindMyWay from 'find-my-way'
 import {
   basePathProblem,
+  catchAllParam,
   joinPath,
   normalizeBasePath,
   pathParams,
@@ -19,6 +20,9 @@ test('valid templates have no problem', () => {
     '/users/{id}/posts/{post_id}',
     "/a.b_c~d!e$f&g'h(i)j+k,l;m=n:o@p-q",
     '/_x/{_}',
+    '/files/{*rest}',
+    '/{*path}',
+    '/t/{tenant}/{*rest}',
   ]) {
     assert.equal(pathTemplateProblem(template), null, template)
   }
@@ -39,6 +43,12 @@ test('each invalid template gets a message naming the bad part', () => {
     ['/a b', /segment "a b" contains " "/],
     ['/a%20b', /segment "a%20b" contains "%"/],
     ['/any/*', /segment "\*" contains "\*"/],
+    ['/files/{*rest}/x', /catch-all "\{\*rest\}" before its end/],
+    ['/files/{*rest}/', /catch-all "\{\*rest\}" before its end/],
+    ['/files/{*}', /segment "\{\*\}" is not a valid parameter/],
+    ['/files/{**rest}', /segment "\{\*\*rest\}" is not a valid parameter/],
+    ['/files/{rest*}', /segment "\{rest\*\}" is not a valid parameter/],
+    ['/a/{rest}/{*rest}', /parameter \{rest\} twice/],
     ['/q?x=1', /contains "\?"/],
     [`/${'a'.repeat(1024)}`, /longer than 1024/],
   ]
@@ -49,9 +59,17 @@ test('each invalid template gets a message naming the bad part', () => {
   }
 })
 
-test('pathParams lists the parameters in order', () => {
+test('pathParams lists the parameters in order, a catch-all last', () => {
   assert.deepEqual(pathParams('/users/{id}/posts/{post_id}/'), ['id', 'post_id'])
+  assert.deepEqual(pathParams('/t/{tenant}/{*rest}'), ['tenant', 'rest'])
   assert.deepEqual(pathParams('/'), [])
+})
+
+test('catchAllParam names the catch-all of a template, if any', () => {
+  assert.equal(catchAllParam('/files/{*rest}'), 'rest')
+  assert.equal(catchAllParam('/{*path}'), 'path')
+  assert.equal(catchAllParam('/files/{rest}'), undefined)
+  assert.equal(catchAllParam('/files/'), undefined)
 })
 
 test('joinPath joins base and path, handling trailing slashes and the root path', () => {
@@ -73,12 +91,14 @@ test('base paths: empty or a template; one trailing slash is dropped', () => {
   assert.equal(basePathProblem('/tenants/{tenant}'), null)
   assert.match(basePathProblem('v1') ?? '', /must start with/)
   assert.match(basePathProblem('/v1//') ?? '', /'\/\/'/)
+  assert.match(basePathProblem('/files/{*rest}') ?? '', /catch-all/)
 })
 
 test('toRouterPath speaks find-my-way: {id} becomes :id, a literal colon is doubled', () => {
   assert.equal(toRouterPath('/users/{id}'), '/users/:id')
   assert.equal(toRouterPath('/users/{id}/posts/{post_id}/'), '/users/:id/posts/:post_id/')
   assert.equal(toRouterPath('/a:b/{x}'), '/a::b/:x')
+  assert.equal(toRouterPath('/files/{id}/{*rest}'), '/files/:id/*')
   assert.equal(toRouterPath('/'), '/')
 })
 

@@ -404,7 +404,12 @@ export class Lifecycle {
 
 /** Routes that would collide: same host, method and path shape (parameter names do not count). */
 function routeKey(route: Route): string {
-  const shape = route.path.replace(/\{[^}]+\}/g, '{}').replace(/\/+$/, '') || '/'
+  // Parameter names do not make routes differ; a catch-all and a one-segment parameter do.
+  const shape =
+    route.path
+      .replace(/\{\*[^}]+\}/g, '{*}')
+      .replace(/\{[^*}][^}]*\}/g, '{}')
+      .replace(/\/+$/, '') || '/'
   return `${route.host} ${route.method} ${shape}`
 }
 

@@ -1,5 +1,5 @@
 import FindMyWay from 'find-my-way'
-import { toRouterPath } from '../catalog/index.ts'
+import { catchAllParam, toRouterPath } from '../catalog/index.ts'
 import type { EndpointSlot } from './registry.ts'
 
 /** find-my-way's lookup result: `store` is what the route was registered with. */
@@ -25,14 +25,22 @@ export class RouterSnapshot {
    */
   readonly needsHost: boolean
   private static readonly NO_CONSTRAINTS = {}
+  /** The catch-all parameter's name of each slot whose path ends in `{*name}`; none without one. */
+  private readonly catchAlls: Map<EndpointSlot, string> | undefined
   /** Slots that could not be routed (a conflict that slipped past the lifecycle's checks). */
   readonly skipped: Array<{ endpointId: string; reason: string }> = []
 
   constructor(slots: Iterable<EndpointSlot>) {
     let needsHost = false
+    let catchAlls: Map<EndpointSlot, string> | undefined
     for (const slot of slots) {
       const { host, method, path } = slot.route
       if (host !== '*') needsHost = true
+      const catchAll = catchAllParam(path)
+      if (catchAll !== undefined) {
+        catchAlls ??= new Map()
+        catchAlls.set(slot, catchAll)
+      }
       const options = host === '*' ? {} : { constraints: { host } }
       // The handler argument is unused: lookups go through find() and read the store.
       try {
@@ -44,6 +52,7 @@ export class RouterSnapshot {
       }
     }
     this.needsHost = needsHost
+    this.catchAlls = catchAlls
   }
 
   /**
@@ -55,9 +64,22 @@ export class RouterSnapshot {
     const constraints = this.needsHost ? { host } : RouterSnapshot.NO_CONSTRAINTS
     const found = this.router.find(method as FindMyWay.HTTPMethod, path, constraints)
     // find-my-way's answer already has the two fields a match needs: no copy per request.
-    if (found) return found as unknown as RouteMatch
+    if (found) {
+      const match = found as unknown as RouteMatch
+      if (this.catchAlls !== undefined) this.nameCatchAll(match)
+      return match
+    }
     if (method === 'HEAD') return this.find('GET', path, host)
     return null
+  }
+
+  /** find-my-way calls a catch-all's value `*`: give it the name the template chose. */
+  private nameCatchAll(match: RouteMatch): void {
+    const name = this.catchAlls?.get(match.store)
+    if (name === undefined) return
+    const { '*': rest, ...params } = match.params
+    params[name] = rest
+    match.params = params
   }
 
   /** The methods that would match this path: the `Allow` header of a 405. */

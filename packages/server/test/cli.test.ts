@@ -96,6 +96,32 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.match(lines[1], /^\S+ INFO {2}v2 cli-logs-2 greeting linus$/)
   })
 
+  await t.test('endpoints stop, start and rm <name> change it as they say; the gateway follows', async () => {
+    const status = async () => (await fetch(`${srv.gatewayUrl}/hello?name=x`)).status
+    const stopped = await cli('endpoints', 'stop', 'hello')
+    assert.equal(stopped.code, 0, stopped.stderr)
+    assert.equal(stopped.stdout, 'stopped hello\n')
+    assert.equal(await status(), 404)
+    const started = await cli('endpoints', 'start', 'hello')
+    assert.equal(started.code, 0, started.stderr)
+    assert.equal(started.stdout, 'started hello v2\n')
+    assert.equal(await status(), 200)
+
+    writeFileSync(join(dir, 'scratch.ts'), HELLO)
+    assert.equal((await cli('deploy', 'scratch.ts', '--path', '/scratch', '--method', 'GET')).code, 0)
+    const removed = await cli('endpoints', 'rm', 'scratch')
+    assert.equal(removed.code, 0, removed.stderr)
+    assert.equal(removed.stdout, 'removed scratch\n')
+    assert.equal((await fetch(`${srv.gatewayUrl}/scratch`)).status, 404)
+    assert.doesNotMatch((await cli('endpoints', 'ls')).stdout, /scratch/)
+
+    const [noName, nobody] = await Promise.all([cli('endpoints', 'stop'), cli('endpoints', 'rm', 'nobody')])
+    assert.equal(noName.code, 2)
+    assert.match(noName.stderr, /endpoints stop needs an endpoint name/)
+    assert.equal(nobody.code, 2)
+    assert.match(nobody.stderr, /no endpoint named "nobody"/)
+  })
+
   await t.test('--help of every command exits 0; usage mistakes exit 2; failures exit 1', async () => {
     const [top, deploy, endpoints, logs, serve] = await Promise.all([
       edgeforge(['--help'], dir),
@@ -107,7 +133,7 @@ test('the edgeforge CLI against a running server', async (t) => {
     for (const run of [top, deploy, endpoints, logs, serve]) assert.equal(run.code, 0, run.stderr)
     assert.match(top.stdout, /^edgeforge — a self-hosted edge gateway/)
     assert.match(deploy.stdout, /^edgeforge deploy — .*\n[\s\S]*--path <path>[\s\S]*--method <method>/)
-    assert.match(endpoints.stdout, /^edgeforge endpoints — list endpoints/)
+    assert.match(endpoints.stdout, /^edgeforge endpoints — list, stop, start and remove endpoints/)
     assert.match(logs.stdout, /^edgeforge logs — [\s\S]*--limit <n>/)
     assert.match(serve.stdout, /^edgeforge serve — [\s\S]*EDGEFORGE_ADMIN_TOKEN/)
 

@@ -72,4 +72,9 @@ export class ControlClient {
     } while (token)
     return items
   }
+
+  /** The endpoint called `name`; undefined when there is none (names are unique). */
+  async endpointNamed<T extends { id: string }>(name: string): Promise<T | undefined> {
+    return (await this.call<T[]>('GET', `/api/endpoints?name=${encodeURIComponent(name)}`)).data[0]
+  }
 }

@@ -3,6 +3,7 @@ import { basename } from 'node:path'
 import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
 import { parseArgs, UsageError } from './args.ts'
 import { ControlClient } from './client.ts'
+import { drainingText } from './print.ts'
 
 export const DEPLOY_HELP = `edgeforge deploy — create or update an endpoint from a TypeScript file, then compile and start it
 
@@ -33,7 +34,8 @@ interface EndpointDto {
   queue: string | null
 }
 
-interface RunReport {
+/** What start, stop and deploy answer. */
+export interface RunReport {
   status: string
   running_version: number | null
   swapped: boolean
@@ -74,9 +76,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (flags.queue) body.queue = flags.queue
   if (dependencies) body.dependencies = dependencies
 
-  const existing = (
-    await client.call<EndpointDto[]>('GET', `/api/endpoints?name=${encodeURIComponent(name)}`)
-  ).data[0]
+  const existing = await client.endpointNamed<EndpointDto>(name)
   let endpoint: EndpointDto
   if (existing) {
     endpoint = (await client.call<EndpointDto>('PUT', `/api/endpoints/${existing.id}`, body)).data
@@ -107,11 +107,8 @@ export async function deployCommand(argv: string[]): Promise<number> {
     ? 'unchanged'
     : `compiled in ${sumTimings(report.compile?.timings_ms)} ms`
   const swap = report.swapped ? ', swapped' : ''
-  const draining = report.draining.length
-    ? `; draining ${report.draining.map((d) => `v${d.version} (${d.in_flight} in flight)`).join(', ')}`
-    : ''
   console.log(
-    `deployed ${endpoint.name} v${report.running_version} → ${target}: ${compiled}${swap}${draining}`,
+    `deployed ${endpoint.name} v${report.running_version} → ${target}: ${compiled}${swap}${drainingText(report.draining)}`,
   )
   return 0
 }

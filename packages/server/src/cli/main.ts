@@ -13,6 +13,8 @@ Commands:
   serve                 start the gateway and the control plane (the default command)
   deploy <file.ts>      create or update an endpoint from a file, then compile and start it
   endpoints ls          list endpoints with their status and version
+  endpoints stop|start|rm <name>
+                        take an endpoint out of service, serve it again, delete it
   logs <name>           show what an endpoint's handler logged
   help [command]        show help for a command
 

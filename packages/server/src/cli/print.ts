@@ -34,3 +34,9 @@ export function table(headers: string[], rows: string[][]): string {
       .trimEnd()
   return [line(headers), ...rows.map(line)].join('\n')
 }
+
+/** ` draining v3 (2 in flight), v2 (1 in flight)`-style text for the versions still finishing requests. */
+export function drainingText(draining: Array<{ version: number; in_flight: number }>): string {
+  if (draining.length === 0) return ''
+  return `; draining ${draining.map((d) => `v${d.version} (${d.in_flight} in flight)`).join(', ')}`
+}

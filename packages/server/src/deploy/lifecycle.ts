@@ -6,6 +6,7 @@ import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
 import { type AnyVersion, instantiateVersion } from './version.ts'
+import { VersionStore } from './versions.ts'
 
 export type EndpointStatus = 'created' | 'compiled' | 'running' | 'stopped' | 'error'
 
@@ -89,12 +90,14 @@ export interface RunReport {
  */
 export class Lifecycle {
   private readonly deps: LifecycleDeps
+  private readonly versions: VersionStore
   private readonly queues = new Map<string, Promise<unknown>>()
   /** Versions compiled and loaded (to validate them) but not started yet: start reuses them. */
   private readonly prepared = new Map<string, AnyVersion>()
 
   constructor(deps: LifecycleDeps) {
     this.deps = deps
+    this.versions = new VersionStore(deps.db)
   }
 
   compile(id: string): Promise<CompileReport> {
@@ -192,23 +195,18 @@ export class Lifecycle {
 
   private async compileLocked(id: string, reuse: boolean): Promise<CompileReport> {
     const endpoint = await this.deps.catalog.getEndpoint(id)
-    if (reuse && endpoint.compiledVersion !== null) {
-      const stored = await this.deps.db.get<{ source: string; dependencies: string }>(
-        'SELECT source, dependencies FROM endpoint_versions WHERE endpoint_id = ? AND version = ?',
-        [id, endpoint.compiledVersion],
-      )
-      if (
-        stored &&
-        stored.source === endpoint.code &&
-        stored.dependencies === canonicalDeps(endpoint.dependencies)
-      ) {
-        return {
-          endpoint_id: id,
-          status: endpoint.status,
-          compiled_version: endpoint.compiledVersion,
-          reused: true,
-          diagnostics: [],
-        }
+    const compiled = endpoint.compiledVersion
+    if (
+      reuse &&
+      compiled !== null &&
+      (await this.versions.builtFrom(id, compiled, endpoint.code, endpoint.dependencies))
+    ) {
+      return {
+        endpoint_id: id,
+        status: endpoint.status,
+        compiled_version: compiled,
+        reused: true,
+        diagnostics: [],
       }
     }
     if (!endpoint.code.trim()) {
@@ -227,29 +225,19 @@ export class Lifecycle {
         stage: result.stage,
         diagnostics: result.diagnostics,
       })
-    const row = await this.deps.db.get<{ latest: number | null }>(
-      'SELECT MAX(version) AS latest FROM endpoint_versions WHERE endpoint_id = ?',
-      [id],
-    )
-    const versionNumber = (row?.latest ?? 0) + 1
+    const versionNumber = await this.versions.nextNumber(id)
     let version: AnyVersion
     try {
       version = this.instantiate(endpoint, versionNumber, result.bundle, result.sourceMap)
     } catch (error) {
       return this.compileFailed(endpoint, (error as Error).message, { stage: 'load', diagnostics: [] })
     }
-    await this.deps.db.run(
-      'INSERT INTO endpoint_versions (endpoint_id, version, source, dependencies, bundle, source_map, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [
-        id,
-        versionNumber,
-        endpoint.code,
-        canonicalDeps(endpoint.dependencies),
-        result.bundle,
-        result.sourceMap,
-        Date.now(),
-      ],
-    )
+    await this.versions.add(id, versionNumber, {
+      source: endpoint.code,
+      dependencies: endpoint.dependencies,
+      bundle: result.bundle,
+      sourceMap: result.sourceMap,
+    })
     const status: EndpointStatus = endpoint.status === 'running' ? 'running' : 'compiled'
     await this.deps.catalog.setState(id, { status, compiledVersion: versionNumber, lastError: null })
     this.prepared.set(id, version)
@@ -369,16 +357,13 @@ export class Lifecycle {
   }
 
   private async loadStored(endpoint: LifecycleEndpoint, versionNumber: number): Promise<AnyVersion> {
-    const stored = await this.deps.db.get<{ bundle: string; source_map: string }>(
-      'SELECT bundle, source_map FROM endpoint_versions WHERE endpoint_id = ? AND version = ?',
-      [endpoint.id, versionNumber],
-    )
+    const stored = await this.versions.artifact(endpoint.id, versionNumber)
     if (!stored)
       throw new ApiError(
         'conflict',
         `version ${versionNumber} of ${endpoint.name} has no stored artifact; deploy it again`,
       )
-    return this.instantiate(endpoint, versionNumber, stored.bundle, stored.source_map)
+    return this.instantiate(endpoint, versionNumber, stored.bundle, stored.sourceMap)
   }
 
   private instantiate(
@@ -411,12 +396,6 @@ function routeKey(route: Route): string {
       .replace(/\{[^*}][^}]*\}/g, '{}')
       .replace(/\/+$/, '') || '/'
   return `${route.host} ${route.method} ${shape}`
-}
-
-function canonicalDeps(dependencies: Record<string, string>): string {
-  return JSON.stringify(
-    Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b))),
-  )
 }
 
 function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {

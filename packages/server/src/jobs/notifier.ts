@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
-import pg from 'pg'
-import type { Db } from '../store/index.ts'
+import { type Db, ListenConnection } from '../store/index.ts'
 
 /** The PostgreSQL channel enqueues notify with the queue name as payload. */
 export const JOBS_CHANNEL = 'edgeforge_jobs'
@@ -50,87 +49,32 @@ export class LocalNotifier implements Notifier {
  * Local wake-ups plus one long-lived LISTEN connection for the enqueues of other processes (the
  * engine's PostgreSQL enqueue statements `pg_notify` in the same transaction, so the notice
  * arrives only once the job is visible). The connection opens with the first subscriber and
- * reconnects with a growing delay when it drops; the runners' poll covers the gap.
+ * reconnects when it drops; the runners' poll covers the gap.
  */
 export class PostgresNotifier extends LocalNotifier {
-  private readonly url: string
-  private client: pg.Client | null = null
-  private connecting = false
-  private closed = false
-  private retryDelayMs = 100
-  private retryTimer: NodeJS.Timeout | null = null
+  private readonly connection: ListenConnection
 
   constructor(url: string) {
     super()
-    this.url = url
+    this.connection = new ListenConnection(url, JOBS_CHANNEL, {
+      onNotice: (queue) => this.events.emit('wake', queue, 0),
+      // Anything enqueued while we were not listening is found by the next claim.
+      onListening: () => this.events.emit('wake', '*', 0),
+    })
   }
 
   protected override onSubscribe(): void {
-    if (!this.client && !this.connecting && !this.closed) void this.connect()
+    this.connection.open()
   }
 
   /** True once LISTEN is in place: tests wait for it before relying on cross-process wake-ups. */
   get listening(): boolean {
-    return this.client !== null
-  }
-
-  private async connect(): Promise<void> {
-    this.connecting = true
-    const client = new pg.Client({ connectionString: this.url })
-    const lost = () => {
-      if (this.client === client) this.client = null
-      client.removeAllListeners('notification')
-      client.end().catch(() => {})
-      this.scheduleReconnect()
-    }
-    client.on('error', lost)
-    client.on('end', () => {
-      if (this.client === client) lost()
-    })
-    client.on('notification', (message: { channel: string; payload?: string }) => {
-      if (message.channel === JOBS_CHANNEL && message.payload) this.events.emit('wake', message.payload, 0)
-    })
-    try {
-      await client.connect()
-      await client.query(`LISTEN ${JOBS_CHANNEL}`)
-      if (this.closed) {
-        await client.end()
-        return
-      }
-      this.client = client
-      this.retryDelayMs = 100
-      // Anything enqueued while we were not listening is found by the next claim.
-      this.events.emit('wake', '*', 0)
-    } catch {
-      client.removeAllListeners()
-      client.on('error', () => {})
-      client.end().catch(() => {})
-      this.scheduleReconnect()
-    } finally {
-      this.connecting = false
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.retryTimer) return
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null
-      if (!this.client && !this.connecting) void this.connect()
-    }, this.retryDelayMs)
-    this.retryTimer.unref()
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 10_000)
+    return this.connection.listening
   }
 
   override async close(): Promise<void> {
-    this.closed = true
-    if (this.retryTimer) clearTimeout(this.retryTimer)
-    const client = this.client
-    this.client = null
+    await this.connection.close()
     await super.close()
-    if (client) {
-      client.removeAllListeners('end')
-      await client.end().catch(() => {})
-    }
   }
 }
 

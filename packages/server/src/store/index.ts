@@ -6,6 +6,7 @@ import { PostgresDb } from './postgres.ts'
 import { SqliteDb } from './sqlite.ts'
 
 export type { Db, Dialect, Queryable, Row, SqlValue } from './db.ts'
+export { ListenConnection, type ListenOptions } from './listen.ts'
 export { migrate } from './migrate.ts'
 
 export interface StoreOptions {

@@ -3,7 +3,13 @@ import { join } from 'node:path'
 import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
 import { type Config, redactedConfig } from './config.ts'
-import { type CatalogPort, Lifecycle, type LifecycleEndpoint, lifecycleRoutes } from './deploy/index.ts'
+import {
+  type CatalogPort,
+  EndpointSync,
+  Lifecycle,
+  type LifecycleEndpoint,
+  lifecycleRoutes,
+} from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, systemRoutes } from './http/index.ts'
 import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
@@ -87,6 +93,11 @@ export async function startServer(
     },
   )
   const port = lifecyclePort(catalog)
+  // Several processes on one PostgreSQL database follow each other's deploys.
+  const sync =
+    db.dialect === 'postgres' && config.databaseUrl
+      ? new EndpointSync(config.databaseUrl, db, () => lifecycle!, logger)
+      : undefined
   lifecycle = new Lifecycle({
     db,
     catalog: port,
@@ -96,9 +107,11 @@ export async function startServer(
     endpointLogs,
     logger,
     jobs: jobRuntime,
+    announce: sync?.announce,
   })
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
+  sync?.open()
   jobRuntime.start()
 
   const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
@@ -135,6 +148,7 @@ export async function startServer(
   } catch (error) {
     await gateway.close(0).catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
+    await sync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
@@ -151,6 +165,7 @@ export async function startServer(
     registry,
     jobs: jobRuntime,
     async close() {
+      await sync?.close()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       await app.close()
       compiler.close()

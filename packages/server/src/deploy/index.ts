@@ -9,3 +9,4 @@ export {
   type RunReport,
 } from './lifecycle.ts'
 export { lifecycleRoutes } from './routes.ts'
+export { ENDPOINTS_CHANNEL, EndpointSync } from './sync.ts'

@@ -51,6 +51,8 @@ export interface JobHandlerPort {
   /** The queue an installed job endpoint serves; undefined when it is not installed. */
   queueOf(endpointId: string): string | undefined
   current(endpointId: string): HandlerVersion<JobFunction> | undefined
+  /** The ids of the job endpoints installed here. */
+  installed(): Iterable<string>
 }
 
 export interface LifecycleDeps {
@@ -63,6 +65,11 @@ export interface LifecycleDeps {
   endpointLogs: EndpointLogs
   logger: Logger
   jobs?: JobHandlerPort
+  /**
+   * Tells the other processes sharing the store that an endpoint's serving state changed (start,
+   * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
+   */
+  announce?: (endpointId: string) => void
 }
 
 export interface CompileReport {
@@ -144,39 +151,105 @@ export class Lifecycle {
 
   /** Catalog changes: removed endpoints leave service, updated ones get their new route. */
   async endpointsChanged(change: { updated: string[]; removed: string[] }): Promise<void> {
-    for (const id of change.removed) {
-      this.prepared.delete(id)
-      this.deps.registry.remove(id)
-      this.deps.jobs?.remove(id)
-      this.deps.endpointLogs.forget(id)
-    }
+    for (const id of change.removed) this.forget(id)
     for (const id of change.updated) {
       await this.exclusive(id, async () => {
-        const jobs = this.deps.jobs
-        const installedJob = jobs?.current(id)
-        if (jobs && installedJob) {
-          const endpoint = await this.deps.catalog.getEndpoint(id)
-          if (!endpoint.active) {
-            jobs.remove(id)
-            await this.deps.catalog.setState(id, { status: 'stopped' })
-          } else if (endpoint.queue !== jobs.queueOf(id)) {
-            jobs.install(endpoint, installedJob)
-          }
-          return
-        }
-        const slot = this.deps.registry.get(id)
-        if (!slot) return
         const endpoint = await this.deps.catalog.getEndpoint(id)
-        const route = await this.deps.catalog.routeOf(id)
-        if (route) {
-          this.deps.registry.update(id, route, endpoint.limits)
-        } else {
-          this.deps.registry.remove(id)
-          await this.deps.catalog.setState(id, { status: 'stopped' })
-        }
+        if (!(await this.follow(endpoint))) await this.deps.catalog.setState(id, { status: 'stopped' })
       })
     }
     this.deps.publish()
+    for (const id of [...change.removed, ...change.updated]) this.deps.announce?.(id)
+  }
+
+  /**
+   * Brings this process in line with what the store says of one endpoint after another process
+   * changed it: loads and swaps in its running version, follows a new route or queue, or takes it
+   * out of service. Nothing is compiled: versions are loaded from their stored artifacts.
+   */
+  reconcile(id: string): Promise<void> {
+    return this.exclusive(id, async () => {
+      let endpoint: LifecycleEndpoint
+      try {
+        endpoint = await this.deps.catalog.getEndpoint(id)
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'not_found')) throw error
+        this.forget(id)
+        this.deps.publish()
+        return
+      }
+      const wanted = endpoint.status === 'running' ? endpoint.runningVersion : null
+      const local = this.localVersion(endpoint)
+      if (wanted === null) {
+        if (local !== undefined) this.takeOut(endpoint)
+      } else if (local === wanted) {
+        await this.follow(endpoint)
+      } else {
+        await this.install(endpoint, await this.loadStored(endpoint, wanted))
+      }
+      this.deps.publish()
+    })
+  }
+
+  /** `reconcile` for every endpoint that runs here or is recorded as running. */
+  async reconcileAll(): Promise<void> {
+    const ids = new Set([
+      ...(await this.deps.catalog.listRunning()).map((endpoint) => endpoint.id),
+      ...this.deps.registry.slots.keys(),
+      ...(this.deps.jobs?.installed() ?? []),
+    ])
+    for (const id of ids) {
+      await this.reconcile(id).catch((error: unknown) =>
+        this.deps.logger.error({ endpointId: id, err: error }, 'could not follow an endpoint change'),
+      )
+    }
+  }
+
+  /** Drops everything this process holds of a deleted endpoint. */
+  private forget(id: string): void {
+    this.prepared.delete(id)
+    this.deps.registry.remove(id)
+    this.deps.jobs?.remove(id)
+    this.deps.endpointLogs.forget(id)
+  }
+
+  /** The version this process serves (or runs jobs on) for the endpoint; undefined when none. */
+  private localVersion(endpoint: LifecycleEndpoint): number | undefined {
+    return endpoint.kind === 'http'
+      ? this.deps.registry.get(endpoint.id)?.current.version
+      : this.deps.jobs?.current(endpoint.id)?.version
+  }
+
+  private takeOut(endpoint: LifecycleEndpoint): DrainReport[] {
+    return endpoint.kind === 'job'
+      ? (this.deps.jobs?.remove(endpoint.id) ?? [])
+      : this.deps.registry.remove(endpoint.id).draining
+  }
+
+  /**
+   * Gives an installed endpoint its current route, limits or queue. Returns false when it can no
+   * longer be served here (disabled, or its collection or domain is) and was taken out.
+   */
+  private async follow(endpoint: LifecycleEndpoint): Promise<boolean> {
+    const id = endpoint.id
+    const jobs = this.deps.jobs
+    const installedJob = jobs?.current(id)
+    if (jobs && installedJob) {
+      if (!endpoint.active) {
+        jobs.remove(id)
+        return false
+      }
+      if (endpoint.queue !== jobs.queueOf(id)) jobs.install(endpoint, installedJob)
+      return true
+    }
+    if (!this.deps.registry.get(id)) return true
+    const route = await this.deps.catalog.routeOf(id)
+    if (!route) {
+      this.deps.registry.remove(id)
+      return false
+    }
+    this.deps.registry.update(id, route, endpoint.limits)
+    return true
   }
 
   /** Throws 409 when another routed endpoint already serves this route. */
@@ -275,11 +348,7 @@ export class Lifecycle {
         `endpoint ${endpoint.name} has not been compiled: POST /api/endpoints/${id}/deploy compiles and starts it`,
       )
     }
-    const current =
-      endpoint.kind === 'http'
-        ? this.deps.registry.get(id)?.current.version
-        : this.deps.jobs?.current(id)?.version
-    if (endpoint.status === 'running' && current === target) {
+    if (endpoint.status === 'running' && this.localVersion(endpoint) === target) {
       return {
         endpoint_id: id,
         status: 'running',
@@ -294,6 +363,7 @@ export class Lifecycle {
     this.prepared.delete(id)
     this.deps.publish()
     await this.deps.catalog.setState(id, { status: 'running', runningVersion: target })
+    this.deps.announce?.(id)
     return {
       endpoint_id: id,
       status: 'running',
@@ -305,11 +375,11 @@ export class Lifecycle {
 
   private async stopLocked(id: string): Promise<RunReport> {
     const endpoint = await this.deps.catalog.getEndpoint(id)
-    const draining =
-      endpoint.kind === 'job' ? (this.deps.jobs?.remove(id) ?? []) : this.deps.registry.remove(id).draining
+    const draining = this.takeOut(endpoint)
     this.deps.publish()
     const status: EndpointStatus = endpoint.status === 'running' ? 'stopped' : endpoint.status
     await this.deps.catalog.setState(id, { status })
+    this.deps.announce?.(id)
     return { endpoint_id: id, status, running_version: endpoint.runningVersion, swapped: false, draining }
   }
 

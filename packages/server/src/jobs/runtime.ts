@@ -127,6 +127,10 @@ export class JobRuntime implements JobHandlerPort {
     return this.handlers.get(endpointId)?.current
   }
 
+  installed(): Iterable<string> {
+    return this.handlers.slots.keys()
+  }
+
   stats() {
     return this.handlers.stats()
   }

@@ -1,0 +1,98 @@
+// Two gateway processes on one PostgreSQL database serve the same endpoints: what is deployed,
+// swapped, re-routed, stopped or deleted through one of them, the other follows (from the stored
+// artifacts, without compiling). Each server here is a whole edgeforge with its own listeners, as
+// separate processes would be; they share nothing but the database.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { expectStatus, lifecycle } from './support/endpoints.ts'
+import { freshPostgresUrl } from './support/postgres.ts'
+import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
+
+const version = (marker: string) =>
+  handlerSource(`export default handler(() => Response.text(200, ${JSON.stringify(marker)}))`)
+
+/** What `server`'s gateway answers on `path`: `status body`. */
+async function answer(server: TestServer, path: string): Promise<string> {
+  const reply = await fetch(server.gatewayUrl + path)
+  return `${reply.status} ${await reply.text()}`
+}
+
+/** Polls until `server` answers `expected` on `path` (10 s at most). */
+async function until(server: TestServer, path: string, expected: string | RegExp): Promise<void> {
+  const deadline = Date.now() + 10_000
+  let last = ''
+  while (Date.now() < deadline) {
+    last = await answer(server, path)
+    if (typeof expected === 'string' ? last === expected : expected.test(last)) return
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  assert.fail(`${path} on the second server answered "${last}", not ${expected}, within 10 s`)
+}
+
+test('two processes on one PostgreSQL database follow each other’s deploys', async (t) => {
+  const url = await freshPostgresUrl(t)
+  if (!url) return
+  const a = await startTestServer(t, { 'database-url': url })
+  const b = await startTestServer(t, { 'database-url': url })
+
+  const created = expectStatus(
+    await a.api<{ id: string }>('POST', '/api/endpoints', {
+      name: 'shared',
+      method: 'GET',
+      path: '/shared',
+      code: version('v1'),
+    }),
+    201,
+  ).body.data
+  const deploy = async () => expectStatus(await lifecycle(a, created.id, 'deploy'), 200)
+
+  await t.test('a deploy on one is served by the other', async () => {
+    await deploy()
+    assert.equal(await answer(a, '/shared'), '200 v1')
+    await until(b, '/shared', '200 v1')
+  })
+
+  await t.test('a redeploy swaps the other to the same stored version', async () => {
+    await a.api('PUT', `/api/endpoints/${created.id}`, { code: version('v2') })
+    await deploy()
+    const deployed = performance.now()
+    await until(b, '/shared', '200 v2')
+    t.diagnostic(
+      `the other process served v2 ${(performance.now() - deployed).toFixed(1)} ms after the deploy returned`,
+    )
+    assert.equal(b.server.registry.get(created.id)?.current.version, 2)
+  })
+
+  await t.test('a new path follows; stop and start follow', async () => {
+    await a.api('PUT', `/api/endpoints/${created.id}`, { path: '/moved' })
+    await until(b, '/moved', '200 v2')
+    assert.match(await answer(b, '/shared'), /^404 /)
+    expectStatus(await lifecycle(a, created.id, 'stop'), 200)
+    await until(b, '/moved', /^404 /)
+    expectStatus(await lifecycle(a, created.id, 'start'), 200)
+    await until(b, '/moved', '200 v2')
+  })
+
+  await t.test('it works both ways, and a delete unroutes everywhere', async () => {
+    await b.api('PUT', `/api/endpoints/${created.id}`, { code: version('v3') })
+    expectStatus(await lifecycle(b, created.id, 'deploy'), 200)
+    await until(a, '/moved', '200 v3')
+    expectStatus(await a.api('DELETE', `/api/endpoints/${created.id}`), 200)
+    await until(b, '/moved', /^404 /)
+  })
+
+  await t.test('a process that starts later serves what is running', async () => {
+    const other = expectStatus(
+      await a.api<{ id: string }>('POST', '/api/endpoints', {
+        name: 'late',
+        method: 'GET',
+        path: '/late',
+        code: version('late'),
+      }),
+      201,
+    ).body.data
+    expectStatus(await lifecycle(a, other.id, 'deploy'), 200)
+    const c = await startTestServer(t, { 'database-url': url })
+    assert.equal(await answer(c, '/late'), '200 late')
+  })
+})

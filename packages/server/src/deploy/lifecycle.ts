@@ -1,10 +1,11 @@
 import { ApiError } from '@edgeforge/protocol'
-import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
+import type { JobFunction } from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
 import type { DrainReport, EndpointLimits, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
+import { Placement } from './placement.ts'
 import { type AnyVersion, instantiateVersion } from './version.ts'
 import { VersionStore } from './versions.ts'
 
@@ -98,6 +99,8 @@ export interface RunReport {
 export class Lifecycle {
   private readonly deps: LifecycleDeps
   private readonly versions: VersionStore
+  /** Where this process serves versions: the gateway's registry or the job runtime. */
+  private readonly placement: Placement
   private readonly queues = new Map<string, Promise<unknown>>()
   /** Versions compiled and loaded (to validate them) but not started yet: start reuses them. */
   private readonly prepared = new Map<string, AnyVersion>()
@@ -105,6 +108,11 @@ export class Lifecycle {
   constructor(deps: LifecycleDeps) {
     this.deps = deps
     this.versions = new VersionStore(deps.db)
+    this.placement = new Placement({
+      registry: deps.registry,
+      jobs: deps.jobs,
+      routeOf: (id) => deps.catalog.routeOf(id),
+    })
   }
 
   compile(id: string): Promise<CompileReport> {
@@ -136,7 +144,7 @@ export class Lifecycle {
       try {
         if (endpoint.runningVersion === null) throw new Error('no running version recorded')
         const version = await this.loadStored(endpoint, endpoint.runningVersion)
-        await this.install(endpoint, version)
+        await this.placement.install(endpoint, version)
         restored += 1
       } catch (error) {
         failed += 1
@@ -155,7 +163,8 @@ export class Lifecycle {
     for (const id of change.updated) {
       await this.exclusive(id, async () => {
         const endpoint = await this.deps.catalog.getEndpoint(id)
-        if (!(await this.follow(endpoint))) await this.deps.catalog.setState(id, { status: 'stopped' })
+        if (!(await this.placement.follow(endpoint)))
+          await this.deps.catalog.setState(id, { status: 'stopped' })
       })
     }
     this.deps.publish()
@@ -179,13 +188,13 @@ export class Lifecycle {
         return
       }
       const wanted = endpoint.status === 'running' ? endpoint.runningVersion : null
-      const local = this.localVersion(endpoint)
+      const local = this.placement.versionOf(endpoint)
       if (wanted === null) {
-        if (local !== undefined) this.takeOut(endpoint)
+        if (local !== undefined) this.placement.remove(endpoint)
       } else if (local === wanted) {
-        await this.follow(endpoint)
+        await this.placement.follow(endpoint)
       } else {
-        await this.install(endpoint, await this.loadStored(endpoint, wanted))
+        await this.placement.install(endpoint, await this.loadStored(endpoint, wanted))
       }
       this.deps.publish()
     })
@@ -195,8 +204,7 @@ export class Lifecycle {
   async reconcileAll(): Promise<void> {
     const ids = new Set([
       ...(await this.deps.catalog.listRunning()).map((endpoint) => endpoint.id),
-      ...this.deps.registry.slots.keys(),
-      ...(this.deps.jobs?.installed() ?? []),
+      ...this.placement.installedIds(),
     ])
     for (const id of ids) {
       await this.reconcile(id).catch((error: unknown) =>
@@ -208,62 +216,13 @@ export class Lifecycle {
   /** Drops everything this process holds of a deleted endpoint. */
   private forget(id: string): void {
     this.prepared.delete(id)
-    this.deps.registry.remove(id)
-    this.deps.jobs?.remove(id)
+    this.placement.removeId(id)
     this.deps.endpointLogs.forget(id)
-  }
-
-  /** The version this process serves (or runs jobs on) for the endpoint; undefined when none. */
-  private localVersion(endpoint: LifecycleEndpoint): number | undefined {
-    return endpoint.kind === 'http'
-      ? this.deps.registry.get(endpoint.id)?.current.version
-      : this.deps.jobs?.current(endpoint.id)?.version
-  }
-
-  private takeOut(endpoint: LifecycleEndpoint): DrainReport[] {
-    return endpoint.kind === 'job'
-      ? (this.deps.jobs?.remove(endpoint.id) ?? [])
-      : this.deps.registry.remove(endpoint.id).draining
-  }
-
-  /**
-   * Gives an installed endpoint its current route, limits or queue. Returns false when it can no
-   * longer be served here (disabled, or its collection or domain is) and was taken out.
-   */
-  private async follow(endpoint: LifecycleEndpoint): Promise<boolean> {
-    const id = endpoint.id
-    const jobs = this.deps.jobs
-    const installedJob = jobs?.current(id)
-    if (jobs && installedJob) {
-      if (!endpoint.active) {
-        jobs.remove(id)
-        return false
-      }
-      if (endpoint.queue !== jobs.queueOf(id)) jobs.install(endpoint, installedJob)
-      return true
-    }
-    if (!this.deps.registry.get(id)) return true
-    const route = await this.deps.catalog.routeOf(id)
-    if (!route) {
-      this.deps.registry.remove(id)
-      return false
-    }
-    this.deps.registry.update(id, route, endpoint.limits)
-    return true
   }
 
   /** Throws 409 when another routed endpoint already serves this route. */
   assertRouteFree(endpointId: string, route: Route): void {
-    const key = routeKey(route)
-    for (const slot of this.deps.registry.slots.values()) {
-      if (slot.endpointId !== endpointId && routeKey(slot.route) === key) {
-        throw new ApiError(
-          'conflict',
-          `${route.method} ${route.path} on host ${route.host} is already served by running endpoint ${slot.current.endpointName}; stop it or choose another path`,
-          { endpoint_id: slot.endpointId },
-        )
-      }
-    }
+    this.placement.assertRouteFree(endpointId, route)
   }
 
   private async compileLocked(id: string, reuse: boolean): Promise<CompileReport> {
@@ -348,18 +307,18 @@ export class Lifecycle {
         `endpoint ${endpoint.name} has not been compiled: POST /api/endpoints/${id}/deploy compiles and starts it`,
       )
     }
-    if (endpoint.status === 'running' && this.localVersion(endpoint) === target) {
+    if (endpoint.status === 'running' && this.placement.versionOf(endpoint) === target) {
       return {
         endpoint_id: id,
         status: 'running',
         running_version: target,
         swapped: false,
-        draining: this.drainingOf(endpoint),
+        draining: this.placement.draining(endpoint),
       }
     }
     const prepared = this.prepared.get(id)
     const version = prepared?.version === target ? prepared : await this.loadStored(endpoint, target)
-    const report = await this.install(endpoint, version)
+    const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
     this.deps.publish()
     await this.deps.catalog.setState(id, { status: 'running', runningVersion: target })
@@ -375,55 +334,12 @@ export class Lifecycle {
 
   private async stopLocked(id: string): Promise<RunReport> {
     const endpoint = await this.deps.catalog.getEndpoint(id)
-    const draining = this.takeOut(endpoint)
+    const draining = this.placement.remove(endpoint)
     this.deps.publish()
     const status: EndpointStatus = endpoint.status === 'running' ? 'stopped' : endpoint.status
     await this.deps.catalog.setState(id, { status })
     this.deps.announce?.(id)
     return { endpoint_id: id, status, running_version: endpoint.runningVersion, swapped: false, draining }
-  }
-
-  private async install(
-    endpoint: LifecycleEndpoint,
-    version: AnyVersion,
-  ): Promise<{ swapped: boolean; draining: DrainReport[] }> {
-    if (endpoint.kind === 'job') {
-      if (!this.deps.jobs)
-        throw new ApiError(
-          'conflict',
-          'job endpoints need the job runtime, which is not running in this process',
-        )
-      if (!endpoint.active) {
-        throw new ApiError(
-          'conflict',
-          `endpoint ${endpoint.name} is disabled (or its collection or domain is): enable it to start it`,
-        )
-      }
-      const swapped = this.deps.jobs.current(endpoint.id) !== undefined
-      // A job version's entry point is a JobFunction: instantiate checked the definition's kind.
-      const draining = this.deps.jobs.install(endpoint, version as unknown as HandlerVersion<JobFunction>)
-      return { swapped, draining }
-    }
-    const route = await this.deps.catalog.routeOf(endpoint.id)
-    if (!route) {
-      throw new ApiError(
-        'conflict',
-        `endpoint ${endpoint.name} is disabled (or its collection or domain is): enable it to start it`,
-      )
-    }
-    this.assertRouteFree(endpoint.id, route)
-    return this.deps.registry.install(
-      endpoint.id,
-      route,
-      endpoint.limits,
-      version as HandlerVersion<HandlerFunction>,
-    )
-  }
-
-  private drainingOf(endpoint: LifecycleEndpoint): DrainReport[] {
-    return endpoint.kind === 'job'
-      ? (this.deps.jobs?.drainingOf(endpoint.id) ?? [])
-      : this.deps.registry.drainingOf(endpoint.id)
   }
 
   private async loadStored(endpoint: LifecycleEndpoint, versionNumber: number): Promise<AnyVersion> {
@@ -455,17 +371,6 @@ export class Lifecycle {
     })
     return next
   }
-}
-
-/** Routes that would collide: same host, method and path shape (parameter names do not count). */
-function routeKey(route: Route): string {
-  // Parameter names do not make routes differ; a catch-all and a one-segment parameter do.
-  const shape =
-    route.path
-      .replace(/\{\*[^}]+\}/g, '{*}')
-      .replace(/\{[^*}][^}]*\}/g, '{}')
-      .replace(/\/+$/, '') || '/'
-  return `${route.host} ${route.method} ${shape}`
 }
 
 function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {

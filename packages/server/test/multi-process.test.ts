@@ -4,6 +4,8 @@
 // separate processes would be; they share nothing but the database.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import pg from 'pg'
+import { ENDPOINTS_CHANNEL } from '../src/deploy/index.ts'
 import { expectStatus, lifecycle } from './support/endpoints.ts'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
@@ -73,10 +75,49 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
     await until(b, '/moved', '200 v2')
   })
 
+  await t.test('a change missed while the LISTEN connection was down is caught up on reconnect', async () => {
+    // Cut every LISTEN connection on the endpoints channel (both servers'), then deploy at once:
+    // the notice goes out while nobody listens, and the other server only learns of v3 when its
+    // reconnect reconciles everything.
+    const admin = new pg.Client({ connectionString: url })
+    await admin.connect()
+    try {
+      const cut = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND query = 'LISTEN ${ENDPOINTS_CHANNEL}'`,
+      )
+      assert.ok(cut.rowCount !== null && cut.rowCount >= 2, `cut ${cut.rowCount} LISTEN connections`)
+    } finally {
+      await admin.end()
+    }
+    await a.api('PUT', `/api/endpoints/${created.id}`, { code: version('v3') })
+    await deploy()
+    await until(b, '/moved', '200 v3')
+  })
+
+  await t.test('a job handler deployed on one runs jobs in the other too', async () => {
+    const job = expectStatus(
+      await a.api<{ id: string }>('POST', '/api/endpoints', {
+        name: 'mailer',
+        kind: 'job',
+        queue: 'mail',
+        code: handlerSource('export default job(async () => ({ sent: true }))', 'job'),
+      }),
+      201,
+    ).body.data
+    expectStatus(await lifecycle(a, job.id, 'deploy'), 200)
+    const deadline = Date.now() + 10_000
+    while (b.server.jobs.current(job.id) === undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    assert.equal(b.server.jobs.current(job.id)?.version, 1)
+    expectStatus(await a.api('DELETE', `/api/endpoints/${job.id}`), 200)
+  })
+
   await t.test('it works both ways, and a delete unroutes everywhere', async () => {
-    await b.api('PUT', `/api/endpoints/${created.id}`, { code: version('v3') })
+    await b.api('PUT', `/api/endpoints/${created.id}`, { code: version('v4') })
     expectStatus(await lifecycle(b, created.id, 'deploy'), 200)
-    await until(a, '/moved', '200 v3')
+    await until(a, '/moved', '200 v4')
     expectStatus(await a.api('DELETE', `/api/endpoints/${created.id}`), 200)
     await until(b, '/moved', /^404 /)
   })
@@ -94,5 +135,10 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
     expectStatus(await lifecycle(a, other.id, 'deploy'), 200)
     const c = await startTestServer(t, { 'database-url': url })
     assert.equal(await answer(c, '/late'), '200 late')
+    await c.stop()
   })
+
+  // Before the database is dropped (t.after hooks run in the order they were added, and the
+  // database's came first): a server whose connections are cut from under it would log errors.
+  await Promise.all([a.stop(), b.stop()])
 })

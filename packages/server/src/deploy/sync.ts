@@ -27,7 +27,13 @@ export class EndpointSync {
     this.logger = logger
     this.connection = new ListenConnection(url, ENDPOINTS_CHANNEL, {
       onNotice: (payload) => this.received(payload),
-      onListening: () => void this.lifecycle().reconcileAll(),
+      onListening: () => {
+        this.lifecycle()
+          .reconcileAll()
+          .catch((error: unknown) =>
+            this.logger.error({ err: error }, 'could not catch up with endpoint changes'),
+          )
+      },
     })
   }
 

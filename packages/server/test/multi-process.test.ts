@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import pg from 'pg'
 import { ENDPOINTS_CHANNEL } from '../src/deploy/index.ts'
-import { expectStatus, lifecycle } from './support/endpoints.ts'
+import { createEndpoint, deployEndpoint, expectStatus, lifecycle } from './support/endpoints.ts'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
 
@@ -37,15 +37,12 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
   const a = await startTestServer(t, { 'database-url': url })
   const b = await startTestServer(t, { 'database-url': url })
 
-  const created = expectStatus(
-    await a.api<{ id: string }>('POST', '/api/endpoints', {
-      name: 'shared',
-      method: 'GET',
-      path: '/shared',
-      code: version('v1'),
-    }),
-    201,
-  ).body.data
+  const created = await createEndpoint(a, {
+    name: 'shared',
+    method: 'GET',
+    path: '/shared',
+    code: version('v1'),
+  })
   const deploy = async () => expectStatus(await lifecycle(a, created.id, 'deploy'), 200)
 
   await t.test('a deploy on one is served by the other', async () => {
@@ -96,16 +93,12 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
   })
 
   await t.test('a job handler deployed on one runs jobs in the other too', async () => {
-    const job = expectStatus(
-      await a.api<{ id: string }>('POST', '/api/endpoints', {
-        name: 'mailer',
-        kind: 'job',
-        queue: 'mail',
-        code: handlerSource('export default job(async () => ({ sent: true }))', 'job'),
-      }),
-      201,
-    ).body.data
-    expectStatus(await lifecycle(a, job.id, 'deploy'), 200)
+    const { endpoint: job } = await deployEndpoint(a, {
+      name: 'mailer',
+      kind: 'job',
+      queue: 'mail',
+      code: handlerSource('export default job(async () => ({ sent: true }))', 'job'),
+    })
     const deadline = Date.now() + 10_000
     while (b.server.jobs.current(job.id) === undefined && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25))
@@ -123,16 +116,7 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
   })
 
   await t.test('a process that starts later serves what is running', async () => {
-    const other = expectStatus(
-      await a.api<{ id: string }>('POST', '/api/endpoints', {
-        name: 'late',
-        method: 'GET',
-        path: '/late',
-        code: version('late'),
-      }),
-      201,
-    ).body.data
-    expectStatus(await lifecycle(a, other.id, 'deploy'), 200)
+    await deployEndpoint(a, { name: 'late', method: 'GET', path: '/late', code: version('late') })
     const c = await startTestServer(t, { 'database-url': url })
     assert.equal(await answer(c, '/late'), '200 late')
     await c.stop()

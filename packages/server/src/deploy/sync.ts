@@ -37,11 +37,6 @@ export class EndpointSync {
     })
   }
 
-  /** True once this process hears the others. */
-  get listening(): boolean {
-    return this.connection.listening
-  }
-
   open(): void {
     this.connection.open()
   }

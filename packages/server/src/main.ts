@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
+import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
 import {
   type CatalogPort,

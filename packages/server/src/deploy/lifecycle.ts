@@ -1,6 +1,6 @@
 import { ApiError } from '@edgeforge/protocol'
 import type { JobFunction } from '@edgeforge/sdk'
-import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
+import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
 import type { DrainReport, EndpointLimits, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'

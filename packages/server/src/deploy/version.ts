@@ -1,6 +1,6 @@
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
-import { mapStack } from '../build/index.ts'
+import { mapStack } from '../compiler/index.ts'
 import { HandlerVersion, requestScope } from '../gateway/index.ts'
 import { type EndpointLogEntry, type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
 import type { LifecycleEndpoint } from './lifecycle.ts'

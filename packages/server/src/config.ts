@@ -55,7 +55,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'database-url',
     kind: 'string',
     default: '',
-    help: 'postgres://… to keep state in PostgreSQL instead of SQLite in the data dir',
+    help: 'postgres://… (or postgresql://…) to keep state in PostgreSQL instead of SQLite in the data dir; no other scheme is supported',
     secret: true,
   },
   {
@@ -242,12 +242,42 @@ export function loadConfig(
   }
   const config = values as unknown as Config
   config.dataDir = resolve(config.dataDir)
+  checkDatabaseUrl(config.databaseUrl)
   if (!isLoopback(config.controlHost) && !config.adminToken) {
     throw new ConfigError(
       `refusing to expose the control plane on ${config.controlHost} without a token: set EDGEFORGE_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1`,
     )
   }
   return config
+}
+
+/** The schemes `EDGEFORGE_DATABASE_URL` may use; anything else would silently mean SQLite. */
+export const DATABASE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
+
+const SUPPORTED_STORES =
+  'supported: postgres://user@host:5432/db or postgresql://… for PostgreSQL, or leave it empty for SQLite in the data dir'
+
+/** Refuses a database URL edgeforge cannot use, naming what it can; the password is never echoed. */
+export function checkDatabaseUrl(databaseUrl: string): void {
+  if (databaseUrl === '') return
+  const where = 'EDGEFORGE_DATABASE_URL / --database-url'
+  let url: URL
+  try {
+    url = new URL(databaseUrl)
+  } catch {
+    throw new ConfigError(`${where} is not a URL; ${SUPPORTED_STORES}`)
+  }
+  if (!(DATABASE_URL_SCHEMES as readonly string[]).includes(url.protocol)) {
+    throw new ConfigError(
+      `${where} uses the scheme ${url.protocol.slice(0, 40)}//, which edgeforge does not support; ${SUPPORTED_STORES}`,
+    )
+  }
+  // `postgres:///db?host=/run/postgresql` (a Unix socket) is fine; `postgres:/db` names no server.
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError(
+      `${where} names no host (${redactLocation(databaseUrl)}): write postgres://<host>/<db>, or ?host=<socket dir>`,
+    )
+  }
 }
 
 export function isLoopback(host: string): boolean {

@@ -27,7 +27,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // config.ts refuses other schemes with a message for the operator; this guards other callers.
     if (!/^postgres(ql)?:\/\//.test(options.databaseUrl))
       throw new Error('openStore: databaseUrl must be postgres:// or postgresql://, or empty for SQLite')
-    prepareDataDir(options.dataDir)
+    // The data dir still holds compiled dependencies; callers with no local files pass ''.
+    if (options.dataDir) prepareDataDir(options.dataDir)
     db = new PostgresDb(options.databaseUrl)
   } else {
     prepareDataDir(options.dataDir)

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { QueueEngine } from './engine.ts'
-import { UnrecoverableError } from './errors.ts'
-import { PostgresNotifier } from './notifier.ts'
+import { backends, engineFor, eventually, type TestStore } from '../../../test/support/jobs.ts'
+import type { QueueEngine } from '../engine/engine.ts'
+import { UnrecoverableError } from '../errors.ts'
+import { PostgresNotifier } from '../sql/notifier.ts'
 import { createRunner, type JobAbortError, type RunnerOptions } from './runner.ts'
-import { backends, engineFor, eventually, type TestStore } from './test-support.ts'
 
 function runnerFor(
   store: TestStore,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { QueueEngine } from './engine.ts'
-import { isUnrecoverable } from './errors.ts'
-import type { Completion } from './finish.ts'
-import type { FinishOutcome, Job } from './types.ts'
+import type { QueueEngine } from '../engine/engine.ts'
+import { isUnrecoverable } from '../errors.ts'
+import type { Completion } from '../sql/finish.ts'
+import type { FinishOutcome, Job } from '../types.ts'
 
 /** Why a runner aborted a job's signal; `signal.reason` is a JobAbortError carrying it. */
 export type AbortCause = 'cancelled' | 'lease_lost' | 'shutdown'

@@ -177,6 +177,9 @@ export function createRunner(options: RunnerOptions) {
       finishing -= 1
       if (settled && running.size === 0 && finishing === 0) settled()
     }
+    // The claim above ran while this job's row was still `running`, so a queue at its max_workers
+    // cap gave nothing; now that the store has the outcome the slot is free for the cap as well.
+    if (!stopping) pumpSoon()
   }
 
   let pumpScheduled = false

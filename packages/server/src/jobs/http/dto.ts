@@ -9,8 +9,8 @@ import type {
   QueueOverview as WireQueueOverview,
   QueueSettings as WireQueueSettings,
 } from '@edgeforge/protocol'
-import type { CronInput, CronPatch, CronSchedule } from './cron.ts'
-import type { EnqueueInput, EnqueueResult, Job, JobWithLogs, QueueOverview, QueueSettings } from './types.ts'
+import type { CronInput, CronPatch, CronSchedule } from '../engine/cron.ts'
+import type { EnqueueInput, EnqueueResult, Job, JobWithLogs, QueueOverview, QueueSettings } from '../types.ts'
 
 /*
  * The engine's records ↔ the wire shapes of `@edgeforge/protocol`: camelCase and UTC

@@ -1,10 +1,10 @@
-import type { Queryable } from '../store/index.ts'
-import { backoffDelayMs } from './backoff.ts'
+import type { Queryable } from '../../store/index.ts'
+import { backoffDelayMs } from '../backoff.ts'
+import { describeError } from '../errors.ts'
+import type { FinishOutcome, HeartbeatResult, JobStatus, LeaseRef } from '../types.ts'
+import { toJson } from '../validate.ts'
 import { type EngineContext, wakeQueue } from './context.ts'
-import { describeError } from './errors.ts'
 import { clipError } from './rows.ts'
-import type { FinishOutcome, HeartbeatResult, JobStatus, LeaseRef } from './types.ts'
-import { toJson } from './validate.ts'
 
 // A finish touches a job only while it is running under the caller's lease (and attempt, when
 // given): after a reap and re-claim the stale worker's finish matches no row.

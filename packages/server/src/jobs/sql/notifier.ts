@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { type Db, ListenConnection } from '../store/index.ts'
+import { type Db, ListenConnection } from '../../store/index.ts'
 
 /** The PostgreSQL channel enqueues notify with the queue name as payload. */
 export const JOBS_CHANNEL = 'edgeforge_jobs'

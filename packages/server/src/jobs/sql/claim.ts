@@ -1,6 +1,6 @@
-import type { Db, Queryable } from '../store/index.ts'
+import type { Db, Queryable } from '../../store/index.ts'
+import type { Job } from '../types.ts'
 import { byQueueOrder, type JobRow, toJob } from './rows.ts'
-import type { Job } from './types.ts'
 
 // How many jobs a claim may take: none while the queue is paused, else the caller's limit capped
 // by max_workers minus the jobs running in the queue right now (across every owner). A queue

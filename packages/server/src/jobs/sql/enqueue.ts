@@ -1,9 +1,9 @@
-import type { Dialect, Queryable } from '../store/index.ts'
-import { conflict } from './errors.ts'
+import type { Dialect, Queryable } from '../../store/index.ts'
+import { conflict } from '../errors.ts'
+import type { EnqueueResult, Job } from '../types.ts'
+import type { NormalizedEnqueue } from '../validate.ts'
 import { JOBS_CHANNEL } from './notifier.ts'
 import { type JobRow, toJob } from './rows.ts'
-import type { EnqueueResult, Job } from './types.ts'
-import type { NormalizedEnqueue } from './validate.ts'
 
 /** A validated job plus the id and clock it is inserted with. */
 export interface PreparedJob extends NormalizedEnqueue {

@@ -23,10 +23,12 @@ import {
 } from '@edgeforge/protocol'
 import type { FastifyError } from 'fastify'
 import { Type } from 'typebox'
-import { type App, Ok, OkList, OkNull, ok, okPage } from '../http/index.ts'
-import { redactLocation } from '../observability/redact.ts'
-import type { Db } from '../store/index.ts'
-import type { CronScheduler } from './cron.ts'
+import { type App, Ok, OkList, OkNull, ok, okPage } from '../../http/index.ts'
+import { redactLocation } from '../../observability/redact.ts'
+import type { Db } from '../../store/index.ts'
+import type { CronScheduler } from '../engine/cron.ts'
+import type { QueueEngine } from '../engine/engine.ts'
+import type { BackoffSettings, QueueSettingsPatch } from '../types.ts'
 import {
   cronDto,
   cronInput,
@@ -38,9 +40,7 @@ import {
   queueOverviewDto,
   queueSettingsDto,
 } from './dto.ts'
-import type { QueueEngine } from './engine.ts'
-import { locateBatchError, mapStoreError, onWire } from './http-errors.ts'
-import type { BackoffSettings, QueueSettingsPatch } from './types.ts'
+import { locateBatchError, mapStoreError, onWire } from './errors.ts'
 
 /*
  * The job queue's HTTP API on the control listener: thin adapters over the engine and the cron

@@ -1,6 +1,6 @@
-import type { Db, Queryable } from '../store/index.ts'
-import type { QueueSettings, QueueSettingsPatch } from './types.ts'
-import { checkBackoff, checkInteger, checkQueueName, checkRateLimit } from './validate.ts'
+import type { Db, Queryable } from '../../store/index.ts'
+import type { QueueSettings, QueueSettingsPatch } from '../types.ts'
+import { checkBackoff, checkInteger, checkQueueName, checkRateLimit } from '../validate.ts'
 
 export type QueueDefaults = Omit<QueueSettings, 'queue'>
 

@@ -1,8 +1,8 @@
 import { ApiError } from '@edgeforge/protocol'
+import type { QueueEngine } from '../engine/engine.ts'
+import type { EnqueueInput } from '../types.ts'
+import { normalizeEnqueue } from '../validate.ts'
 import { WIRE_FIELDS } from './dto.ts'
-import type { QueueEngine } from './engine.ts'
-import type { EnqueueInput } from './types.ts'
-import { normalizeEnqueue } from './validate.ts'
 
 /*
  * Error handling of the job routes on top of the control-plane shell's: transient store failures

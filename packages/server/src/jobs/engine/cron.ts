@@ -1,9 +1,8 @@
 import { Cron } from 'croner'
 import { v7 as uuidv7 } from 'uuid'
-import type { QueueEngine } from './engine.ts'
-import { insertJob } from './enqueue.ts'
-import { conflict, invalid, notFound } from './errors.ts'
-import type { EnqueueResult } from './types.ts'
+import { conflict, invalid, notFound } from '../errors.ts'
+import { insertJob } from '../sql/enqueue.ts'
+import type { EnqueueResult } from '../types.ts'
 import {
   checkInteger,
   checkQueueName,
@@ -11,7 +10,8 @@ import {
   PRIORITY_MAX,
   PRIORITY_MIN,
   toJson,
-} from './validate.ts'
+} from '../validate.ts'
+import type { QueueEngine } from './engine.ts'
 
 export interface CronSchedule {
   name: string

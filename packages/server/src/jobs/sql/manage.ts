@@ -1,8 +1,8 @@
+import { conflict, invalid, notFound } from '../errors.ts'
+import type { CancelOutcome, JobPage, JobStatus, JobWithLogs, ListJobsInput } from '../types.ts'
+import { checkInteger, checkNumber, checkQueueName, checkStatus, LOG_LINE_MAX } from '../validate.ts'
 import { type EngineContext, wakeQueue } from './context.ts'
-import { conflict, invalid, notFound } from './errors.ts'
 import { type JobRow, toJob } from './rows.ts'
-import type { CancelOutcome, JobPage, JobStatus, JobWithLogs, ListJobsInput } from './types.ts'
-import { checkInteger, checkNumber, checkQueueName, checkStatus, LOG_LINE_MAX } from './validate.ts'
 
 /**
  * Cancels a job: a queued one ends `cancelled` at once; a running one gets `cancel_requested`,

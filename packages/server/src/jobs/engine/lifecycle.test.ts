@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { UnrecoverableError } from './errors.ts'
-import { backends, engineFor, manualClock } from './test-support.ts'
+import { backends, engineFor, manualClock } from '../../../test/support/jobs.ts'
+import { UnrecoverableError } from '../errors.ts'
 
 const OWNER = 'worker-a'
 const LEASE = 30_000

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { QueueEngine } from './engine.ts'
-import { isUnrecoverable } from './errors.ts'
-import type { Completion } from './finish.ts'
-import type { FinishOutcome, Job } from './types.ts'
+import type { QueueEngine } from '../engine/engine.ts'
+import { isUnrecoverable } from '../errors.ts'
+import type { Completion } from '../sql/finish.ts'
+import type { FinishOutcome, Job } from '../types.ts'
 
 /** Why a runner aborted a job's signal; `signal.reason` is a JobAbortError carrying it. */
 export type AbortCause = 'cancelled' | 'lease_lost' | 'shutdown'
@@ -177,6 +177,9 @@ export function createRunner(options: RunnerOptions) {
       finishing -= 1
       if (settled && running.size === 0 && finishing === 0) settled()
     }
+    // The claim above ran while this job's row was still `running`, so a queue at its max_workers
+    // cap gave nothing; now that the store has the outcome the slot is free for the cap as well.
+    if (!stopping) pumpSoon()
   }
 
   let pumpScheduled = false

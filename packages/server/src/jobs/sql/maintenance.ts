@@ -1,6 +1,6 @@
+import type { JobStatus, QueueOverview } from '../types.ts'
+import { JOB_STATUSES } from '../types.ts'
 import { type EngineContext, wakeQueue } from './context.ts'
-import type { JobStatus, QueueOverview } from './types.ts'
-import { JOB_STATUSES } from './types.ts'
 
 const EXPIRED_SQLITE = "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < ?"
 // SKIP LOCKED: a job a worker is finishing right now is left to that worker.

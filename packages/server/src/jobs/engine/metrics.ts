@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Job } from '../types.ts'
 import type { QueueEngine } from './engine.ts'
-import type { Job } from './types.ts'
 
 /** How a run ended, as the runner tells it: `retried` = failed with attempts left, queued again. */
 export type JobOutcome = 'succeeded' | 'failed' | 'retried' | 'dead' | 'cancelled'

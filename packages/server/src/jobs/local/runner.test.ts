@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { QueueEngine } from './engine.ts'
-import { UnrecoverableError } from './errors.ts'
-import { PostgresNotifier } from './notifier.ts'
+import { backends, engineFor, eventually, type TestStore } from '../../../test/support/jobs.ts'
+import type { QueueEngine } from '../engine/engine.ts'
+import { UnrecoverableError } from '../errors.ts'
+import { PostgresNotifier } from '../sql/notifier.ts'
 import { createRunner, type JobAbortError, type RunnerOptions } from './runner.ts'
-import { backends, engineFor, eventually, type TestStore } from './test-support.ts'
 
 function runnerFor(
   store: TestStore,
@@ -157,6 +157,29 @@ for (const [backend, open] of backends) {
       for (const { job } of results) await statusOf(engine, job.id, 'succeeded')
       assert.ok(peak <= 2, `at most 2 jobs ran at once (saw ${peak})`)
       assert.ok(peak >= 1)
+    })
+
+    // The poll is an hour here, so only the runner's own claim after a stored finish can move the
+    // queue on: claiming when the handler returns sees the cap still taken by that job's row.
+    test('with max_workers 1, a finished job frees its slot at once, not at the next poll', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      await engine.setQueueSettings('q', { maxWorkers: 1 })
+      let inFlight = 0
+      let peak = 0
+      runnerFor(store, engine, {
+        pollMs: 3_600_000,
+        execute: async () => {
+          inFlight += 1
+          peak = Math.max(peak, inFlight)
+          await new Promise((resolve) => setTimeout(resolve, 1))
+          inFlight -= 1
+        },
+      })
+      const results = await engine.enqueueBatch(Array.from({ length: 20 }, () => ({ queue: 'q' })))
+      for (const { job } of results) await statusOf(engine, job.id, 'succeeded')
+      assert.equal(peak, 1)
     })
 
     test('a paused queue is left alone until resumed', async (t) => {

@@ -28,17 +28,24 @@
  */
 import { EventEmitter } from 'node:events'
 import { v7 as uuidv7 } from 'uuid'
-import type { Db } from '../store/index.ts'
-import { claimQueue } from './claim.ts'
-import type { EngineContext } from './context.ts'
-import { insertJob, insertJobs, type PreparedJob } from './enqueue.ts'
-import { invalid } from './errors.ts'
-import { type Completion, completeMany, type FailOptions, fail, heartbeatMany, release } from './finish.ts'
-import { overview as queueOverview, reapExpired, sweepFinished } from './maintenance.ts'
-import * as manage from './manage.ts'
-import { createNotifier, type Notifier } from './notifier.ts'
-import { EnqueueRateLimiter } from './rate-limit.ts'
-import { DEFAULT_QUEUE_SETTINGS, type QueueDefaults, QueueSettingsStore } from './settings.ts'
+import type { Db } from '../../store/index.ts'
+import { invalid } from '../errors.ts'
+import { EnqueueRateLimiter } from '../rate-limit.ts'
+import { claimQueue } from '../sql/claim.ts'
+import type { EngineContext } from '../sql/context.ts'
+import { insertJob, insertJobs, type PreparedJob } from '../sql/enqueue.ts'
+import {
+  type Completion,
+  completeMany,
+  type FailOptions,
+  fail,
+  heartbeatMany,
+  release,
+} from '../sql/finish.ts'
+import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
+import * as manage from '../sql/manage.ts'
+import { createNotifier, type Notifier } from '../sql/notifier.ts'
+import { DEFAULT_QUEUE_SETTINGS, type QueueDefaults, QueueSettingsStore } from '../sql/settings.ts'
 import type {
   ClaimInput,
   EnqueueInput,
@@ -48,8 +55,8 @@ import type {
   Job,
   LeaseRef,
   QueueSettingsPatch,
-} from './types.ts'
-import { checkInteger, checkQueueName, normalizeEnqueue } from './validate.ts'
+} from '../types.ts'
+import { checkInteger, checkQueueName, normalizeEnqueue } from '../validate.ts'
 
 export interface QueueEngineOptions {
   /** Attempts of a job that does not say; 3 = the first run and two retries. */

@@ -1,4 +1,4 @@
-import type { Job, JobStatus } from './types.ts'
+import type { Job, JobStatus } from '../types.ts'
 
 /** A `jobs` row as both drivers return it (integers as numbers, JSON as text). */
 export interface JobRow {

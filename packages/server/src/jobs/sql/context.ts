@@ -1,6 +1,6 @@
-import type { Db, Queryable } from '../store/index.ts'
+import type { Db, Queryable } from '../../store/index.ts'
+import type { EnqueueRateLimiter } from '../rate-limit.ts'
 import { JOBS_CHANNEL, type Notifier } from './notifier.ts'
-import type { EnqueueRateLimiter } from './rate-limit.ts'
 import type { QueueSettingsStore } from './settings.ts'
 
 /** What the engine's functions share: the store, settings, wake-ups and the clock. */

@@ -4,15 +4,15 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, test } from 'node:test'
 import pino from 'pino'
-import { createControlApp } from '../http/app.ts'
-import { type Db, migrate } from '../store/index.ts'
-import { PostgresDb } from '../store/postgres.ts'
-import type { SqliteDb } from '../store/sqlite.ts'
-import { createCronScheduler } from './cron.ts'
-import type { QueueEngineOptions } from './engine.ts'
-import { isTransientStoreError, mapStoreError } from './http-errors.ts'
+import { backends, engineFor, type TestStore } from '../../../test/support/jobs.ts'
+import { createControlApp } from '../../http/app.ts'
+import { type Db, migrate } from '../../store/index.ts'
+import { PostgresDb } from '../../store/postgres.ts'
+import type { SqliteDb } from '../../store/sqlite.ts'
+import { createCronScheduler } from '../engine/cron.ts'
+import type { QueueEngineOptions } from '../engine/engine.ts'
+import { isTransientStoreError, mapStoreError } from './errors.ts'
 import { jobsRoutes } from './routes.ts'
-import { backends, engineFor, type TestStore } from './test-support.ts'
 
 interface Reply {
   status: number
@@ -179,7 +179,10 @@ test('every job route is in the OpenAPI document with its tag and summary, and i
     Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
   )
   assert.deepEqual(documented.sort(), ROUTES.map(([method, path]) => `${method} ${path}`).sort())
-  const apiDoc = readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'docs', 'api.md'), 'utf8')
+  const apiDoc = readFileSync(
+    join(import.meta.dirname, '..', '..', '..', '..', '..', 'docs', 'api.md'),
+    'utf8',
+  )
   for (const [method, path, tag] of ROUTES) {
     const operation = doc.paths[path][method.toLowerCase()]
     assert.deepEqual(operation.tags, [tag], `${method} ${path}`)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { backends, engineFor, manualClock } from '../../../test/support/jobs.ts'
 import { createCronScheduler, fireKey } from './cron.ts'
-import { backends, engineFor, manualClock } from './test-support.ts'
 
 const START = Date.UTC(2030, 0, 1, 0, 0, 30)
 

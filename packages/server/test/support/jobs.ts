@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { freshPostgresUrl } from '../../test/support/postgres.ts'
-import { type Db, openStore } from '../store/index.ts'
-import { createQueueEngine, type QueueEngine, type QueueEngineOptions } from './engine.ts'
+import { createQueueEngine, type QueueEngine, type QueueEngineOptions } from '../../src/jobs/engine/engine.ts'
+import { type Db, openStore } from '../../src/store/index.ts'
+import { freshPostgresUrl } from './postgres.ts'
 
 type Cleanup = () => unknown
 

@@ -34,6 +34,18 @@ export interface OkBody<T> {
 }
 
 /**
+ * A reply body as a client holds it before looking at `ok`: `data` (and `continuation_token` on
+ * a list page) when it is true, `error` when it is false. Clients and tests read replies as this
+ * one type; `data` is only meaningful on success.
+ */
+export interface ReplyBody<T = unknown> {
+  ok: boolean
+  data: T
+  continuation_token?: string | null
+  error?: ErrorBody['error']
+}
+
+/**
  * An error that carries a stable code, its HTTP status and a message that says what to fix.
  *
  * @example

@@ -10,7 +10,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify'
 import type { Logger } from '../observability/logger.ts'
-import { newRequestId } from '../observability/request-id.ts'
+import { requestIdFor } from '../observability/request-id.ts'
 import { errorBody, mapError } from './errors.ts'
 
 export type App = FastifyInstance<
@@ -49,10 +49,7 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     // One line per request is noise for a management API; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : newRequestId()
-    },
+    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
     ajv: {
       // Unknown fields are an error the caller should hear about, not something to drop silently.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },

@@ -14,6 +14,7 @@ export interface Config {
   controlHost: string
   controlPort: number
   adminToken: string
+  controlAllowedHosts: string[]
   requestTimeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
@@ -26,7 +27,7 @@ export interface Config {
   jobLeaseMs: number
 }
 
-type Kind = 'string' | 'integer' | 'boolean' | 'port'
+type Kind = 'string' | 'integer' | 'boolean' | 'port' | 'list'
 
 interface Setting {
   key: keyof Config
@@ -98,6 +99,14 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     help: 'When set, every control-plane call needs "Authorization: Bearer <token>"',
     secret: true,
+  },
+  {
+    key: 'controlAllowedHosts',
+    env: 'EDGEFORGE_CONTROL_ALLOWED_HOSTS',
+    flag: 'control-allowed-hosts',
+    kind: 'list',
+    default: '',
+    help: 'Comma-separated host names the control plane answers without a token besides loopback ones (guards against DNS rebinding)',
   },
   {
     key: 'requestTimeoutMs',
@@ -195,7 +204,7 @@ export class ConfigError extends Error {
   }
 }
 
-function parseValue(setting: Setting, raw: string, source: string): string | number | boolean {
+function parseValue(setting: Setting, raw: string, source: string): string | number | boolean | string[] {
   const where = `${source} (${setting.env} / --${setting.flag})`
   switch (setting.kind) {
     case 'boolean': {
@@ -214,6 +223,11 @@ function parseValue(setting: Setting, raw: string, source: string): string | num
         throw new ConfigError(`${where}: must be at least ${setting.min}, got ${value}`)
       return value
     }
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
     default:
       if (setting.choices && !setting.choices.includes(raw))
         throw new ConfigError(`${where}: expected one of ${setting.choices.join(', ')}, got "${raw}"`)

@@ -113,7 +113,12 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
 
-  const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
+  const app = await createControlApp({
+    logger,
+    adminToken: config.adminToken,
+    allowedHosts: config.controlAllowedHosts,
+    version: VERSION,
+  })
   systemRoutes(app, {
     version: VERSION,
     metrics,

@@ -162,7 +162,7 @@ export class Dispatcher implements ExchangeHost {
       )
       return
     }
-    this.settle(exchange)
+    this.settle(exchange, outcome.status)
     try {
       writeResponse(exchange.res, outcome, exchange.requestId)
     } catch (error) {
@@ -175,20 +175,24 @@ export class Dispatcher implements ExchangeHost {
 
   private finishWithError(exchange: Exchange, status: number, code: string, message: string): void {
     if (exchange.done) return
-    this.settle(exchange)
+    this.settle(exchange, status)
     sendError(exchange.res, status, code, message, exchange.requestId)
   }
 
-  /** The request is answered (or about to be): release its version and count it. */
-  private settle(exchange: Exchange): void {
+  /**
+   * The request is about to be answered with `status`: release its version and count it. The
+   * status is passed in because the response is written after this, so `res.statusCode` would
+   * still be node's default 200.
+   */
+  private settle(exchange: Exchange, status: number): void {
     exchange.done = true
     if (exchange.deadline !== 0) this.pending.delete(exchange)
-    const { version, res } = exchange
+    const { version } = exchange
     version.release()
     const metrics = this.options.metrics
     if (metrics) {
       version.series ??= metrics.series(version.endpointName)
-      version.series.observe(res.statusCode, (performance.now() - exchange.startedAt) / 1000)
+      version.series.observe(status, (performance.now() - exchange.startedAt) / 1000)
     }
   }
 

@@ -73,6 +73,7 @@ export async function startServer(
   })
   const jobs = jobRuntime.client
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,

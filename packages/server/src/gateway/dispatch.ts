@@ -102,6 +102,11 @@ export class Dispatcher implements ExchangeHost {
 
   private invoke(exchange: Exchange, request: Request, timeoutMs: number): void {
     const { version } = exchange
+    if (version.expired) {
+      // Its body arrived after the version's drain timeout: the version takes no more work.
+      this.cutOff(exchange)
+      return
+    }
     let result: unknown
     try {
       result = version.usesConsole
@@ -147,6 +152,44 @@ export class Dispatcher implements ExchangeHost {
       clearInterval(this.sweeper)
       this.sweeper = undefined
     }
+  }
+
+  /**
+   * A draining version's drain timeout passed: its pending requests get their `ctx.signal`
+   * aborted, and those that still have not answered once the abort listeners ran get a 503, which
+   * releases the version.
+   */
+  readonly expire = (version: HandlerVersion): void => {
+    const reason = new Error(
+      `version ${version.version} of ${version.endpointName} was replaced and its drain timeout passed`,
+    )
+    for (let exchange = this.pending.first; exchange; exchange = exchange.nextPending) {
+      if (exchange.version === version) exchange.abort(reason)
+    }
+    setImmediate(() => {
+      let next: Exchange | undefined
+      for (let exchange = this.pending.first; exchange; exchange = next) {
+        next = exchange.nextPending
+        if (exchange.version === version) this.cutOff(exchange)
+      }
+    })
+  }
+
+  private cutOff(exchange: Exchange): void {
+    const { version } = exchange
+    this.appendLog(
+      version,
+      exchange.requestId,
+      'warn',
+      `request cut off: version ${version.version} was replaced and did not finish within its drain timeout (503)`,
+    )
+    exchange.res.setHeader('retry-after', '1')
+    this.finishWithError(
+      exchange,
+      503,
+      'drain_timeout',
+      'the version serving this request was replaced and did not finish within its drain timeout; retry the request',
+    )
   }
 
   private finish(exchange: Exchange, outcome: unknown): void {

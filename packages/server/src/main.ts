@@ -141,7 +141,10 @@ export async function startServer(
     liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
-  const gateway = new GatewayListener(dispatcher, registry)
+  const gateway = new GatewayListener(dispatcher, registry, {
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  })
   let gatewayAddress: { port: number }
   try {
     gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)

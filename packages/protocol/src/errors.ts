@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,
+  drain_timeout: 503,
   timeout: 504,
 } as const
 

@@ -18,6 +18,8 @@ export interface Config {
   requestTimeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
+  gatewayHeadersTimeoutMs: number
+  gatewayRequestTimeoutMs: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   typeCheck: boolean
   npmCommand: string
@@ -134,6 +136,24 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 0,
     help: 'Default time an old handler version may finish in-flight requests after a swap or stop',
+  },
+  {
+    key: 'gatewayHeadersTimeoutMs',
+    env: 'EDGEFORGE_GATEWAY_HEADERS_TIMEOUT_MS',
+    flag: 'gateway-headers-timeout-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 1,
+    help: "Time a gateway client has to send a request's headers; past it the connection gets 408 and is closed",
+  },
+  {
+    key: 'gatewayRequestTimeoutMs',
+    env: 'EDGEFORGE_GATEWAY_REQUEST_TIMEOUT_MS',
+    flag: 'gateway-request-timeout-ms',
+    kind: 'integer',
+    default: '60000',
+    min: 1,
+    help: 'Time a gateway client has to send a whole request, body included (handler time not counted); past it 408 and closed',
   },
   {
     key: 'logLevel',
@@ -257,6 +277,11 @@ export function loadConfig(
   const config = values as unknown as Config
   config.dataDir = resolve(config.dataDir)
   checkDatabaseUrl(config.databaseUrl)
+  if (config.gatewayHeadersTimeoutMs > config.gatewayRequestTimeoutMs) {
+    throw new ConfigError(
+      `EDGEFORGE_GATEWAY_HEADERS_TIMEOUT_MS (${config.gatewayHeadersTimeoutMs}) must not exceed EDGEFORGE_GATEWAY_REQUEST_TIMEOUT_MS (${config.gatewayRequestTimeoutMs}): the headers are part of the request`,
+    )
+  }
   if (!isLoopback(config.controlHost) && !config.adminToken) {
     throw new ConfigError(
       `refusing to expose the control plane on ${config.controlHost} without a token: set EDGEFORGE_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1`,

@@ -72,6 +72,7 @@ export async function startServer(
   })
   const jobs = jobRuntime.client
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -144,7 +145,10 @@ export async function startServer(
     liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
-  const gateway = new GatewayListener(dispatcher, registry)
+  const gateway = new GatewayListener(dispatcher, registry, {
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  })
   let gatewayAddress: { port: number }
   try {
     gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)

@@ -16,7 +16,9 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,
+  service_busy: 503,
   timeout: 504,
+  service_timeout: 504,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS

@@ -18,7 +18,9 @@ export const ERROR_STATUS = {
   internal: 500,
   service_unavailable: 503,
   drain_timeout: 503,
+  service_busy: 503,
   timeout: 504,
+  service_timeout: 504,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS

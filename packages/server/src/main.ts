@@ -77,6 +77,8 @@ export async function startServer(
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
     npmCommand: config.npmCommand,
+    typeCheckMaxHeapMb: config.typeCheckMaxHeapMb,
+    typeCheckRecycleAfter: config.typeCheckRecycleAfter,
   })
 
   let lifecycle: Lifecycle | undefined

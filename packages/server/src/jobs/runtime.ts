@@ -159,7 +159,13 @@ export class JobRuntime implements JobHandlerPort {
       } catch (error) {
         // A handler that does not catch this answers its client with the right status.
         if (error instanceof ApiError && error.status < 500) {
-          throw new HandlerError(error.status, error.code, error.message, { cause: error })
+          // A rate limit's wait travels with it, so a handler that passes it on sends retry-after.
+          const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
+            ?.retry_after_seconds
+          throw new HandlerError(error.status, error.code, error.message, {
+            cause: error,
+            retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : undefined,
+          })
         }
         throw error
       }

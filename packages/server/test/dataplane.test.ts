@@ -7,9 +7,9 @@ import {
   type LogLine,
   rawRequest,
   readLogs,
-  waitFor,
 } from './support/endpoints.ts'
 import { handlerSource, startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 // One server for the whole file: each subtest deploys its own endpoints on their own paths.
 

@@ -12,9 +12,9 @@ import {
   getEndpoint,
   lifecycle,
   readLogs,
-  waitFor,
 } from './support/endpoints.ts'
 import { handlerSource, startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const version = (n: number) => handlerSource(`export default handler(() => Response.text(200, 'v${n}'))`)
 

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger as ServerLogger } from '../observability/logger.ts'
-import { newRequestId } from '../observability/request-id.ts'
+import { requestIdFor } from '../observability/request-id.ts'
 import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
 import { type Head, hostOf, IncomingInit, readBody, readHead, TOO_LARGE } from './incoming.ts'
 import type { HandlerVersion, RequestSeries } from './registry.ts'
@@ -32,7 +32,6 @@ export interface DispatcherOptions {
   metrics?: RequestMetrics
 }
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/
 /** Reused for every request: `readHead` fills it and `handle` reads it before anything can run in between. */
 const head: Head = { requestId: undefined, hasBody: false }
 
@@ -56,8 +55,7 @@ export class Dispatcher implements ExchangeHost {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.requestsHandled += 1
     readHead(req.rawHeaders, head)
-    const given = head.requestId
-    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : newRequestId()
+    const requestId = requestIdFor(head.requestId)
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)

@@ -333,6 +333,8 @@ export class Lifecycle {
       )
     }
     if (endpoint.status === 'running' && this.placement.versionOf(endpoint) === target) {
+      // A start that succeeds leaves no error behind, even when it had nothing to do.
+      await this.deps.catalog.setState(id, { lastError: null })
       return {
         endpoint_id: id,
         status: 'running',
@@ -346,7 +348,12 @@ export class Lifecycle {
     const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
     this.deps.publish()
-    await this.deps.catalog.setState(id, { status: 'running', runningVersion: target, resumeOnEnable: false })
+    await this.deps.catalog.setState(id, {
+      status: 'running',
+      runningVersion: target,
+      lastError: null,
+      resumeOnEnable: false,
+    })
     this.deps.announce?.(id)
     return {
       endpoint_id: id,

@@ -13,10 +13,14 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  uri_too_long: 414,
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,
+  drain_timeout: 503,
+  service_busy: 503,
   timeout: 504,
+  service_timeout: 504,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS

@@ -215,6 +215,7 @@ function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
     runningVersion: record.runningVersion,
     compiledVersion: record.compiledVersion,
     active: record.enabled && record.parentsEnabled,
+    resumeOnEnable: record.resumeOnEnable,
     limits: {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, test } from 'node:test'
+import type { ReplyBody } from '@edgeforge/protocol'
 import pino from 'pino'
 import { backends, engineFor, type TestStore } from '../../../test/support/jobs.ts'
 import { createControlApp } from '../../http/app.ts'
@@ -14,16 +15,12 @@ import type { QueueEngineOptions } from '../engine/engine.ts'
 import { isTransientStoreError, mapStoreError } from './errors.ts'
 import { jobsRoutes } from './routes.ts'
 
+/** An injected reply: the envelope as protocol's ReplyBody, plus the raw text and headers. */
 interface Reply {
   status: number
   headers: Record<string, unknown>
   text: string
-  body: {
-    ok: boolean
-    data?: unknown
-    continuation_token?: string | null
-    error?: { code: string; message: string; details?: Record<string, unknown> }
-  }
+  body: ReplyBody
 }
 
 type Row = Record<string, unknown>
@@ -73,12 +70,20 @@ function data<T = Row>(reply: Reply, status = 200): T {
 }
 
 /** Asserts a failure reply: status, stable code and (when given) the field it names. */
-function assertError(reply: Reply, status: number, code: string, field?: string): Reply['body']['error'] {
+function assertError(
+  reply: Reply,
+  status: number,
+  code: string,
+  field?: string,
+): { code: string; message: string; details?: Record<string, unknown> } | undefined {
   assert.equal(reply.status, status, reply.text)
   assert.equal(reply.body.ok, false)
-  assert.equal(reply.body.error?.code, code, reply.body.error?.message)
-  if (field !== undefined) assert.equal(reply.body.error?.details?.field, field, reply.body.error?.message)
-  return reply.body.error
+  const error = reply.body.error as
+    | { code: string; message: string; details?: Record<string, unknown> }
+    | undefined
+  assert.equal(error?.code, code, error?.message)
+  if (field !== undefined) assert.equal(error?.details?.field, field, error?.message)
+  return error
 }
 
 const JOB_FIELDS = [

@@ -252,7 +252,29 @@ export function createRunner(options: RunnerOptions) {
     }, delay + 1)
   }
 
+  // What this runner last told the store it serves; announcements run one after the other, so
+  // a periodic one and one for a changed queue list never interleave their rewrite of our rows.
+  let announced: string | null = null
+  let presence: Promise<void> = Promise.resolve()
+  function announce(force: boolean): Promise<void> {
+    presence = presence.then(async () => {
+      if (!started || stopping) return
+      const queues = [...options.queues()].sort()
+      const key = queues.join('\n')
+      if (!force && key === announced) return
+      try {
+        // Two refreshes may be missed before the others count this runner gone.
+        await engine.announceWorker(owner, queues, leaseMs)
+        announced = key
+      } catch (error) {
+        onError(error)
+      }
+    })
+    return presence
+  }
+
   async function beat(): Promise<void> {
+    void announce(true)
     if (running.size === 0) return
     try {
       const answer = await engine.heartbeatMany([...running.keys()], owner, leaseMs)
@@ -288,10 +310,14 @@ export function createRunner(options: RunnerOptions) {
       )
       pollTimer = setInterval(() => void pump(), pollMs)
       heartbeatTimer = setInterval(() => void beat(), heartbeatMs)
+      void announce(true)
       void pump()
     },
-    /** Wakes the runner now (tests, or a caller that knows better than the poll). */
-    poke: () => pump(),
+    /**
+     * Wakes the runner now (tests, or a caller that knows better than the poll), and tells the
+     * store at once when the queues it serves changed.
+     */
+    poke: () => Promise.all([announce(false), pump()]).then(() => undefined),
     /**
      * Stops claiming, lets running jobs finish for up to `drainMs`, then aborts the rest (they are
      * released to the queue without using up an attempt) and waits for every outcome to be stored.
@@ -315,6 +341,8 @@ export function createRunner(options: RunnerOptions) {
       await done
       await flush()
       if (heartbeatTimer) clearInterval(heartbeatTimer)
+      await presence
+      await engine.retireWorker(owner).catch(onError)
     },
   }
 }

@@ -75,12 +75,6 @@ export class JobRuntime implements JobHandlerPort {
     await this.engine.close()
   }
 
-  /** Live workers per queue, as the overview and metrics report them. */
-  liveWorkers(): Record<string, number> {
-    if (this.options.concurrency === 0) return {}
-    return Object.fromEntries([...this.byQueue.keys()].map((queue) => [queue, 1]))
-  }
-
   install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[] {
     const queue = endpoint.queue
     if (!queue) throw new ApiError('validation_failed', `job endpoint ${endpoint.name} has no queue`)
@@ -111,6 +105,8 @@ export class JobRuntime implements JobHandlerPort {
   remove(endpointId: string): DrainReport[] {
     const slot = this.handlers.get(endpointId)
     if (slot && this.byQueue.get(slot.route.path) === endpointId) this.byQueue.delete(slot.route.path)
+    // The runner tells the store it no longer serves the queue (the cluster's live workers).
+    void this.runner.poke()
     return this.handlers.remove(endpointId).draining
   }
 

@@ -133,3 +133,32 @@ export default handler(async (req, ctx) => {
   await new Promise((resolve) => setTimeout(resolve, 300))
   assert.equal((await engine.getJob(parked.job_id)).status, 'queued')
 })
+
+test('a failed job’s last_error names the TypeScript line and no frame of the server’s own files', async (t) => {
+  const srv = await startTestServer(t)
+  const { endpoint } = await deployEndpoint(srv, {
+    name: 'thrower',
+    kind: 'job',
+    queue: 'throws',
+    code: `import { job } from '@edgeforge/sdk'
+export default job(async () => {
+  throw new Error('the mail server said no')
+})
+`,
+  })
+  const { job } = await srv.server.jobs.engine.enqueue({ queue: 'throws', maxAttempts: 1 })
+  const failed = await waitFor('the job to fail', async () => {
+    const reply = expectStatus(
+      await srv.api<{ status: string; last_error: string }>('GET', `/jobs/${job.id}`),
+      200,
+    )
+    return reply.body.data.status === 'failed' ? reply.body.data : undefined
+  })
+  const lastError = failed.last_error
+  assert.match(lastError, /^Error: the mail server said no\n/)
+  assert.match(lastError, /\bthrower\.ts:3:9\b/, `the stack names the TypeScript line: ${lastError}`)
+  assert.doesNotMatch(lastError, /file:|node:internal|edgeforge:|\/jobs\/|\/src\//, lastError)
+  // The endpoint log says the same.
+  const logs = await readLogs(srv, endpoint.id)
+  assert.ok(logs.some((l) => l.request_id === job.id && l.message.includes('thrower.ts:3:9')))
+})

@@ -43,6 +43,11 @@ export interface RunnerOptions {
   heartbeatMs?: number
   /** The fallback poll for delayed jobs and lost wake-ups. Default 1 s. */
   pollMs?: number
+  /**
+   * The text stored as a failed job's last_error for what `execute` threw, if the caller knows
+   * better than the error's own stack (the job runtime maps it to the handler's sources).
+   */
+  describeFailure?: (error: unknown) => string | undefined
   /** Store errors the runner survives (it retries at the next poll). Default: console.error. */
   onError?: (error: unknown) => void
 }
@@ -137,7 +142,8 @@ export function createRunner(options: RunnerOptions) {
     else if (cause === 'shutdown') outcome = await engine.release(ref)
     else if (ok && cause === null) outcome = await completeLater({ ...ref, queue: job.queue, result: value })
     else {
-      const error = cause === 'cancelled' ? 'cancelled on request' : value
+      const error =
+        cause === 'cancelled' ? 'cancelled on request' : (options.describeFailure?.(value) ?? value)
       outcome = await engine.fail(job.id, owner, error, {
         unrecoverable: isUnrecoverable(value),
         attempt: job.attempts,

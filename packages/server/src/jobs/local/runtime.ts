@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.ts'
 import type { Db } from '../../store/index.ts'
 import { type CronScheduler, createCronScheduler } from '../engine/cron.ts'
 import { createQueueEngine, type QueueEngine } from '../engine/engine.ts'
-import { isUnrecoverable } from '../errors.ts'
+import { isUnrecoverable, withoutServerFrames } from '../errors.ts'
 import type { Job } from '../types.ts'
 import { createRunner, JobAbortError, type Runner, type RunnerJobContext } from './runner.ts'
 
@@ -45,6 +45,8 @@ export class JobRuntime implements JobHandlerPort {
   private readonly byQueue = new Map<string, string>()
   private readonly options: JobRuntimeOptions
   private stopMaintenance: (() => void) | undefined
+  /** What a handler threw, mapped to its sources: the runner stores this as last_error. */
+  private readonly failures = new WeakMap<object, string>()
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
@@ -54,6 +56,8 @@ export class JobRuntime implements JobHandlerPort {
       engine: this.engine,
       queues: () => [...this.byQueue.keys()],
       execute: (job, ctx) => this.execute(job, ctx),
+      describeFailure: (error) =>
+        typeof error === 'object' && error !== null ? this.failures.get(error) : undefined,
       concurrency: Math.max(1, options.concurrency),
       leaseMs: options.leaseMs,
       onError: (error) =>
@@ -198,7 +202,11 @@ export class JobRuntime implements JobHandlerPort {
       outcome = 'succeeded'
       return result
     } catch (error) {
-      const stack = error instanceof Error ? version.mapStack(error.stack ?? String(error)) : String(error)
+      const stack =
+        error instanceof Error
+          ? withoutServerFrames(version.mapStack(error.stack ?? String(error)))
+          : String(error)
+      if (error instanceof Error) this.failures.set(error, stack)
       logs.append(version.endpointId, {
         time: Date.now(),
         level: 'error',

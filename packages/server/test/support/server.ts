@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import { createLogger, type Logger } from '../../src/observability/logger.ts'
 
 export interface TestServer {
   server: RunningServer
@@ -41,7 +41,7 @@ export interface ApiReply<T> {
 export async function startTestServer(
   t: TestContext,
   flags: Record<string, string> = {},
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'edgeforge-e2e-'))
   const config = loadConfig(options.env ?? {}, {
@@ -53,7 +53,7 @@ export async function startTestServer(
     'warm-compiler': 'false',
     ...flags,
   })
-  const server = await startServer(config, createLogger(config.logLevel))
+  const server = await startServer(config, options.logger ?? createLogger(config.logLevel))
   let stopped = false
   const stop = async () => {
     if (stopped) return

@@ -35,7 +35,7 @@ type Child = ReturnType<Histogram<'queue'>['labels']>
  * - `edgeforge_jobs_wait_seconds{queue}` — from when a job became due (its enqueue, or its run_at
  *   when later: a delay or a retry's backoff is not waiting) to its start;
  * - `edgeforge_jobs_run_seconds{queue}` — how long the handler ran, every outcome;
- * - `edgeforge_jobs_finished_total{queue,outcome}` — runs ended in this process, by outcome;
+ * - `edgeforge_jobs_finished_total{queue,outcome}` — runs of this process the store accepted, by outcome;
  * - `edgeforge_jobs_live_workers{queue}` — runners serving each queue right now on every process
  *   on the store, read with the depth (the same for every process, like the depth).
  *
@@ -117,7 +117,7 @@ export function registerJobMetrics(registry: Registry, deps: JobMetricsDeps): Jo
   })
   const finished = new Counter({
     name: 'edgeforge_jobs_finished_total',
-    help: 'Job runs ended in this process, by queue and outcome (retried = failed, queued again)',
+    help: 'Job runs of this process whose outcome the store accepted, by queue and outcome (retried = failed, queued again)',
     labelNames: ['queue', 'outcome'],
     registers,
   })

@@ -48,6 +48,12 @@ export interface RunnerOptions {
    * better than the error's own stack (the job runtime maps it to the handler's sources).
    */
   describeFailure?: (error: unknown) => string | undefined
+  /**
+   * Called once the store answered a job's finish: its completion, failure or shutdown release,
+   * accepted or refused (the lease had gone to another worker). Not called when the store could
+   * not be reached (that goes to onError, and the outcome is unknown). `runMs` is the handler's.
+   */
+  onSettled?: (settled: SettledJob) => void
   /** Store errors the runner survives (it retries at the next poll). Default: console.error. */
   onError?: (error: unknown) => void
 }
@@ -56,6 +62,14 @@ interface Running {
   job: Job
   controller: AbortController
   cause: AbortCause | null
+}
+
+export interface SettledJob {
+  job: Job
+  outcome: FinishOutcome
+  /** The job was handed back at shutdown: its attempt did not count, it is not a run's end. */
+  released: boolean
+  runMs: number
 }
 
 export interface RunnerStats {
@@ -99,7 +113,7 @@ export function createRunner(options: RunnerOptions) {
   let dueAt = Number.POSITIVE_INFINITY
   const unsubscribers: Array<() => void> = []
 
-  let batch: Array<{ item: Completion; resolve: (outcome: FinishOutcome) => void }> = []
+  let batch: Array<{ item: Completion; resolve: (outcome: FinishOutcome | null) => void }> = []
   let flushing = false
 
   async function flush(): Promise<void> {
@@ -112,15 +126,16 @@ export function createRunner(options: RunnerOptions) {
         const outcomes = await engine.completeMany(current.map((entry) => entry.item))
         for (const [index, entry] of current.entries()) entry.resolve(outcomes[index])
       } catch (error) {
-        // The leases stay with us; the reaper re-queues the jobs if the store stays away.
+        // The leases stay with us; the reaper re-queues the jobs if the store stays away. Whether
+        // any of them were stored is unknown: none is counted either way.
         onError(error)
-        for (const entry of current) entry.resolve({ ok: false, reason: 'lease_lost', status: null })
+        for (const entry of current) entry.resolve(null)
       }
     }
     flushing = false
   }
 
-  function completeLater(item: Completion): Promise<FinishOutcome> {
+  function completeLater(item: Completion): Promise<FinishOutcome | null> {
     return new Promise((resolve) => {
       batch.push({ item, resolve })
       if (!flushing) setImmediate(flush)
@@ -133,10 +148,10 @@ export function createRunner(options: RunnerOptions) {
     entry.controller.abort(new JobAbortError(cause))
   }
 
-  async function report(entry: Running, ok: boolean, value: unknown): Promise<void> {
+  async function report(entry: Running, ok: boolean, value: unknown, runMs: number): Promise<void> {
     const { job, cause } = entry
     const ref = { id: job.id, owner, attempt: job.attempts }
-    let outcome: FinishOutcome
+    let outcome: FinishOutcome | null
     // Once we aborted the signal, a return is not proof the work was done.
     if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
     else if (cause === 'shutdown') outcome = await engine.release(ref)
@@ -149,10 +164,13 @@ export function createRunner(options: RunnerOptions) {
         attempt: job.attempts,
       })
     }
+    if (outcome === null) return
+    const released = cause === 'shutdown'
     if (!outcome.ok) stats.leaseLost += 1
     else if (outcome.status === 'succeeded') stats.succeeded += 1
-    else stats.failed += 1
+    else if (!released) stats.failed += 1
     if (outcome.ok && outcome.runAt !== undefined) wakeAt(outcome.runAt)
+    options.onSettled?.({ job, outcome, released, runMs })
   }
 
   async function run(job: Job): Promise<void> {
@@ -166,17 +184,19 @@ export function createRunner(options: RunnerOptions) {
     }
     let ok = true
     let value: unknown
+    const startedAt = performance.now()
     try {
       value = await execute(job, ctx)
     } catch (error) {
       ok = false
       value = error
     }
+    const runMs = performance.now() - startedAt
     running.delete(job.id)
     finishing += 1
     if (!stopping) pumpSoon()
     try {
-      await report(entry, ok, value)
+      await report(entry, ok, value, runMs)
     } catch (error) {
       onError(error)
     } finally {

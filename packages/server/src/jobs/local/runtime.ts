@@ -76,7 +76,10 @@ export class JobRuntime implements JobHandlerPort {
   start(): void {
     const onError = (error: unknown) => this.options.logger.error({ err: error }, 'job maintenance failed')
     this.stopMaintenance = this.engine.startMaintenance({ onError })
-    this.cron.start()
+    this.cron.start({
+      onError: (error) =>
+        this.options.logger.error({ err: error }, 'cron tick failed, retrying at the next tick'),
+    })
     if (this.options.concurrency > 0) this.runner.start()
   }
 

@@ -10,6 +10,8 @@ export interface ConnectionFactory<C> {
   close(connection: C): Promise<void>
   /** Whether an error an operation threw means the connection is dead (it is then closed and replaced). */
   isConnectionError(error: unknown): boolean
+  /** Whether an idle connection is still usable (the driver saw it drop): checked before reuse. */
+  isAlive?(connection: C): boolean
 }
 
 export interface ActorOptions {
@@ -262,7 +264,13 @@ export class ServiceActor<C> {
       waiter.fail(serviceUnavailable(this.name, new Error('the service is not active')))
       return
     }
-    const connection = this.idle.pop()
+    let connection = this.idle.pop()
+    while (connection !== undefined && this.factory.isAlive && !this.factory.isAlive(connection)) {
+      // Dropped while idle (the backend restarted): replace it rather than fail the caller.
+      this.total -= 1
+      void this.factory.close(connection).catch(() => {})
+      connection = this.idle.pop()
+    }
     if (connection !== undefined) {
       this.inUse += 1
       waiter.grant(connection)

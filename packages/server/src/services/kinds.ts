@@ -1,0 +1,15 @@
+import { mysqlKind } from './db/mysql.ts'
+import { postgresKind } from './db/postgres.ts'
+import { sqliteKind } from './db/sqlite.ts'
+import type { ServiceKind } from './kind.ts'
+
+/** Every kind of service there is. `mongodb` is not among them: no server to test it against here. */
+export const KINDS: ReadonlyMap<string, ServiceKind> = new Map<string, ServiceKind>(
+  ([sqliteKind, postgresKind, mysqlKind] as ServiceKind[]).map((kind) => [kind.type, kind]),
+)
+
+export function kindOf(type: string): ServiceKind {
+  const kind = KINDS.get(type)
+  if (!kind) throw new RangeError(`unknown service type "${type}"`)
+  return kind
+}

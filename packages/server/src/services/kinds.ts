@@ -1,3 +1,6 @@
+import { memcachedKind } from './cache/memcached.ts'
+import { memoryKind } from './cache/memory.ts'
+import { redisKind } from './cache/redis.ts'
 import { mysqlKind } from './db/mysql.ts'
 import { postgresKind } from './db/postgres.ts'
 import { sqliteKind } from './db/sqlite.ts'
@@ -5,7 +8,9 @@ import type { ServiceKind } from './kind.ts'
 
 /** Every kind of service there is. `mongodb` is not among them: no server to test it against here. */
 export const KINDS: ReadonlyMap<string, ServiceKind> = new Map<string, ServiceKind>(
-  ([sqliteKind, postgresKind, mysqlKind] as ServiceKind[]).map((kind) => [kind.type, kind]),
+  ([sqliteKind, postgresKind, mysqlKind, memoryKind, redisKind, memcachedKind] as ServiceKind[]).map(
+    (kind) => [kind.type, kind],
+  ),
 )
 
 export function kindOf(type: string): ServiceKind {

@@ -5,12 +5,23 @@ import { mysqlKind } from './db/mysql.ts'
 import { postgresKind } from './db/postgres.ts'
 import { sqliteKind } from './db/sqlite.ts'
 import type { ServiceKind } from './kind.ts'
+import { filesystemKind } from './storage/filesystem.ts'
+import { s3Kind } from './storage/s3.ts'
 
 /** Every kind of service there is. `mongodb` is not among them: no server to test it against here. */
 export const KINDS: ReadonlyMap<string, ServiceKind> = new Map<string, ServiceKind>(
-  ([sqliteKind, postgresKind, mysqlKind, memoryKind, redisKind, memcachedKind] as ServiceKind[]).map(
-    (kind) => [kind.type, kind],
-  ),
+  (
+    [
+      sqliteKind,
+      postgresKind,
+      mysqlKind,
+      memoryKind,
+      redisKind,
+      memcachedKind,
+      filesystemKind,
+      s3Kind,
+    ] as ServiceKind[]
+  ).map((kind) => [kind.type, kind]),
 )
 
 export function kindOf(type: string): ServiceKind {

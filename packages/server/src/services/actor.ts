@@ -1,4 +1,4 @@
-import { isHandlerError, isServiceError } from '@edgeforge/sdk'
+import { isHandlerError, isServiceError, ServiceError } from '@edgeforge/sdk'
 import { operationFailed, serviceBusy, serviceTimeout, serviceUnavailable } from './errors.ts'
 
 /**
@@ -392,6 +392,8 @@ function outcomeOf(error: Error): ActorOutcome {
 
 /** What the caller gets for an error that left the connection alive: the backend's message only (no driver object, no stack). */
 function refusal(service: string, error: unknown): Error {
-  if (isServiceError(error) || isHandlerError(error)) return error
+  if (isHandlerError(error)) return error
+  // A kind does not know the name it runs under: stamp it.
+  if (isServiceError(error)) return new ServiceError(service, error.code, error.message)
   return operationFailed(service, error)
 }

@@ -4,6 +4,8 @@ import { redisKind } from './cache/redis.ts'
 import { mysqlKind } from './db/mysql.ts'
 import { postgresKind } from './db/postgres.ts'
 import { sqliteKind } from './db/sqlite.ts'
+import { smtpKind } from './email/smtp.ts'
+import { ftpKind } from './files/kind.ts'
 import type { ServiceKind } from './kind.ts'
 import { filesystemKind } from './storage/filesystem.ts'
 import { s3Kind } from './storage/s3.ts'
@@ -20,6 +22,8 @@ export const KINDS: ReadonlyMap<string, ServiceKind> = new Map<string, ServiceKi
       memcachedKind,
       filesystemKind,
       s3Kind,
+      ftpKind,
+      smtpKind,
     ] as ServiceKind[]
   ).map((kind) => [kind.type, kind]),
 )

@@ -120,8 +120,8 @@ export const smtpKind: ServiceKind<Sender> = {
       })
       return {
         messageId: String(info.messageId),
-        accepted: info.accepted.map(String),
-        rejected: info.rejected.map(String),
+        accepted: (info.accepted ?? []).map(String),
+        rejected: (info.rejected ?? []).map(String),
       }
     },
   },

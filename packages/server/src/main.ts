@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
+import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
 import {
   type CatalogPort,
@@ -12,8 +12,7 @@ import {
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, systemRoutes } from './http/index.ts'
-import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
-import { JobRuntime } from './jobs/runtime.ts'
+import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -73,6 +72,7 @@ export async function startServer(
   })
   const jobs = jobRuntime.client
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -114,7 +114,12 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
 
-  const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
+  const app = await createControlApp({
+    logger,
+    adminToken: config.adminToken,
+    allowedHosts: config.controlAllowedHosts,
+    version: VERSION,
+  })
   systemRoutes(app, {
     version: VERSION,
     metrics,
@@ -140,7 +145,10 @@ export async function startServer(
     liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
-  const gateway = new GatewayListener(dispatcher, registry)
+  const gateway = new GatewayListener(dispatcher, registry, {
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  })
   let gatewayAddress: { port: number }
   try {
     gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)

@@ -57,20 +57,20 @@ export class Lifecycle {
   }
 
   compile(id: string): Promise<CompileReport> {
-    return this.exclusive(id, () => this.compileLocked(id, false))
+    return this.changing(id, () => this.compileLocked(id, false))
   }
 
   start(id: string): Promise<RunReport> {
-    return this.exclusive(id, () => this.startLocked(id))
+    return this.changing(id, () => this.startLocked(id))
   }
 
   stop(id: string): Promise<RunReport> {
-    return this.exclusive(id, () => this.stopLocked(id))
+    return this.changing(id, () => this.stopLocked(id))
   }
 
   /** Compiles when the code or dependencies changed since the last compile, then starts or swaps. */
   deploy(id: string): Promise<RunReport> {
-    return this.exclusive(id, async () => {
+    return this.changing(id, async () => {
       const compile = await this.compileLocked(id, true)
       const report = await this.startLocked(id)
       return { ...report, compile }
@@ -330,6 +330,17 @@ export class Lifecycle {
     sourceMap: string,
   ): AnyVersion {
     return instantiateVersion(endpoint, versionNumber, bundle, sourceMap, this.deps.endpointLogs)
+  }
+
+  /**
+   * For operations that change what an endpoint runs: one at a time in this process, and under
+   * the endpoint's lock in the store, so processes sharing a database take turns too. Without the
+   * store lock two processes numbered the same version and one deploy failed, or a deploy that
+   * had read the older code stored its version last and both served it while the record showed
+   * the newer code. `reconcile` needs only the local queue: it reads what was committed.
+   */
+  private changing<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.exclusive(id, () => this.deps.db.withLock(`endpoint ${id}`, work))
   }
 
   private exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {

@@ -28,10 +28,7 @@ type Row = Record<string, unknown>
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const BOOTED_AT = Date.UTC(2030, 0, 2, 3, 4, 5, 6)
 
-async function serve(
-  store: TestStore,
-  options: { db?: Db; engine?: QueueEngineOptions; liveWorkers?: Record<string, number> } = {},
-) {
+async function serve(store: TestStore, options: { db?: Db; engine?: QueueEngineOptions } = {}) {
   const db = options.db ?? store.db
   const engine = engineFor(store, db, options.engine)
   const cron = createCronScheduler(engine)
@@ -43,7 +40,6 @@ async function serve(
     db,
     schemaVersion,
     bootedAt: BOOTED_AT,
-    liveWorkers: () => options.liveWorkers ?? {},
   })
   await app.ready()
   store.defer(() => app.close())
@@ -357,7 +353,9 @@ for (const [backend, open] of backends) {
     test('overview: every queue with jobs, settings or a live worker, counts by status', async (t) => {
       const store = await open(t)
       if (!store) return
-      const { call, engine } = await serve(store, { liveWorkers: { thumbs: 2, emails: 1 } })
+      const { call, engine } = await serve(store)
+      await engine.announceWorker('runner-1', ['thumbs', 'emails'], 30_000)
+      await engine.announceWorker('runner-2', ['thumbs'], 30_000)
       await engine.enqueueBatch([{ queue: 'emails' }, { queue: 'emails' }, { queue: 'emails' }])
       const [claimed] = await engine.claim({ queues: ['emails'], owner: 'w', limit: 1, leaseMs: 30_000 })
       await engine.complete(claimed.id, 'w', { ok: true })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
+import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
 import {
   type CatalogPort,
@@ -71,6 +71,7 @@ export async function startServer(
   })
   const jobs = jobRuntime.client
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -112,7 +113,12 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
 
-  const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
+  const app = await createControlApp({
+    logger,
+    adminToken: config.adminToken,
+    allowedHosts: config.controlAllowedHosts,
+    version: VERSION,
+  })
   systemRoutes(app, {
     version: VERSION,
     metrics,
@@ -137,7 +143,10 @@ export async function startServer(
     bootedAt: startedAt,
   })
 
-  const gateway = new GatewayListener(dispatcher, registry)
+  const gateway = new GatewayListener(dispatcher, registry, {
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  })
   let gatewayAddress: { port: number }
   try {
     gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)

@@ -2,9 +2,10 @@
 // what the queue's overview and metrics say about workers is the cluster's, not one process's.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { deployEndpoint, expectStatus, lifecycle, waitFor } from './support/endpoints.ts'
+import { deployEndpoint, expectStatus, lifecycle } from './support/endpoints.ts'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 interface OverviewRow {
   queue: string

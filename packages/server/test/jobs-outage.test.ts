@@ -5,9 +5,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import pg from 'pg'
 import pino from 'pino'
-import { waitFor } from './support/endpoints.ts'
 import { freshPostgresUrl, POSTGRES_ADMIN_URL } from './support/postgres.ts'
 import { startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 /** Refuses new connections to the database and cuts the open ones, until the returned call. */
 async function cutDatabase(url: string): Promise<() => Promise<void>> {

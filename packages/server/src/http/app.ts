@@ -1,17 +1,20 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '@edgeforge/protocol'
+import { AjvCompiler } from '@fastify/ajv-compiler'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   LogController,
   type RawServerDefault,
 } from 'fastify'
 import type { Logger } from '../observability/logger.ts'
-import { newRequestId } from '../observability/request-id.ts'
+import { requestIdFor } from '../observability/request-id.ts'
 import { errorBody, mapError } from './errors.ts'
+import { createGuard } from './guard.ts'
+import { RouteIndex } from './route-index.ts'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -24,6 +27,8 @@ export type App = FastifyInstance<
 export interface ControlAppOptions {
   logger: Logger
   adminToken: string
+  /** Host names answered without a token besides the loopback ones (DNS-rebinding guard). */
+  allowedHosts?: readonly string[]
   version: string
   /** Largest accepted request body, e.g. handler code or a batch of jobs. */
   bodyLimitBytes?: number
@@ -44,20 +49,38 @@ export function okPage<T>(page: { items: T[]; continuation_token: string | null 
  * the bearer-token guard and the OpenAPI document. Contexts add their routes as plugins.
  */
 export async function createControlApp(options: ControlAppOptions): Promise<App> {
+  const guard = createGuard({ adminToken: options.adminToken, allowedHosts: options.allowedHosts ?? [] })
   const app = Fastify({
     loggerInstance: options.logger.child({ plane: 'control' }) as FastifyBaseLogger,
     // One line per request is noise for a management API; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : newRequestId()
-    },
-    ajv: {
-      // Unknown fields are an error the caller should hear about, not something to drop silently.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
+    // Errors Fastify's router raises before any hook runs (a %zz in the path, an over-long
+    // parameter): the guard still comes first, then the envelope.
+    frameworkErrors: (error, req, reply: FastifyReply) => {
+      reply.header('x-request-id', req.id)
+      const refused = guard(req)
+      const apiError =
+        refused ??
+        (error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError('uri_too_long', 'a path parameter is longer than any this API accepts')
+          : new ApiError('bad_request', 'the request path is not valid percent-encoded text'))
+      reply.status(apiError.status).send(errorBody(apiError))
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // A JSON body's types are the caller's contract: `{"name": 5}` is refused, not read as "5".
+  // Path parameters and query strings are text, so they may still be read as numbers and booleans.
+  // Unknown fields are an error the caller should hear about, not something to drop silently.
+  const buildValidator = AjvCompiler()
+  const common = { removeAdditional: false, useDefaults: true, allErrors: false } as const
+  const strict = buildValidator({}, { customOptions: { ...common, coerceTypes: false } })
+  const lenient = buildValidator({}, { customOptions: { ...common, coerceTypes: 'array' } })
+  app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strict : lenient)(route))
+
+  const routes = new RouteIndex()
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url))
 
   // Action routes (deploy, stop, retry, …) take no body, and many clients send `content-type:
   // application/json` on every request: an empty JSON body reads as no body. Anything else goes to
@@ -84,15 +107,8 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
-    if (!options.adminToken) return
-    const header = req.headers.authorization ?? ''
-    const given = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!tokenMatches(given, options.adminToken)) {
-      throw new ApiError(
-        'unauthorized',
-        'missing or wrong admin token: send "Authorization: Bearer <EDGEFORGE_ADMIN_TOKEN>"',
-      )
-    }
+    const refused = guard(req)
+    if (refused) throw refused
   })
 
   app.setErrorHandler((error, req, reply) => {
@@ -102,19 +118,27 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     reply.status(apiError.status).send(errorBody(apiError))
   })
 
+  // Runs after the guard (the hooks apply to it too). A path that exists under other methods is
+  // a 405 listing them, as on the data plane.
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .status(404)
-      .send(errorBody(new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)))
+    const path = req.url.split('?')[0]
+    const allow = routes.methodsOf(path)
+    if (allow.length) {
+      reply.header('allow', allow.join(', '))
+      const error = new ApiError(
+        'method_not_allowed',
+        `${path} does not take ${req.method}; it takes ${allow.join(', ')}`,
+        {
+          allow,
+        },
+      )
+      reply.status(405).send(errorBody(error))
+      return
+    }
+    reply.status(404).send(errorBody(new ApiError('not_found', `no route ${req.method} ${path}`)))
   })
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   return app
-}
-
-function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
 }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { ApiError, type ErrorCode } from '@edgeforge/protocol'
-import type { Db } from '../store/index.ts'
-import { Catalog } from './catalog.ts'
-import { type CatalogHooks, type Route, sameRoute } from './records.ts'
-
-export { backends } from '../../test/support/backends.ts'
+import { Catalog } from '../../src/catalog/catalog.ts'
+import { type CatalogHooks, type Route, sameRoute } from '../../src/catalog/records.ts'
+import type { Db } from '../../src/store/index.ts'
 
 /** A catalog over a fresh database with recording hooks; undefined when the backend is skipped. */
 export async function openCatalog(open: (t: TestContext) => Promise<Db | undefined>, t: TestContext) {

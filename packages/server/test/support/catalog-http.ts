@@ -4,23 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import pino from 'pino'
-import { createControlApp } from '../http/app.ts'
-import { openStore } from '../store/index.ts'
-import { Catalog } from './catalog.ts'
-import { catalogRoutes } from './routes.ts'
-import { RecordingHooks } from './test-support.ts'
+import { Catalog } from '../../src/catalog/catalog.ts'
+import { catalogRoutes } from '../../src/catalog/routes.ts'
+import { createControlApp } from '../../src/http/app.ts'
+import { openStore } from '../../src/store/index.ts'
+import { RecordingHooks } from './catalog.ts'
+import type { ApiReply } from './server.ts'
 
 /* The control-plane shell with the catalog routes on a temp SQLite database, for route tests. */
-
-export interface Reply {
-  status: number
-  body: {
-    ok: boolean
-    data?: unknown
-    continuation_token?: string | null
-    error?: { code: string; message: string; details?: { field?: string } }
-  }
-}
 
 export async function serve(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeforge-catalog-routes-'))
@@ -35,7 +26,7 @@ export async function serve(t: TestContext) {
     await db.close()
     rmSync(dir, { recursive: true, force: true })
   })
-  const call = async (method: string, url: string, payload?: unknown, raw?: string): Promise<Reply> => {
+  const call = async (method: string, url: string, payload?: unknown, raw?: string): Promise<ApiReply> => {
     const response = await app.inject({
       method: method as 'GET',
       url,
@@ -45,21 +36,28 @@ export async function serve(t: TestContext) {
           ? { payload: payload as object }
           : {}),
     })
-    return { status: response.statusCode, body: response.json() }
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value))
+    }
+    return { status: response.statusCode, body: response.json(), headers }
   }
   return { call, catalog, hooks }
 }
 
 /** Asserts a failure reply: status, stable code and (when given) the field it names. */
-export function assertError(reply: Reply, status: number, code: string, field?: string): string {
+export function assertError(reply: ApiReply, status: number, code: string, field?: string): string {
   assert.equal(reply.status, status, JSON.stringify(reply.body))
   assert.equal(reply.body.ok, false)
   assert.equal(reply.body.error?.code, code, reply.body.error?.message)
-  if (field !== undefined) assert.equal(reply.body.error?.details?.field, field, reply.body.error?.message)
+  if (field !== undefined) {
+    const details = reply.body.error?.details as { field?: string } | undefined
+    assert.equal(details?.field, field, reply.body.error?.message)
+  }
   return reply.body.error?.message ?? ''
 }
 
-export function data<T = Record<string, unknown>>(reply: Reply): T {
+export function data<T = Record<string, unknown>>(reply: ApiReply): T {
   assert.equal(reply.body.ok, true, JSON.stringify(reply.body))
   return reply.body.data as T
 }

@@ -11,7 +11,7 @@ import {
   lifecycleRoutes,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, systemRoutes } from './http/index.ts'
+import { createControlApp, type RegisteredRoute, registeredRoutes, systemRoutes } from './http/index.ts'
 import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { JobRuntime } from './jobs/runtime.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
@@ -32,6 +32,8 @@ export interface RunningServer {
   lifecycle: Lifecycle
   registry: HandlerRegistry
   jobs: JobRuntime
+  /** The control plane's routes as registered (tests check them against the declarations). */
+  controlRoutes: readonly RegisteredRoute[]
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
 }
@@ -169,6 +171,7 @@ export async function startServer(
     lifecycle,
     registry,
     jobs: jobRuntime,
+    controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])

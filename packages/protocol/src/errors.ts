@@ -17,7 +17,10 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,
+  drain_timeout: 503,
+  service_busy: 503,
   timeout: 504,
+  service_timeout: 504,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS
@@ -32,6 +35,18 @@ export interface ErrorBody {
 export interface OkBody<T> {
   ok: true
   data: T
+}
+
+/**
+ * A reply body as a client holds it before looking at `ok`: `data` (and `continuation_token` on
+ * a list page) when it is true, `error` when it is false. Clients and tests read replies as this
+ * one type; `data` is only meaningful on success.
+ */
+export interface ReplyBody<T = unknown> {
+  ok: boolean
+  data: T
+  continuation_token?: string | null
+  error?: ErrorBody['error']
 }
 
 /**

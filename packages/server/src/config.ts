@@ -18,6 +18,8 @@ export interface Config {
   requestTimeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
+  gatewayHeadersTimeoutMs: number
+  gatewayRequestTimeoutMs: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   typeCheck: boolean
   npmCommand: string
@@ -56,7 +58,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'database-url',
     kind: 'string',
     default: '',
-    help: 'postgres://… to keep state in PostgreSQL instead of SQLite in the data dir',
+    help: 'postgres://… (or postgresql://…) to keep state in PostgreSQL instead of SQLite in the data dir; no other scheme is supported',
     secret: true,
   },
   {
@@ -97,7 +99,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'admin-token',
     kind: 'string',
     default: '',
-    help: 'When set, every control-plane call needs "Authorization: Bearer <token>"',
+    help: 'When set, every control-plane call needs "Authorization: Bearer <token>". Set it in the environment: a --admin-token flag is readable by every local user (ps, /proc/<pid>/cmdline)',
     secret: true,
   },
   {
@@ -134,6 +136,24 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 0,
     help: 'Default time an old handler version may finish in-flight requests after a swap or stop',
+  },
+  {
+    key: 'gatewayHeadersTimeoutMs',
+    env: 'EDGEFORGE_GATEWAY_HEADERS_TIMEOUT_MS',
+    flag: 'gateway-headers-timeout-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 1,
+    help: "Time a gateway client has to send a request's headers; past it the connection gets 408 and is closed",
+  },
+  {
+    key: 'gatewayRequestTimeoutMs',
+    env: 'EDGEFORGE_GATEWAY_REQUEST_TIMEOUT_MS',
+    flag: 'gateway-request-timeout-ms',
+    kind: 'integer',
+    default: '60000',
+    min: 1,
+    help: 'Time a gateway client has to send a whole request, body included (handler time not counted); past it 408 and closed',
   },
   {
     key: 'logLevel',
@@ -256,12 +276,47 @@ export function loadConfig(
   }
   const config = values as unknown as Config
   config.dataDir = resolve(config.dataDir)
+  checkDatabaseUrl(config.databaseUrl)
+  if (config.gatewayHeadersTimeoutMs > config.gatewayRequestTimeoutMs) {
+    throw new ConfigError(
+      `EDGEFORGE_GATEWAY_HEADERS_TIMEOUT_MS (${config.gatewayHeadersTimeoutMs}) must not exceed EDGEFORGE_GATEWAY_REQUEST_TIMEOUT_MS (${config.gatewayRequestTimeoutMs}): the headers are part of the request`,
+    )
+  }
   if (!isLoopback(config.controlHost) && !config.adminToken) {
     throw new ConfigError(
       `refusing to expose the control plane on ${config.controlHost} without a token: set EDGEFORGE_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1`,
     )
   }
   return config
+}
+
+/** The schemes `EDGEFORGE_DATABASE_URL` may use; anything else would silently mean SQLite. */
+export const DATABASE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
+
+const SUPPORTED_STORES =
+  'supported: postgres://user@host:5432/db or postgresql://… for PostgreSQL, or leave it empty for SQLite in the data dir'
+
+/** Refuses a database URL edgeforge cannot use, naming what it can; the password is never echoed. */
+export function checkDatabaseUrl(databaseUrl: string): void {
+  if (databaseUrl === '') return
+  const where = 'EDGEFORGE_DATABASE_URL / --database-url'
+  let url: URL
+  try {
+    url = new URL(databaseUrl)
+  } catch {
+    throw new ConfigError(`${where} is not a URL; ${SUPPORTED_STORES}`)
+  }
+  if (!(DATABASE_URL_SCHEMES as readonly string[]).includes(url.protocol)) {
+    throw new ConfigError(
+      `${where} uses the scheme ${url.protocol.slice(0, 40)}//, which edgeforge does not support; ${SUPPORTED_STORES}`,
+    )
+  }
+  // `postgres:///db?host=/run/postgresql` (a Unix socket) is fine; `postgres:/db` names no server.
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError(
+      `${where} names no host (${redactLocation(databaseUrl)}): write postgres://<host>/<db>, or ?host=<socket dir>`,
+    )
+  }
 }
 
 export function isLoopback(host: string): boolean {

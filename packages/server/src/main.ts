@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
+import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
 import {
   type CatalogPort,
@@ -12,8 +12,7 @@ import {
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, type RegisteredRoute, registeredRoutes, systemRoutes } from './http/index.ts'
-import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
-import { JobRuntime } from './jobs/runtime.ts'
+import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -61,8 +60,7 @@ export async function startServer(
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
-    engine: { overview: (workers) => jobRuntime.engine.overview(workers) },
-    liveWorkers: () => jobRuntime.liveWorkers(),
+    engine: { overview: () => jobRuntime.engine.overview() },
     onError: (err) => logger.error({ err }, 'job metrics collection failed'),
   })
   const jobRuntime = new JobRuntime({
@@ -75,6 +73,7 @@ export async function startServer(
   })
   const jobs = jobRuntime.client
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -144,10 +143,12 @@ export async function startServer(
     db,
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
-    liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
-  const gateway = new GatewayListener(dispatcher, registry)
+  const gateway = new GatewayListener(dispatcher, registry, {
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  })
   let gatewayAddress: { port: number }
   try {
     gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)
@@ -215,6 +216,7 @@ function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
     runningVersion: record.runningVersion,
     compiledVersion: record.compiledVersion,
     active: record.enabled && record.parentsEnabled,
+    resumeOnEnable: record.resumeOnEnable,
     limits: {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,

@@ -7,9 +7,9 @@ import {
   type LogLine,
   rawRequest,
   readLogs,
-  waitFor,
 } from './support/endpoints.ts'
 import { handlerSource, startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 // One server for the whole file: each subtest deploys its own endpoints on their own paths.
 
@@ -422,6 +422,63 @@ test('data plane', async (t) => {
       assert.equal(other.status, 201)
       await other.text()
       assert.equal((await getEndpoint(srv, boom.endpoint.id)).status, 'running')
+    },
+  )
+  await t.test('/metrics counts every status a client saw under its own label', async () => {
+    await deployEndpoint(srv, {
+      name: 'statuses',
+      method: 'GET',
+      path: '/statuses/{kind}',
+      code: handlerSource(
+        `export default handler((req) => {
+  const kind = req.pathParam('kind') ?? ''
+  if (kind === 'throw') throw new Error('boom')
+  if (kind === 'missing') throw HandlerError.notFound('no such thing')
+  return Response.text(kind === 'fail' ? 500 : 200, kind)
+})`,
+        'handler, HandlerError, Response',
+      ),
+    })
+    const seen: number[] = []
+    for (const kind of ['ok', 'missing', 'missing', 'fail', 'throw', 'ok']) {
+      const response = await gw(`/statuses/${kind}`)
+      await response.text()
+      seen.push(response.status)
+    }
+    assert.deepEqual(seen, [200, 404, 404, 500, 500, 200])
+    const text = await (await fetch(`${srv.controlUrl}/metrics`)).text()
+    const count = (status: number) =>
+      Number(
+        new RegExp(
+          `^edgeforge_gateway_requests_total\\{endpoint="statuses",status="${status}"\\} (\\d+)$`,
+          'm',
+        ).exec(text)?.[1] ?? 0,
+      )
+    assert.deepEqual({ 200: count(200), 404: count(404), 500: count(500) }, { 200: 2, 404: 2, 500: 2 })
+  })
+  await t.test(
+    'a rate-limited ctx.jobs.enqueue passed through by the handler keeps its retry-after',
+    async () => {
+      expectStatus(await srv.api('POST', '/queue/limited/rate-limit', { per_second: 0.1, burst: 1 }), 200)
+      await deployEndpoint(srv, {
+        name: 'enqueue-through',
+        method: 'POST',
+        path: '/enqueue-through',
+        code: handlerSource(`export default handler(async (req, ctx) => {
+  // No try/catch: the rate limit's HandlerError goes straight to the gateway.
+  const job = await ctx.jobs.enqueue('limited', { n: 1 })
+  return Response.accepted({ id: job.id })
+})`),
+      })
+      const first = await gw('/enqueue-through', { method: 'POST' })
+      assert.equal(first.status, 202)
+      await first.text()
+      const limited = await gw('/enqueue-through', { method: 'POST' })
+      assert.equal(limited.status, 429)
+      const body = (await limited.json()) as GatewayError
+      assert.equal(body.error.code, 'rate_limited')
+      const retryAfter = Number(limited.headers.get('retry-after'))
+      assert.ok(retryAfter >= 1 && retryAfter <= 10, `retry-after is the wait in seconds: ${retryAfter}`)
     },
   )
 })

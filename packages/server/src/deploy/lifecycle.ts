@@ -1,60 +1,20 @@
 import { ApiError } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
-import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
-import type { DrainReport, EndpointLimits, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
+import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
+import type { HandlerRegistry, Route } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
 import { Placement } from './placement.ts'
+import type {
+  CatalogPort,
+  CompileReport,
+  EndpointStatus,
+  JobHandlerPort,
+  LifecycleEndpoint,
+  RunReport,
+} from './ports.ts'
 import { type AnyVersion, instantiateVersion } from './version.ts'
 import { VersionStore } from './versions.ts'
-
-export type EndpointStatus = 'created' | 'compiled' | 'running' | 'stopped' | 'error'
-
-/** What the lifecycle reads of an endpoint record. */
-export interface LifecycleEndpoint {
-  id: string
-  name: string
-  kind: 'http' | 'job'
-  queue: string | null
-  code: string
-  dependencies: Record<string, string>
-  status: EndpointStatus
-  runningVersion: number | null
-  compiledVersion: number | null
-  /** Enabled, and so are its collection and domain. */
-  active: boolean
-  limits: EndpointLimits
-}
-
-/** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
-export interface CatalogPort {
-  getEndpoint(id: string): Promise<LifecycleEndpoint>
-  /** Null when the endpoint is not routable (a job, or it, its collection or its domain is disabled). */
-  routeOf(id: string): Promise<Route | null>
-  listRunning(): Promise<LifecycleEndpoint[]>
-  setState(
-    id: string,
-    patch: {
-      status?: EndpointStatus
-      runningVersion?: number | null
-      compiledVersion?: number | null
-      lastError?: string | null
-    },
-  ): Promise<void>
-}
-
-/** Where loaded job handlers go; the job runtime fills this in. */
-export interface JobHandlerPort {
-  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[]
-  remove(endpointId: string): DrainReport[]
-  drainingOf(endpointId: string): DrainReport[]
-  /** The queue an installed job endpoint serves; undefined when it is not installed. */
-  queueOf(endpointId: string): string | undefined
-  current(endpointId: string): HandlerVersion<JobFunction> | undefined
-  /** The ids of the job endpoints installed here. */
-  installed(): Iterable<string>
-}
 
 export interface LifecycleDeps {
   db: Db
@@ -71,25 +31,6 @@ export interface LifecycleDeps {
    * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
    */
   announce?: (endpointId: string) => void
-}
-
-export interface CompileReport {
-  endpoint_id: string
-  status: EndpointStatus
-  compiled_version: number
-  reused: boolean
-  diagnostics: Diagnostic[]
-  timings_ms?: { install: number; type_check: number; bundle: number }
-}
-
-export interface RunReport {
-  endpoint_id: string
-  status: EndpointStatus
-  running_version: number | null
-  swapped: boolean
-  /** Old versions still finishing requests when the call returned. */
-  draining: DrainReport[]
-  compile?: CompileReport
 }
 
 /**
@@ -116,20 +57,20 @@ export class Lifecycle {
   }
 
   compile(id: string): Promise<CompileReport> {
-    return this.exclusive(id, () => this.compileLocked(id, false))
+    return this.changing(id, () => this.compileLocked(id, false))
   }
 
   start(id: string): Promise<RunReport> {
-    return this.exclusive(id, () => this.startLocked(id))
+    return this.changing(id, () => this.startLocked(id))
   }
 
   stop(id: string): Promise<RunReport> {
-    return this.exclusive(id, () => this.stopLocked(id))
+    return this.changing(id, () => this.stopLocked(id))
   }
 
   /** Compiles when the code or dependencies changed since the last compile, then starts or swaps. */
   deploy(id: string): Promise<RunReport> {
-    return this.exclusive(id, async () => {
+    return this.changing(id, async () => {
       const compile = await this.compileLocked(id, true)
       const report = await this.startLocked(id)
       return { ...report, compile }
@@ -157,14 +98,19 @@ export class Lifecycle {
     return { restored, failed }
   }
 
-  /** Catalog changes: removed endpoints leave service, updated ones get their new route. */
+  /**
+   * Catalog changes: removed endpoints leave service, updated ones get their new route. One that
+   * a disable takes out is marked, and put back when it is enabled again.
+   */
   async endpointsChanged(change: { updated: string[]; removed: string[] }): Promise<void> {
     for (const id of change.removed) this.forget(id)
     for (const id of change.updated) {
       await this.exclusive(id, async () => {
         const endpoint = await this.deps.catalog.getEndpoint(id)
+        if (endpoint.resumeOnEnable && endpoint.active && endpoint.status !== 'running')
+          return this.resume(endpoint)
         if (!(await this.placement.follow(endpoint)))
-          await this.deps.catalog.setState(id, { status: 'stopped' })
+          await this.deps.catalog.setState(id, { status: 'stopped', resumeOnEnable: true })
       })
     }
     this.deps.publish()
@@ -210,6 +156,23 @@ export class Lifecycle {
       await this.reconcile(id).catch((error: unknown) =>
         this.deps.logger.error({ endpointId: id, err: error }, 'could not follow an endpoint change'),
       )
+    }
+  }
+
+  /** Puts back the version that ran before a disable; if it cannot (its route was taken), says why. */
+  private async resume(endpoint: LifecycleEndpoint): Promise<void> {
+    try {
+      if (endpoint.runningVersion === null) throw new Error('no running version recorded')
+      await this.placement.install(endpoint, await this.loadStored(endpoint, endpoint.runningVersion))
+      await this.deps.catalog.setState(endpoint.id, {
+        status: 'running',
+        resumeOnEnable: false,
+        lastError: null,
+      })
+    } catch (error) {
+      const message = `not restored when enabled again: ${(error as Error).message}`
+      this.deps.logger.warn({ endpoint: endpoint.name }, message)
+      await this.deps.catalog.setState(endpoint.id, { resumeOnEnable: false, lastError: message })
     }
   }
 
@@ -308,6 +271,8 @@ export class Lifecycle {
       )
     }
     if (endpoint.status === 'running' && this.placement.versionOf(endpoint) === target) {
+      // A start that succeeds leaves no error behind, even when it had nothing to do.
+      await this.deps.catalog.setState(id, { lastError: null })
       return {
         endpoint_id: id,
         status: 'running',
@@ -321,7 +286,12 @@ export class Lifecycle {
     const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
     this.deps.publish()
-    await this.deps.catalog.setState(id, { status: 'running', runningVersion: target })
+    await this.deps.catalog.setState(id, {
+      status: 'running',
+      runningVersion: target,
+      lastError: null,
+      resumeOnEnable: false,
+    })
     this.deps.announce?.(id)
     return {
       endpoint_id: id,
@@ -337,7 +307,8 @@ export class Lifecycle {
     const draining = this.placement.remove(endpoint)
     this.deps.publish()
     const status: EndpointStatus = endpoint.status === 'running' ? 'stopped' : endpoint.status
-    await this.deps.catalog.setState(id, { status })
+    // A stop while disabled also means: do not bring it back on enable.
+    await this.deps.catalog.setState(id, { status, resumeOnEnable: false })
     this.deps.announce?.(id)
     return { endpoint_id: id, status, running_version: endpoint.runningVersion, swapped: false, draining }
   }
@@ -359,6 +330,17 @@ export class Lifecycle {
     sourceMap: string,
   ): AnyVersion {
     return instantiateVersion(endpoint, versionNumber, bundle, sourceMap, this.deps.endpointLogs)
+  }
+
+  /**
+   * For operations that change what an endpoint runs: one at a time in this process, and under
+   * the endpoint's lock in the store, so processes sharing a database take turns too. Without the
+   * store lock two processes numbered the same version and one deploy failed, or a deploy that
+   * had read the older code stored its version last and both served it while the record showed
+   * the newer code. `reconcile` needs only the local queue: it reads what was committed.
+   */
+  private changing<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.exclusive(id, () => this.deps.db.withLock(`endpoint ${id}`, work))
   }
 
   private exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {

@@ -1,7 +1,8 @@
 import { deployApi } from '@edgeforge/protocol'
 import { type App, declared, ok } from '../http/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
-import type { CatalogPort, Lifecycle } from './lifecycle.ts'
+import type { Lifecycle } from './lifecycle.ts'
+import type { CatalogPort } from './ports.ts'
 
 /** Compile, start, stop, deploy and the endpoint's log: the lifecycle over HTTP. */
 export function lifecycleRoutes(

@@ -100,6 +100,11 @@ export class Dispatcher implements ExchangeHost {
 
   private invoke(exchange: Exchange, request: Request, timeoutMs: number): void {
     const { version } = exchange
+    if (version.expired) {
+      // Its body arrived after the version's drain timeout: the version takes no more work.
+      this.cutOff(exchange)
+      return
+    }
     let result: unknown
     try {
       result = version.usesConsole
@@ -147,6 +152,44 @@ export class Dispatcher implements ExchangeHost {
     }
   }
 
+  /**
+   * A draining version's drain timeout passed: its pending requests get their `ctx.signal`
+   * aborted, and those that still have not answered once the abort listeners ran get a 503, which
+   * releases the version.
+   */
+  readonly expire = (version: HandlerVersion): void => {
+    const reason = new Error(
+      `version ${version.version} of ${version.endpointName} was replaced and its drain timeout passed`,
+    )
+    for (let exchange = this.pending.first; exchange; exchange = exchange.nextPending) {
+      if (exchange.version === version) exchange.abort(reason)
+    }
+    setImmediate(() => {
+      let next: Exchange | undefined
+      for (let exchange = this.pending.first; exchange; exchange = next) {
+        next = exchange.nextPending
+        if (exchange.version === version) this.cutOff(exchange)
+      }
+    })
+  }
+
+  private cutOff(exchange: Exchange): void {
+    const { version } = exchange
+    this.appendLog(
+      version,
+      exchange.requestId,
+      'warn',
+      `request cut off: version ${version.version} was replaced and did not finish within its drain timeout (503)`,
+    )
+    exchange.res.setHeader('retry-after', '1')
+    this.finishWithError(
+      exchange,
+      503,
+      'drain_timeout',
+      'the version serving this request was replaced and did not finish within its drain timeout; retry the request',
+    )
+  }
+
   private finish(exchange: Exchange, outcome: unknown): void {
     if (exchange.done) return
     if (!(outcome instanceof Response)) {
@@ -160,7 +203,7 @@ export class Dispatcher implements ExchangeHost {
       )
       return
     }
-    this.settle(exchange)
+    this.settle(exchange, outcome.status)
     try {
       writeResponse(exchange.res, outcome, exchange.requestId)
     } catch (error) {
@@ -173,20 +216,24 @@ export class Dispatcher implements ExchangeHost {
 
   private finishWithError(exchange: Exchange, status: number, code: string, message: string): void {
     if (exchange.done) return
-    this.settle(exchange)
+    this.settle(exchange, status)
     sendError(exchange.res, status, code, message, exchange.requestId)
   }
 
-  /** The request is answered (or about to be): release its version and count it. */
-  private settle(exchange: Exchange): void {
+  /**
+   * The request is about to be answered with `status`: release its version and count it. The
+   * status is passed in because the response is written after this, so `res.statusCode` would
+   * still be node's default 200.
+   */
+  private settle(exchange: Exchange, status: number): void {
     exchange.done = true
     if (exchange.deadline !== 0) this.pending.delete(exchange)
-    const { version, res } = exchange
+    const { version } = exchange
     version.release()
     const metrics = this.options.metrics
     if (metrics) {
       version.series ??= metrics.series(version.endpointName)
-      version.series.observe(res.statusCode, (performance.now() - exchange.startedAt) / 1000)
+      version.series.observe(status, (performance.now() - exchange.startedAt) / 1000)
     }
   }
 

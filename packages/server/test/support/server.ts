@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import type { ReplyBody } from '@edgeforge/protocol'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import { createLogger, type Logger } from '../../src/observability/logger.ts'
 
 export interface TestServer {
   server: RunningServer
@@ -23,14 +24,10 @@ export interface TestServer {
   stop(): Promise<void>
 }
 
-export interface ApiReply<T> {
+/** A control-plane reply: status, the envelope (protocol's ReplyBody) and the headers. */
+export interface ApiReply<T = unknown> {
   status: number
-  body: {
-    ok: boolean
-    data: T
-    error?: { code: string; message: string; details?: unknown }
-    continuation_token?: string | null
-  }
+  body: ReplyBody<T>
   headers: Headers
 }
 
@@ -41,7 +38,7 @@ export interface ApiReply<T> {
 export async function startTestServer(
   t: TestContext,
   flags: Record<string, string> = {},
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'edgeforge-e2e-'))
   const config = loadConfig(options.env ?? {}, {
@@ -53,7 +50,7 @@ export async function startTestServer(
     'warm-compiler': 'false',
     ...flags,
   })
-  const server = await startServer(config, createLogger(config.logLevel))
+  const server = await startServer(config, options.logger ?? createLogger(config.logLevel))
   let stopped = false
   const stop = async () => {
     if (stopped) return

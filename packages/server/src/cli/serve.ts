@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, settingsHelp } from '../config.ts'
+import { ConfigError, DEFAULT_CLIENT_URL, loadConfig, settingsHelp } from '../config.ts'
 import { startServer } from '../main.ts'
 import { redactLocation } from '../observability/redact.ts'
 import { StoreOpenError, StoreUnavailableError } from '../store/index.ts'
@@ -11,7 +11,11 @@ Usage: edgeforge serve [options]
 
 Every option can also be set with its environment variable; a flag wins over the variable.
 
-${settingsHelp()}`
+${settingsHelp()}
+
+The other commands (deploy, endpoints, logs) look for the control plane at ${DEFAULT_CLIENT_URL}.
+With another --control-port or --control-host, tell them where it is in the terminal you run them
+from, e.g. export EDGEFORGE_URL=http://127.0.0.1:8081 (or pass --url to each command).`
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv.filter((a) => a !== 'serve'))
@@ -55,6 +59,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   console.error(
     `edgeforge ${server.version}: gateway on ${gateway}, control plane on ${server.controlUrl}, state in ${server.storeLocation}`,
   )
+  if (server.controlUrl !== DEFAULT_CLIENT_URL)
+    console.error(
+      `edgeforge: the CLI looks for the control plane at ${DEFAULT_CLIENT_URL}; for this server, set EDGEFORGE_URL=${server.controlUrl} (or pass --url)`,
+    )
   const missing = missingServeFlags()
   if (missing.length > 0)
     console.error(

@@ -5,6 +5,17 @@ import { backends } from '../../test/support/backends.ts'
 import { listMigrations } from './migrate.ts'
 import { toPositional } from './postgres.ts'
 
+test('each dialect numbers its migrations once: versions strictly increase', () => {
+  for (const dialect of ['sqlite', 'postgres'] as const) {
+    const versions = listMigrations(dialect).map((m) => m.version)
+    assert.deepEqual(
+      versions,
+      [...new Set(versions)].sort((a, b) => a - b),
+      dialect,
+    )
+  }
+})
+
 for (const [name, open] of backends) {
   describe(`store on ${name}`, () => {
     test('applies every migration once and reports the schema version', async (t) => {

@@ -5,6 +5,18 @@ import { backends } from '../../test/support/backends.ts'
 import { listMigrations } from './migrate.ts'
 import { toPositional } from './postgres.ts'
 
+// Two branches that each add "the next" migration pick the same number; migrate would then fail
+// on a fresh database (the second insert of that version into schema_migrations). Caught here
+// without a database.
+test('every migration number is used once per dialect', () => {
+  for (const dialect of ['sqlite', 'postgres'] as const) {
+    const versions = listMigrations(dialect).map((m) => `${m.version} ${m.name}`)
+    const numbers = versions.map((v) => v.split(' ')[0])
+    const twice = versions.filter((v) => numbers.filter((n) => n === v.split(' ')[0]).length > 1)
+    assert.deepEqual(twice, [], `${dialect} migrations share a number`)
+  }
+})
+
 for (const [name, open] of backends) {
   describe(`store on ${name}`, () => {
     test('applies every migration once and reports the schema version', async (t) => {

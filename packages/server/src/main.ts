@@ -11,7 +11,7 @@ import {
   lifecycleRoutes,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, systemRoutes } from './http/index.ts'
+import { createControlApp, type RegisteredRoute, registeredRoutes, systemRoutes } from './http/index.ts'
 import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
@@ -31,6 +31,8 @@ export interface RunningServer {
   lifecycle: Lifecycle
   registry: HandlerRegistry
   jobs: JobRuntime
+  /** The control plane's routes as registered (tests check them against the declarations). */
+  controlRoutes: readonly RegisteredRoute[]
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
 }
@@ -180,6 +182,7 @@ export async function startServer(
     lifecycle,
     registry,
     jobs: jobRuntime,
+    controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])

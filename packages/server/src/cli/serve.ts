@@ -1,5 +1,7 @@
 import { ConfigError, DEFAULT_CLIENT_URL, loadConfig, settingsHelp } from '../config.ts'
 import { startServer } from '../main.ts'
+import { redactLocation } from '../observability/redact.ts'
+import { StoreOpenError, StoreUnavailableError } from '../store/index.ts'
 import { parseArgs } from './args.ts'
 import { missingServeFlags } from './node-flags.ts'
 
@@ -35,7 +37,22 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.error(
       'edgeforge serve: --admin-token is visible to every user of this machine (ps, /proc/<pid>/cmdline); set EDGEFORGE_ADMIN_TOKEN in the environment instead',
     )
-  const server = await startServer(config)
+  let server: Awaited<ReturnType<typeof startServer>>
+  try {
+    server = await startServer(config)
+  } catch (error) {
+    // A store that cannot be opened is the operator's to fix: say what, without a stack.
+    if (error instanceof StoreOpenError) {
+      console.error(`edgeforge serve: cannot start: ${error.message}`)
+      return 1
+    }
+    if (error instanceof StoreUnavailableError) {
+      const where = config.databaseUrl ? redactLocation(config.databaseUrl) : config.dataDir
+      console.error(`edgeforge serve: cannot start: ${where}: ${error.reason}`)
+      return 1
+    }
+    throw error
+  }
   // The URL is one to try from this machine; say too when the gateway answers on every interface.
   const everywhere = config.gatewayHost === '0.0.0.0' || config.gatewayHost === '::'
   const gateway = everywhere ? `${server.gatewayUrl} (all interfaces)` : server.gatewayUrl

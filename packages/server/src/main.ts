@@ -126,12 +126,22 @@ export async function startServer(
     metrics,
     stats: async () => {
       const counts = await catalog.countEndpoints()
+      // The job runtime keeps its versions in a registry of its own; its "requests" are jobs.
+      const jobs = jobRuntime.stats()
       return {
         endpoints_total: counts.total,
-        endpoints_running: counts.running,
+        endpoints_running: counts.running.http + counts.running.job,
+        endpoints_running_http: counts.running.http,
+        endpoints_running_job: counts.running.job,
         requests_handled: dispatcher.requestsHandled,
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
-        handlers: registry.stats(),
+        http_handlers: registry.stats(),
+        job_handlers: {
+          loaded: jobs.loaded,
+          draining: jobs.draining,
+          active_jobs: jobs.active_requests,
+          draining_jobs: jobs.draining_requests,
+        },
       }
     },
   })

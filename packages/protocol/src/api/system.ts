@@ -9,20 +9,38 @@ export const Health = Type.Object(
   { additionalProperties: false },
 )
 
+const Count = (description: string) => Type.Integer({ minimum: 0, description })
+
+/**
+ * What `/api/stats` answers. The `endpoints_*` counts are the store's records (every process
+ * sharing it sees the same); `http_handlers` and `job_handlers` are what this process has loaded,
+ * so on one process `endpoints_running_http` = `http_handlers.loaded` and likewise for jobs.
+ */
 export const SystemStats = Type.Object(
   {
-    endpoints_total: Type.Integer({ minimum: 0 }),
-    endpoints_running: Type.Integer({ minimum: 0 }),
-    requests_handled: Type.Integer({ minimum: 0 }),
-    uptime_seconds: Type.Integer({ minimum: 0 }),
-    handlers: Type.Object(
+    endpoints_total: Count('Endpoints in the store, of both kinds'),
+    endpoints_running: Count('Endpoints recorded as running: endpoints_running_http + endpoints_running_job'),
+    endpoints_running_http: Count('HTTP endpoints recorded as running'),
+    endpoints_running_job: Count('Job endpoints (queue handlers) recorded as running'),
+    requests_handled: Count("Requests this process's gateway has answered since it started, 404s included"),
+    uptime_seconds: Count('Seconds since this process started'),
+    http_handlers: Type.Object(
       {
-        loaded: Type.Integer({ minimum: 0 }),
-        draining: Type.Integer({ minimum: 0 }),
-        active_requests: Type.Integer({ minimum: 0 }),
-        draining_requests: Type.Integer({ minimum: 0 }),
+        loaded: Count('HTTP endpoints whose current version this gateway serves'),
+        draining: Count('Replaced HTTP versions still finishing requests'),
+        active_requests: Count('Requests in flight on current versions'),
+        draining_requests: Count('Requests in flight on draining versions'),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, description: "This process's gateway" },
+    ),
+    job_handlers: Type.Object(
+      {
+        loaded: Count('Job endpoints whose current version runs jobs here'),
+        draining: Count('Replaced job versions still finishing jobs'),
+        active_jobs: Count('Jobs running on current versions'),
+        draining_jobs: Count('Jobs running on draining versions'),
+      },
+      { additionalProperties: false, description: "This process's job runtime" },
     ),
   },
   { additionalProperties: false },
@@ -50,7 +68,7 @@ export const systemApi = {
     context,
     method: 'GET',
     path: '/api/stats',
-    summary: 'Endpoint counts, requests handled, uptime, loaded and draining handler versions',
+    summary: 'Endpoint counts by kind, requests handled, uptime, loaded and draining handler versions',
     responses: { 200: Ok(SystemStats) },
     errors: [],
     scopes: 'system:read',

@@ -1,3 +1,4 @@
 export * from './catalog.ts'
 export * from './errors.ts'
 export * from './jobs.ts'
+export * from './services.ts'

@@ -24,6 +24,8 @@ export interface LifecycleEndpoint {
   /** Enabled, and so are its collection and domain. */
   active: boolean
   limits: EndpointLimits
+  /** Service bindings: the name a handler uses → the service's name. */
+  services: Record<string, string>
 }
 
 /** The catalog as the lifecycle needs it; main adapts the real catalog to this. */

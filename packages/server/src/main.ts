@@ -67,8 +67,7 @@ export async function startServer(
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
-    engine: { overview: (workers) => jobRuntime.engine.overview(workers) },
-    liveWorkers: () => jobRuntime.liveWorkers(),
+    engine: { overview: () => jobRuntime.engine.overview() },
     onError: (err) => logger.error({ err }, 'job metrics collection failed'),
   })
   const jobRuntime = new JobRuntime({
@@ -190,7 +189,6 @@ export async function startServer(
     db,
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
-    liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
   const gateway = new GatewayListener(dispatcher, registry, {
@@ -283,6 +281,7 @@ function toLifecycle(record: EndpointRecord, services: Record<string, string>): 
     runningVersion: record.runningVersion,
     compiledVersion: record.compiledVersion,
     active: record.enabled && record.parentsEnabled,
+    resumeOnEnable: record.resumeOnEnable,
     limits: {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,

@@ -16,6 +16,7 @@ const NO_SERVICES_STUB = {
   storage: noServices,
   files: noServices,
   email: noServices,
+  records: noServices,
 }
 
 function fakeContext(lines: string[]): Context {

@@ -15,6 +15,7 @@ const NO_SERVICES_STUB = {
   storage: noServices,
   files: noServices,
   email: noServices,
+  records: noServices,
 }
 
 describe('job()', () => {

@@ -22,6 +22,7 @@ const NO_SERVICES_STUB = {
   storage: noServices,
   files: noServices,
   email: noServices,
+  records: noServices,
 }
 
 function request(query = ''): sdk.Request {

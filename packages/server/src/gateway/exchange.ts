@@ -7,6 +7,7 @@ import type {
   FilesClient,
   JobsClient,
   Logger,
+  RecordsClient,
   StorageClient,
 } from '@edgeforge/sdk'
 import { type EndpointLogEntry, formatLogLine } from '../observability/endpoint-logs.ts'
@@ -108,6 +109,10 @@ export class Exchange implements Context {
 
   email(name: string): EmailClient {
     return (this.version.services ?? NO_SERVICES).email(name, this.requestId)
+  }
+
+  records(name: string, collection: string): RecordsClient {
+    return (this.version.services ?? NO_SERVICES).records(name, collection, this.requestId)
   }
 
   /** Aborts the signal (if anyone asked for it) with the request's scope, so abort listeners log under its id. */

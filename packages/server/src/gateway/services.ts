@@ -3,6 +3,7 @@ import type {
   DatabaseClient,
   EmailClient,
   FilesClient,
+  RecordsClient,
   ServiceAccess,
   StorageClient,
 } from '@edgeforge/sdk'
@@ -17,6 +18,7 @@ export interface VersionServices {
   storage(name: string, requestId?: string): StorageClient
   files(name: string, requestId?: string): FilesClient
   email(name: string, requestId?: string): EmailClient
+  records(name: string, collection: string, requestId?: string): RecordsClient
 }
 
 function unbound(method: string) {
@@ -34,6 +36,7 @@ export const NO_SERVICES: VersionServices = {
   storage: unbound('storage'),
   files: unbound('files'),
   email: unbound('email'),
+  records: unbound('records'),
 }
 
 /** The service methods of a handler's or job's ctx, delegating to its version's bindings. */
@@ -48,5 +51,6 @@ export function serviceMethods(
     storage: (name) => of().storage(name, requestId),
     files: (name) => of().files(name, requestId),
     email: (name) => of().email(name, requestId),
+    records: (name, collection) => of().records(name, collection, requestId),
   }
 }

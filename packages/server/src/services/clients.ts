@@ -7,12 +7,14 @@ import type {
   FileEntry,
   FilesClient,
   ObjectInfo,
+  RecordsClient,
   Row,
   ServiceAccess,
   SqlParam,
   SqlRunner,
   StorageClient,
   StoredObject,
+  StoredRecord,
 } from '@edgeforge/sdk'
 import type { CallTarget, ServiceCaller } from './caller.ts'
 import type { ServiceFamily } from './kind.ts'
@@ -104,12 +106,23 @@ export class BoundServices implements ServiceAccess {
     }
   }
 
+  records(name: string, collection: string, requestId?: string): RecordsClient {
+    const send = this.send(this.target('records', name), requestId)
+    return {
+      get: (id) => send('get', [collection, id]) as Promise<StoredRecord | null>,
+      list: (filter) => send('list', [collection, filter ?? null]) as Promise<StoredRecord[]>,
+      create: (id, record) => send('create', [collection, id, record]) as Promise<StoredRecord>,
+      update: (id, record) => send('update', [collection, id, record]) as Promise<boolean>,
+      delete: (id) => send('delete', [collection, id]) as Promise<boolean>,
+    }
+  }
+
   /** The binding names, for messages. */
   names(): string[] {
     return Object.keys(this.bindings)
   }
 
-  private target(family: ServiceFamily, binding: string): CallTarget {
+  private target(family: ServiceFamily | 'records', binding: string): CallTarget {
     const service = Object.hasOwn(this.bindings, binding) ? this.bindings[binding] : undefined
     if (service === undefined) {
       const names = this.names()

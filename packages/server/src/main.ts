@@ -25,6 +25,7 @@ import {
   servicesRoutes,
 } from './services/index.ts'
 import { registerServiceMetrics } from './services/metrics.ts'
+import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
 
@@ -182,6 +183,7 @@ export async function startServer(
   })
   catalogRoutes(app, catalog)
   servicesRoutes(app, services)
+  objectRoutes(app, serviceRuntime, signer)
   lifecycleRoutes(app, lifecycle, port, endpointLogs)
   jobsRoutes(app, {
     engine: jobRuntime.engine,

@@ -47,7 +47,7 @@ const SignedQuery = Type.Object(
 export function objectRoutes(app: App, runtime: ServiceRuntime, signer: UrlSigner): void {
   const call = async (service: string, op: string, args: unknown[]) => {
     const active = runtime.get(service)
-    if (!active || active.kind.family !== 'storage')
+    if (active?.kind.family !== 'storage')
       throw new ApiError(
         'not_found',
         `no active storage service named ${service} (GET /api/services lists them)`,

@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ApiError } from '@edgeforge/protocol'
+import {
+  Authenticator,
+  authRoutes,
+  ClientRateLimiter,
+  ClientStore,
+  installAuthGuard,
+  type ScopeLookups,
+} from './auth/index.ts'
 import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
-import { type Config, redactedConfig } from './config.ts'
+import { type Config, corsOriginList, redactedConfig } from './config.ts'
 import {
   type CatalogPort,
   EndpointSync,
@@ -11,7 +20,7 @@ import {
   lifecycleRoutes,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, systemRoutes } from './http/index.ts'
+import { createControlApp, installCors, systemRoutes } from './http/index.ts'
 import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { JobRuntime } from './jobs/runtime.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
@@ -115,6 +124,16 @@ export async function startServer(
   jobRuntime.start()
 
   const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
+  installCors(app, corsOriginList(config.corsOrigins))
+  let authenticator: Authenticator | undefined
+  const clients = new ClientStore(db, () => authenticator?.forget())
+  authenticator = new Authenticator({ clients, adminToken: config.adminToken, cacheMs: config.authCacheMs })
+  installAuthGuard(app, {
+    authenticator,
+    rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
+    lookups: scopeLookups(catalog, jobRuntime),
+  })
+  authRoutes(app, clients)
   systemRoutes(app, {
     version: VERSION,
     metrics,
@@ -181,6 +200,19 @@ export async function startServer(
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
+}
+
+/** Where the auth guard finds the names in a route's scopes: the endpoint's name, the job's queue. */
+function scopeLookups(catalog: Catalog, jobs: JobRuntime): ScopeLookups {
+  const absent = (error: unknown) => {
+    if (error instanceof ApiError && error.code === 'not_found') return undefined
+    throw error
+  }
+  return {
+    endpointName: (id) => catalog.getEndpoint(id).then((endpoint) => endpoint.name, absent),
+    jobQueue: (id) => jobs.engine.getJob(id).then((job) => job.queue, absent),
+    cronQueue: (name) => jobs.cron.get(name).then((schedule) => schedule.queue, absent),
+  }
 }
 
 /** The catalog seen through the port the deploy lifecycle is written against. */

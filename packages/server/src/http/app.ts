@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '@edgeforge/protocol'
 import swagger from '@fastify/swagger'
@@ -41,7 +40,7 @@ export function okPage<T>(page: { items: T[]; continuation_token: string | null 
 
 /**
  * The control-plane shell: Fastify with TypeBox validation, the `{ ok, data | error }` envelope,
- * the bearer-token guard and the OpenAPI document. Contexts add their routes as plugins.
+ * and the OpenAPI document. Contexts add their routes as plugins.
  */
 export async function createControlApp(options: ControlAppOptions): Promise<App> {
   const app = Fastify({
@@ -82,17 +81,9 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     },
   })
 
+  // Credentials are checked by the auth context's guard (auth/guard.ts), which main.ts installs.
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
-    if (!options.adminToken) return
-    const header = req.headers.authorization ?? ''
-    const given = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!tokenMatches(given, options.adminToken)) {
-      throw new ApiError(
-        'unauthorized',
-        'missing or wrong admin token: send "Authorization: Bearer <EDGEFORGE_ADMIN_TOKEN>"',
-      )
-    }
   })
 
   app.setErrorHandler((error, req, reply) => {
@@ -111,10 +102,4 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   return app
-}
-
-function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given)
-  const b = Buffer.from(expected)
-  return a.length === b.length && timingSafeEqual(a, b)
 }

@@ -1,0 +1,14 @@
+export {
+  Authenticator,
+  type CredentialsInput,
+  missingCredentials,
+  type Principal,
+  readBearer,
+} from './authenticator.ts'
+export { type ClientRecord, ClientStore, ROOT_CLIENT_ID } from './clients.ts'
+export { createTemporaryCredentials, SIGNED_URL_PARAM, signUrl } from './credentials.ts'
+export { checkScopes, type GuardOptions, installAuthGuard, type ScopeLookups } from './guard.ts'
+export { ClientRateLimiter } from './rate-limit.ts'
+export { ROUTE_SCOPES, type RouteScopes } from './route-scopes.ts'
+export { authRoutes } from './routes.ts'
+export { type ScopeExpression, satisfies } from './scopes.ts'

@@ -14,10 +14,14 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  uri_too_long: 414,
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,
+  drain_timeout: 503,
+  service_busy: 503,
   timeout: 504,
+  service_timeout: 504,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS
@@ -32,6 +36,18 @@ export interface ErrorBody {
 export interface OkBody<T> {
   ok: true
   data: T
+}
+
+/**
+ * A reply body as a client holds it before looking at `ok`: `data` (and `continuation_token` on
+ * a list page) when it is true, `error` when it is false. Clients and tests read replies as this
+ * one type; `data` is only meaningful on success.
+ */
+export interface ReplyBody<T = unknown> {
+  ok: boolean
+  data: T
+  continuation_token?: string | null
+  error?: ErrorBody['error']
 }
 
 /**

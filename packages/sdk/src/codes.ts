@@ -14,6 +14,8 @@ export const SDK_ERROR_STATUS = {
   payload_too_large: 413,
   internal: 500,
   service_unavailable: 503,
+  service_busy: 503,
+  service_timeout: 504,
 } as const
 
 export type SdkErrorCode = keyof typeof SDK_ERROR_STATUS

@@ -8,11 +8,13 @@ test('the package exports exactly its public values', () => {
     'Multipart',
     'Request',
     'Response',
+    'ServiceError',
     'UnrecoverableError',
     'handler',
     'isHandlerDefinition',
     'isHandlerError',
     'isJobDefinition',
+    'isServiceError',
     'isUnrecoverableError',
     'job',
   ])

@@ -21,3 +21,22 @@ export { Multipart, type MultipartFile } from './multipart.ts'
 export type { ParamType } from './params.ts'
 export { Request, type RequestInit } from './request.ts'
 export { Response } from './response.ts'
+export {
+  type CacheClient,
+  type DatabaseClient,
+  type EmailAttachment,
+  type EmailClient,
+  type EmailMessage,
+  type ExecuteResult,
+  type FileEntry,
+  type FilesClient,
+  isServiceError,
+  type ObjectInfo,
+  type Row,
+  type ServiceAccess,
+  ServiceError,
+  type SqlParam,
+  type SqlRunner,
+  type StorageClient,
+  type StoredObject,
+} from './services.ts'

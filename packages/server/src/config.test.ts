@@ -67,3 +67,42 @@ test('docs/operations.md documents every setting', () => {
   for (const setting of SETTINGS)
     assert.ok(doc.includes(setting.env), `${setting.env} is missing from docs/operations.md`)
 })
+
+test('a database URL edgeforge cannot use stops the start, naming the supported schemes', () => {
+  for (const url of [
+    'mysql://root@127.0.0.1/test',
+    'sqlite:///tmp/x.db',
+    'redis://127.0.0.1:6379',
+    'localhost:5432/db',
+  ]) {
+    assert.throws(
+      () => loadConfig({ EDGEFORGE_DATABASE_URL: url }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, url)
+        assert.match(
+          error.message,
+          /EDGEFORGE_DATABASE_URL.*does not support.*postgres:\/\/.*postgresql:\/\/.*empty for SQLite/,
+        )
+        return true
+      },
+    )
+  }
+  for (const url of ['not a url', 'postgres://u:hunter2@host:99999/db']) {
+    assert.throws(
+      () => loadConfig({ EDGEFORGE_DATABASE_URL: url }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, url)
+        assert.match(error.message, /is not a URL; supported: postgres:\/\//)
+        assert.ok(!error.message.includes('hunter2'))
+        return true
+      },
+    )
+  }
+  assert.throws(() => loadConfig({}, { 'database-url': 'postgres:/edgeforge' }), /names no host/)
+  for (const url of [
+    'postgres://postgres@127.0.0.1:5432/test',
+    'postgresql://u:pw@db.internal/edgeforge?sslmode=require',
+    'postgres:///edgeforge?host=/run/postgresql',
+  ])
+    assert.equal(loadConfig({ EDGEFORGE_DATABASE_URL: url }).databaseUrl, url)
+})

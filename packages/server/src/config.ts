@@ -16,10 +16,13 @@ export interface Config {
   adminToken: string
   authCacheMs: number
   rateLimitPerMinute: number
-  corsOrigins: string
+  corsOrigins: string[]
+  controlAllowedHosts: string[]
   requestTimeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
+  gatewayHeadersTimeoutMs: number
+  gatewayRequestTimeoutMs: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   typeCheck: boolean
   npmCommand: string
@@ -29,7 +32,7 @@ export interface Config {
   jobLeaseMs: number
 }
 
-type Kind = 'string' | 'integer' | 'boolean' | 'port'
+type Kind = 'string' | 'integer' | 'boolean' | 'port' | 'list'
 
 interface Setting {
   key: keyof Config
@@ -58,7 +61,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'database-url',
     kind: 'string',
     default: '',
-    help: 'postgres://… to keep state in PostgreSQL instead of SQLite in the data dir',
+    help: 'postgres://… (or postgresql://…) to keep state in PostgreSQL instead of SQLite in the data dir; no other scheme is supported',
     secret: true,
   },
   {
@@ -124,9 +127,17 @@ export const SETTINGS: readonly Setting[] = [
     key: 'corsOrigins',
     env: 'EDGEFORGE_CORS_ORIGINS',
     flag: 'cors-origins',
-    kind: 'string',
+    kind: 'list',
     default: '',
     help: 'Comma-separated browser origins (https://admin.example.com) allowed to call the control plane cross-origin',
+  },
+  {
+    key: 'controlAllowedHosts',
+    env: 'EDGEFORGE_CONTROL_ALLOWED_HOSTS',
+    flag: 'control-allowed-hosts',
+    kind: 'list',
+    default: '',
+    help: 'Comma-separated host names the control plane answers without a token besides loopback ones (guards against DNS rebinding)',
   },
   {
     key: 'requestTimeoutMs',
@@ -154,6 +165,24 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 0,
     help: 'Default time an old handler version may finish in-flight requests after a swap or stop',
+  },
+  {
+    key: 'gatewayHeadersTimeoutMs',
+    env: 'EDGEFORGE_GATEWAY_HEADERS_TIMEOUT_MS',
+    flag: 'gateway-headers-timeout-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 1,
+    help: "Time a gateway client has to send a request's headers; past it the connection gets 408 and is closed",
+  },
+  {
+    key: 'gatewayRequestTimeoutMs',
+    env: 'EDGEFORGE_GATEWAY_REQUEST_TIMEOUT_MS',
+    flag: 'gateway-request-timeout-ms',
+    kind: 'integer',
+    default: '60000',
+    min: 1,
+    help: 'Time a gateway client has to send a whole request, body included (handler time not counted); past it 408 and closed',
   },
   {
     key: 'logLevel',
@@ -224,7 +253,7 @@ export class ConfigError extends Error {
   }
 }
 
-function parseValue(setting: Setting, raw: string, source: string): string | number | boolean {
+function parseValue(setting: Setting, raw: string, source: string): string | number | boolean | string[] {
   const where = `${source} (${setting.env} / --${setting.flag})`
   switch (setting.kind) {
     case 'boolean': {
@@ -243,6 +272,11 @@ function parseValue(setting: Setting, raw: string, source: string): string | num
         throw new ConfigError(`${where}: must be at least ${setting.min}, got ${value}`)
       return value
     }
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
     default:
       if (setting.choices && !setting.choices.includes(raw))
         throw new ConfigError(`${where}: expected one of ${setting.choices.join(', ')}, got "${raw}"`)
@@ -271,14 +305,18 @@ export function loadConfig(
   }
   const config = values as unknown as Config
   config.dataDir = resolve(config.dataDir)
+  checkDatabaseUrl(config.databaseUrl)
+  if (config.gatewayHeadersTimeoutMs > config.gatewayRequestTimeoutMs) {
+    throw new ConfigError(
+      `EDGEFORGE_GATEWAY_HEADERS_TIMEOUT_MS (${config.gatewayHeadersTimeoutMs}) must not exceed EDGEFORGE_GATEWAY_REQUEST_TIMEOUT_MS (${config.gatewayRequestTimeoutMs}): the headers are part of the request`,
+    )
+  }
   if (!isLoopback(config.controlHost) && !config.adminToken) {
     throw new ConfigError(
       `refusing to expose the control plane on ${config.controlHost} without a token: set EDGEFORGE_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1`,
     )
   }
-  const badOrigin = corsOriginList(config.corsOrigins).find(
-    (origin) => !/^https?:\/\/[^/\s?#]+$/.test(origin),
-  )
+  const badOrigin = config.corsOrigins.find((origin) => !/^https?:\/\/[^/\s?#]+$/.test(origin))
   if (badOrigin !== undefined)
     throw new ConfigError(
       `EDGEFORGE_CORS_ORIGINS / --cors-origins: "${badOrigin}" is not an origin such as https://admin.example.com (scheme, host and port only)`,
@@ -286,12 +324,33 @@ export function loadConfig(
   return config
 }
 
-/** The origins of EDGEFORGE_CORS_ORIGINS (comma-separated). */
-export function corsOriginList(value: string): string[] {
-  return value
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter(Boolean)
+/** The schemes `EDGEFORGE_DATABASE_URL` may use; anything else would silently mean SQLite. */
+export const DATABASE_URL_SCHEMES = ['postgres:', 'postgresql:'] as const
+
+const SUPPORTED_STORES =
+  'supported: postgres://user@host:5432/db or postgresql://… for PostgreSQL, or leave it empty for SQLite in the data dir'
+
+/** Refuses a database URL edgeforge cannot use, naming what it can; the password is never echoed. */
+export function checkDatabaseUrl(databaseUrl: string): void {
+  if (databaseUrl === '') return
+  const where = 'EDGEFORGE_DATABASE_URL / --database-url'
+  let url: URL
+  try {
+    url = new URL(databaseUrl)
+  } catch {
+    throw new ConfigError(`${where} is not a URL; ${SUPPORTED_STORES}`)
+  }
+  if (!(DATABASE_URL_SCHEMES as readonly string[]).includes(url.protocol)) {
+    throw new ConfigError(
+      `${where} uses the scheme ${url.protocol.slice(0, 40)}//, which edgeforge does not support; ${SUPPORTED_STORES}`,
+    )
+  }
+  // `postgres:///db?host=/run/postgresql` (a Unix socket) is fine; `postgres:/db` names no server.
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError(
+      `${where} names no host (${redactLocation(databaseUrl)}): write postgres://<host>/<db>, or ?host=<socket dir>`,
+    )
+  }
 }
 
 export function isLoopback(host: string): boolean {

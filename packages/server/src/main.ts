@@ -3,15 +3,15 @@ import { join } from 'node:path'
 import { ApiError } from '@edgeforge/protocol'
 import {
   Authenticator,
+  authGuard,
   authRoutes,
   ClientRateLimiter,
   ClientStore,
-  installAuthGuard,
   type ScopeLookups,
 } from './auth/index.ts'
-import { Compiler } from './build/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
-import { type Config, corsOriginList, redactedConfig } from './config.ts'
+import { Compiler } from './compiler/index.ts'
+import { type Config, redactedConfig } from './config.ts'
 import {
   type CatalogPort,
   EndpointSync,
@@ -20,9 +20,8 @@ import {
   lifecycleRoutes,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, installCors, systemRoutes } from './http/index.ts'
-import { jobsRoutes, registerJobMetrics } from './jobs/index.ts'
-import { JobRuntime } from './jobs/runtime.ts'
+import { createControlApp, systemRoutes } from './http/index.ts'
+import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -82,6 +81,7 @@ export async function startServer(
   })
   const jobs = jobRuntime.client
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -123,16 +123,23 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
 
-  const app = await createControlApp({ logger, adminToken: config.adminToken, version: VERSION })
-  installCors(app, corsOriginList(config.corsOrigins))
   let authenticator: Authenticator | undefined
   const clients = new ClientStore(db, () => authenticator?.forget())
   authenticator = new Authenticator({ clients, adminToken: config.adminToken, cacheMs: config.authCacheMs })
-  installAuthGuard(app, {
+  const guard = authGuard({
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
     lookups: scopeLookups(catalog, jobRuntime),
   })
+  const app = await createControlApp({
+    logger,
+    adminToken: config.adminToken,
+    allowedHosts: config.controlAllowedHosts,
+    corsOrigins: config.corsOrigins,
+    authenticate: guard.authenticate,
+    version: VERSION,
+  })
+  guard.install(app)
   authRoutes(app, clients)
   systemRoutes(app, {
     version: VERSION,
@@ -159,7 +166,10 @@ export async function startServer(
     liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
-  const gateway = new GatewayListener(dispatcher, registry)
+  const gateway = new GatewayListener(dispatcher, registry, {
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  })
   let gatewayAddress: { port: number }
   try {
     gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)

@@ -7,9 +7,9 @@ import {
   type LogLine,
   rawRequest,
   readLogs,
-  waitFor,
 } from './support/endpoints.ts'
 import { handlerSource, startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 // One server for the whole file: each subtest deploys its own endpoints on their own paths.
 
@@ -424,4 +424,36 @@ test('data plane', async (t) => {
       assert.equal((await getEndpoint(srv, boom.endpoint.id)).status, 'running')
     },
   )
+  await t.test('/metrics counts every status a client saw under its own label', async () => {
+    await deployEndpoint(srv, {
+      name: 'statuses',
+      method: 'GET',
+      path: '/statuses/{kind}',
+      code: handlerSource(
+        `export default handler((req) => {
+  const kind = req.pathParam('kind') ?? ''
+  if (kind === 'throw') throw new Error('boom')
+  if (kind === 'missing') throw HandlerError.notFound('no such thing')
+  return Response.text(kind === 'fail' ? 500 : 200, kind)
+})`,
+        'handler, HandlerError, Response',
+      ),
+    })
+    const seen: number[] = []
+    for (const kind of ['ok', 'missing', 'missing', 'fail', 'throw', 'ok']) {
+      const response = await gw(`/statuses/${kind}`)
+      await response.text()
+      seen.push(response.status)
+    }
+    assert.deepEqual(seen, [200, 404, 404, 500, 500, 200])
+    const text = await (await fetch(`${srv.controlUrl}/metrics`)).text()
+    const count = (status: number) =>
+      Number(
+        new RegExp(
+          `^edgeforge_gateway_requests_total\\{endpoint="statuses",status="${status}"\\} (\\d+)$`,
+          'm',
+        ).exec(text)?.[1] ?? 0,
+      )
+    assert.deepEqual({ 200: count(200), 404: count(404), 500: count(500) }, { 200: 2, 404: 2, 500: 2 })
+  })
 })

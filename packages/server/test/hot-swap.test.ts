@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { Agent, request } from 'node:http'
 import { test } from 'node:test'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const SWAPS = 20
 const CLIENTS = 32
@@ -117,18 +118,6 @@ async function api<T>(srv: TestServer, method: string, path: string, body?: unkn
   return reply.body.data
 }
 
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 test('hot swap under load: 20 redeploys, no failed request, no step back, no request cut off', {
   timeout: 45_000,
 }, async (t) => {
@@ -159,7 +148,7 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
   const everyClientAnswered = (after: number) =>
     samples.every((mine) => mine.some((sample) => sample.sentAt > after && sample.reply !== undefined))
   try {
-    await waitFor('every client to get an answer from version 0', () => everyClientAnswered(0))
+    await waitFor('every client to get an answer from version 0', () => everyClientAnswered(0), 10_000)
 
     const swaps: Swap[] = []
     for (let marker = 1; marker <= SWAPS; marker += 1) {
@@ -173,14 +162,18 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
         probe = timed(-1, marker, () =>
           get(gateway, `/swapped?hold=${PROBE_HOLD_MS}`, false, { 'x-request-id': requestId }),
         )
-        await waitFor(`probe ${requestId} to be running`, async () => {
-          const lines = await api<Array<{ request_id: string | null }>>(
-            srv,
-            'GET',
-            `/api/endpoints/${endpoint.id}/logs?limit=50`,
-          )
-          return lines.some((line) => line.request_id === requestId)
-        })
+        await waitFor(
+          `probe ${requestId} to be running`,
+          async () => {
+            const lines = await api<Array<{ request_id: string | null }>>(
+              srv,
+              'GET',
+              `/api/endpoints/${endpoint.id}/logs?limit=50`,
+            )
+            return lines.some((line) => line.request_id === requestId)
+          },
+          10_000,
+        )
       }
       const startedAt = performance.now()
       const report = await api<DeployReport>(srv, 'POST', `/api/endpoints/${endpoint.id}/deploy`)
@@ -192,8 +185,10 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
     }
     // Let every client get at least one answer sent after the last swap returned.
     const lastReturned = swaps[swaps.length - 1].returnedAt
-    await waitFor('every client to get an answer after the last swap', () =>
-      everyClientAnswered(lastReturned),
+    await waitFor(
+      'every client to get an answer after the last swap',
+      () => everyClientAnswered(lastReturned),
+      10_000,
     )
     stopLoad = true
     await Promise.all(clients)
@@ -274,14 +269,18 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
     t.diagnostic(`${drainingSwaps} of ${SWAPS} deploys reported versions still draining`)
 
     // With no request left in flight, every old version has drained and been let go.
-    await waitFor('old versions to finish draining', async () => {
-      const stats = await api<{ handlers: { draining: number; draining_requests: number } }>(
-        srv,
-        'GET',
-        '/api/stats',
-      )
-      return stats.handlers.draining === 0 && stats.handlers.draining_requests === 0
-    })
+    await waitFor(
+      'old versions to finish draining',
+      async () => {
+        const stats = await api<{ handlers: { draining: number; draining_requests: number } }>(
+          srv,
+          'GET',
+          '/api/stats',
+        )
+        return stats.handlers.draining === 0 && stats.handlers.draining_requests === 0
+      },
+      10_000,
+    )
   } finally {
     stopLoad = true
     await Promise.all(clients)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
 import { spawnServe } from './support/child.ts'
-import { waitFor } from './support/endpoints.ts'
+import { waitFor } from './support/wait.ts'
 
 const JOBS = 24
 

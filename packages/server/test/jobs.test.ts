@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { deployEndpoint, expectStatus, lifecycle, readLogs, waitFor } from './support/endpoints.ts'
+import { deployEndpoint, expectStatus, lifecycle, readLogs } from './support/endpoints.ts'
 import { startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 test('job handlers: deployed like endpoints, fed by ctx.jobs.enqueue, hot-swapped without cutting running jobs', async (t) => {
   const srv = await startTestServer(t, { 'job-concurrency': '4' })

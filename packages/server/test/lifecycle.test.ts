@@ -12,9 +12,9 @@ import {
   getEndpoint,
   lifecycle,
   readLogs,
-  waitFor,
 } from './support/endpoints.ts'
 import { handlerSource, startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const version = (n: number) => handlerSource(`export default handler(() => Response.text(200, 'v${n}'))`)
 
@@ -113,6 +113,60 @@ export default handler(async () => {
     assert.equal(finished.status, 200)
     assert.equal(await finished.text(), 'finished on v1')
   })
+
+  await t.test(
+    'past the drain timeout, an old version is aborted, answered 503 drain_timeout and released',
+    async () => {
+      const slow = (n: number) =>
+        handlerSource(`export default handler(async (req, ctx) => {
+  ctx.signal.addEventListener('abort', () => ctx.log.info('aborted: ' + String(ctx.signal.reason?.message)))
+  ctx.log.info('entered')
+  // Ignores the abort on purpose: the gateway must cut it off.
+  await new Promise((resolve) => setTimeout(resolve, 4000))
+  return Response.text(200, 'v${n} late')
+})`)
+      const { endpoint } = await deployEndpoint(srv, {
+        name: 'overstayer',
+        method: 'GET',
+        path: '/overstayer',
+        code: slow(1),
+        drain_timeout_ms: 1000,
+      })
+      const startedAt = Date.now()
+      const inFlight = gw('/overstayer')
+      await waitFor('the request to enter the handler', async () =>
+        (await readLogs(srv, endpoint.id)).find((line) => line.message === 'entered'),
+      )
+      expectStatus(await srv.api('PUT', `/api/endpoints/${endpoint.id}`, { code: version(2) }), 200)
+      const swapped = expectStatus(await lifecycle(srv, endpoint.id, 'deploy'), 200).body.data
+      assert.deepEqual(swapped.draining, [{ version: 1, in_flight: 1 }])
+      assert.equal((await bodyOf('/overstayer')).text, 'v2', 'new requests reach v2 at once')
+      const stats = async () =>
+        expectStatus(
+          await srv.api<{ handlers: { draining: number; draining_requests: number } }>('GET', '/api/stats'),
+          200,
+        ).body.data.handlers
+      const during = await stats()
+      assert.equal(during.draining, 1)
+      assert.equal(during.draining_requests, 1)
+
+      const cutOff = await inFlight
+      const elapsed = Date.now() - startedAt
+      assert.equal(cutOff.status, 503)
+      assert.equal(cutOff.headers.get('retry-after'), '1')
+      const body = (await cutOff.json()) as { error: { code: string; message: string } }
+      assert.equal(body.error.code, 'drain_timeout')
+      assert.ok(elapsed < 3500, `cut off at the drain timeout, not when the handler finished (${elapsed} ms)`)
+      const lines = (await readLogs(srv, endpoint.id)).map((line) => line.message)
+      assert.ok(
+        lines.some((line) => /^aborted: .*drain timeout/.test(line)),
+        `ctx.signal was aborted: ${lines}`,
+      )
+      const after = await stats()
+      assert.equal(after.draining, 0, 'the old version is released')
+      assert.equal(after.draining_requests, 0)
+    },
+  )
 
   await t.test('start of a never-compiled endpoint is a 409; unknown ids are 404', async () => {
     const endpoint = await createEndpoint(srv, { name: 'raw', method: 'GET', path: '/raw', code: version(1) })

@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, loadConfig, redactedConfig } from '../src/config.ts'
 import { CLI_MAIN, cleanEnv, spawnServe } from './support/child.ts'
-import { deployEndpoint, type EndpointView, expectError, expectStatus, waitFor } from './support/endpoints.ts'
+import { deployEndpoint, type EndpointView, expectError, expectStatus } from './support/endpoints.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const TOKEN = 'e2e-Admin-Token-7f3a9c'
 

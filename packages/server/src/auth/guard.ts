@@ -33,41 +33,49 @@ export interface GuardOptions {
 const AUTHORIZED_SCOPES_HEADER = 'x-edgeforge-authorized-scopes'
 const ROOT_ONLY: RouteScopes = { scopes: '*' }
 
-/**
- * Authenticates every control-plane request (onRequest, so even a 404 needs credentials) and checks
- * the route's scope expression once its input is validated (preHandler). Register it before the
- * contexts' routes.
- */
-export function installAuthGuard(app: App, options: GuardOptions): void {
-  const routes = options.routes ?? ROUTE_SCOPES
-  app.addHook('onRequest', async (req, reply) => {
-    const principal = await options.authenticator.authenticate(
-      {
-        authorization: req.headers.authorization,
-        url: req.url,
-        method: req.method,
-        authorizedScopes: headerValue(req.headers[AUTHORIZED_SCOPES_HEADER]),
-      },
-      true,
-    )
-    if (!principal) throw missingCredentials()
-    req.principal = principal
-    // The signature is not one of the route's query parameters (their schemas refuse unknown ones).
-    const query = req.query as Record<string, unknown> | undefined
-    if (query && SIGNED_URL_PARAM in query) delete query[SIGNED_URL_PARAM]
-    limit(options.rateLimiter, principal, reply)
-  })
+export interface AuthGuard {
+  /**
+   * Authenticates one control-plane request, or throws the 401 (or 429). The control app calls it
+   * from its first hook and for router errors, so even a 404 or a bad URL needs credentials.
+   */
+  authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** Adds the preHandler that checks each route's scopes once its input is validated. */
+  install(app: App): void
+}
 
-  app.addHook('preHandler', async (req) => {
-    const url = req.routeOptions.url
-    if (url === undefined || !req.principal) return
-    const method = req.method === 'HEAD' ? 'GET' : req.method
-    const route = routes[`${method} ${url}`] ?? ROOT_ONLY
-    if (req.principal.via === 'signed-url' && method !== 'GET')
-      throw new ApiError('unauthorized', 'signed URLs work for GET and HEAD only')
-    const params = await routeParams(req, route.lookup, options.lookups)
-    checkScopes(req.principal, fillTemplates(route.scopes, params))
-  })
+export function authGuard(options: GuardOptions): AuthGuard {
+  const routes = options.routes ?? ROUTE_SCOPES
+  return {
+    async authenticate(req, reply) {
+      const principal = await options.authenticator.authenticate(
+        {
+          authorization: req.headers.authorization,
+          url: req.url,
+          method: req.method,
+          authorizedScopes: headerValue(req.headers[AUTHORIZED_SCOPES_HEADER]),
+        },
+        true,
+      )
+      if (!principal) throw missingCredentials()
+      req.principal = principal
+      // The signature is not one of the route's query parameters (their schemas refuse unknown ones).
+      const query = req.query as Record<string, unknown> | undefined
+      if (query && typeof query === 'object' && SIGNED_URL_PARAM in query) delete query[SIGNED_URL_PARAM]
+      limit(options.rateLimiter, principal, reply)
+    },
+    install(app) {
+      app.addHook('preHandler', async (req) => {
+        const url = req.routeOptions.url
+        if (url === undefined || !req.principal) return
+        const method = req.method === 'HEAD' ? 'GET' : req.method
+        const route = routes[`${method} ${url}`] ?? ROOT_ONLY
+        if (req.principal.via === 'signed-url' && method !== 'GET')
+          throw new ApiError('unauthorized', 'signed URLs work for GET and HEAD only')
+        const params = await routeParams(req, route.lookup, options.lookups)
+        checkScopes(req.principal, fillTemplates(route.scopes, params))
+      })
+    },
+  }
 }
 
 /** Throws the 403 `insufficient_scopes` unless the principal satisfies the filled expression. */

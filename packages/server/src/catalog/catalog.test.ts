@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
-import { backends, openCatalog, rejectsWith } from './test-support.ts'
+import { backends } from '../../test/support/backends.ts'
+import { openCatalog, rejectsWith } from '../../test/support/catalog.ts'
 
 for (const [backend, open] of backends) {
   describe(`catalog on ${backend}`, () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { assertError, data, serve } from './test-http.ts'
+import { assertError, data, serve } from '../../test/support/catalog-http.ts'
 
 describe('catalog list routes', () => {
   test('lists: filters, code only with include_code=true, paging with tokens, bad tokens', async (t) => {

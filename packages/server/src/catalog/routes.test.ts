@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { assertError, data, ISO, serve } from './test-http.ts'
+import { assertError, data, ISO, serve } from '../../test/support/catalog-http.ts'
 
 describe('catalog routes', () => {
   test('domains: 201 on create, 200 on get/put, 404 on unknown ids, 409 on a taken host, null on delete', async (t) => {

@@ -1,4 +1,4 @@
-import type { ErrorBody } from '@edgeforge/protocol'
+import type { ErrorBody, ReplyBody } from '@edgeforge/protocol'
 
 /** A failed control-plane call, with the server's stable code and details. */
 export class ControlError extends Error {
@@ -44,7 +44,7 @@ export class ControlClient {
       )
     }
     const text = await response.text()
-    let parsed: { ok: boolean; data?: T; continuation_token?: string | null; error?: ErrorBody['error'] }
+    let parsed: ReplyBody<T>
     try {
       parsed = JSON.parse(text)
     } catch {
@@ -54,7 +54,7 @@ export class ControlClient {
     }
     if (!parsed.ok)
       throw new ControlError(response.status, parsed.error ?? { code: 'internal', message: text })
-    return { data: parsed.data as T, continuation_token: parsed.continuation_token }
+    return { data: parsed.data, continuation_token: parsed.continuation_token }
   }
 
   /** Every item of a paged list route. */

@@ -1,12 +1,11 @@
-export {
-  type CatalogPort,
-  type CompileReport,
-  type EndpointStatus,
-  type JobHandlerPort,
-  Lifecycle,
-  type LifecycleDeps,
-  type LifecycleEndpoint,
-  type RunReport,
-} from './lifecycle.ts'
+export { Lifecycle, type LifecycleDeps } from './lifecycle.ts'
+export type {
+  CatalogPort,
+  CompileReport,
+  EndpointStatus,
+  JobHandlerPort,
+  LifecycleEndpoint,
+  RunReport,
+} from './ports.ts'
 export { lifecycleRoutes } from './routes.ts'
 export { ENDPOINTS_CHANNEL, EndpointSync } from './sync.ts'

@@ -1,60 +1,20 @@
 import { ApiError } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
-import type { CompileResult, Compiler, Diagnostic } from '../build/index.ts'
-import type { DrainReport, EndpointLimits, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
+import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
+import type { HandlerRegistry, Route } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
 import { Placement } from './placement.ts'
+import type {
+  CatalogPort,
+  CompileReport,
+  EndpointStatus,
+  JobHandlerPort,
+  LifecycleEndpoint,
+  RunReport,
+} from './ports.ts'
 import { type AnyVersion, instantiateVersion } from './version.ts'
 import { VersionStore } from './versions.ts'
-
-export type EndpointStatus = 'created' | 'compiled' | 'running' | 'stopped' | 'error'
-
-/** What the lifecycle reads of an endpoint record. */
-export interface LifecycleEndpoint {
-  id: string
-  name: string
-  kind: 'http' | 'job'
-  queue: string | null
-  code: string
-  dependencies: Record<string, string>
-  status: EndpointStatus
-  runningVersion: number | null
-  compiledVersion: number | null
-  /** Enabled, and so are its collection and domain. */
-  active: boolean
-  limits: EndpointLimits
-}
-
-/** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
-export interface CatalogPort {
-  getEndpoint(id: string): Promise<LifecycleEndpoint>
-  /** Null when the endpoint is not routable (a job, or it, its collection or its domain is disabled). */
-  routeOf(id: string): Promise<Route | null>
-  listRunning(): Promise<LifecycleEndpoint[]>
-  setState(
-    id: string,
-    patch: {
-      status?: EndpointStatus
-      runningVersion?: number | null
-      compiledVersion?: number | null
-      lastError?: string | null
-    },
-  ): Promise<void>
-}
-
-/** Where loaded job handlers go; the job runtime fills this in. */
-export interface JobHandlerPort {
-  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[]
-  remove(endpointId: string): DrainReport[]
-  drainingOf(endpointId: string): DrainReport[]
-  /** The queue an installed job endpoint serves; undefined when it is not installed. */
-  queueOf(endpointId: string): string | undefined
-  current(endpointId: string): HandlerVersion<JobFunction> | undefined
-  /** The ids of the job endpoints installed here. */
-  installed(): Iterable<string>
-}
 
 export interface LifecycleDeps {
   db: Db
@@ -71,25 +31,6 @@ export interface LifecycleDeps {
    * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
    */
   announce?: (endpointId: string) => void
-}
-
-export interface CompileReport {
-  endpoint_id: string
-  status: EndpointStatus
-  compiled_version: number
-  reused: boolean
-  diagnostics: Diagnostic[]
-  timings_ms?: { install: number; type_check: number; bundle: number }
-}
-
-export interface RunReport {
-  endpoint_id: string
-  status: EndpointStatus
-  running_version: number | null
-  swapped: boolean
-  /** Old versions still finishing requests when the call returned. */
-  draining: DrainReport[]
-  compile?: CompileReport
 }
 
 /**

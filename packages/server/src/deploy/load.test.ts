@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import * as sdk from '@edgeforge/sdk'
 import { transform } from 'esbuild'
-import { Compiler, mapStack } from '../build/index.ts'
+import { Compiler, mapStack } from '../compiler/index.ts'
 import { type BundleConsole, loadBundle } from './load.ts'
 
 const run = promisify(execFile)

@@ -1,6 +1,6 @@
 import { createRequire, isBuiltin } from 'node:module'
 import { Script } from 'node:vm'
-import { mapStack } from '../build/index.ts'
+import { mapStack } from '../compiler/index.ts'
 
 const SDK_PACKAGE = '@edgeforge/sdk'
 

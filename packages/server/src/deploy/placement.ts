@@ -1,7 +1,7 @@
 import { ApiError } from '@edgeforge/protocol'
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import type { DrainReport, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
-import type { JobHandlerPort, LifecycleEndpoint } from './lifecycle.ts'
+import type { JobHandlerPort, LifecycleEndpoint } from './ports.ts'
 import type { AnyVersion } from './version.ts'
 
 /**

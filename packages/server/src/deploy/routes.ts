@@ -1,7 +1,8 @@
 import { Type } from 'typebox'
 import { type App, ok } from '../http/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
-import type { CatalogPort, Lifecycle } from './lifecycle.ts'
+import type { Lifecycle } from './lifecycle.ts'
+import type { CatalogPort } from './ports.ts'
 
 const IdParams = Type.Object(
   { id: Type.String({ description: 'Endpoint id' }) },

@@ -1,10 +1,10 @@
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
-import { mapStack } from '../build/index.ts'
+import { mapStack } from '../compiler/index.ts'
 import { HandlerVersion, requestScope } from '../gateway/index.ts'
 import { type EndpointLogEntry, type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
-import type { LifecycleEndpoint } from './lifecycle.ts'
 import { loadBundle } from './load.ts'
+import type { LifecycleEndpoint } from './ports.ts'
 
 /** A loaded version: an HTTP handler's or a job handler's entry point. */
 export type AnyVersion = HandlerVersion<HandlerFunction | JobFunction>

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger as ServerLogger } from '../observability/logger.ts'
-import { newRequestId } from '../observability/request-id.ts'
+import { requestIdFor } from '../observability/request-id.ts'
 import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
 import { type Head, hostOf, IncomingInit, readBody, readHead, TOO_LARGE } from './incoming.ts'
 import type { HandlerVersion, RequestSeries } from './registry.ts'
@@ -32,7 +32,6 @@ export interface DispatcherOptions {
   metrics?: RequestMetrics
 }
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/
 /** Reused for every request: `readHead` fills it and `handle` reads it before anything can run in between. */
 const head: Head = { requestId: undefined, hasBody: false }
 
@@ -56,8 +55,7 @@ export class Dispatcher implements ExchangeHost {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.requestsHandled += 1
     readHead(req.rawHeaders, head)
-    const given = head.requestId
-    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : newRequestId()
+    const requestId = requestIdFor(head.requestId)
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
@@ -102,6 +100,11 @@ export class Dispatcher implements ExchangeHost {
 
   private invoke(exchange: Exchange, request: Request, timeoutMs: number): void {
     const { version } = exchange
+    if (version.expired) {
+      // Its body arrived after the version's drain timeout: the version takes no more work.
+      this.cutOff(exchange)
+      return
+    }
     let result: unknown
     try {
       result = version.usesConsole
@@ -149,6 +152,44 @@ export class Dispatcher implements ExchangeHost {
     }
   }
 
+  /**
+   * A draining version's drain timeout passed: its pending requests get their `ctx.signal`
+   * aborted, and those that still have not answered once the abort listeners ran get a 503, which
+   * releases the version.
+   */
+  readonly expire = (version: HandlerVersion): void => {
+    const reason = new Error(
+      `version ${version.version} of ${version.endpointName} was replaced and its drain timeout passed`,
+    )
+    for (let exchange = this.pending.first; exchange; exchange = exchange.nextPending) {
+      if (exchange.version === version) exchange.abort(reason)
+    }
+    setImmediate(() => {
+      let next: Exchange | undefined
+      for (let exchange = this.pending.first; exchange; exchange = next) {
+        next = exchange.nextPending
+        if (exchange.version === version) this.cutOff(exchange)
+      }
+    })
+  }
+
+  private cutOff(exchange: Exchange): void {
+    const { version } = exchange
+    this.appendLog(
+      version,
+      exchange.requestId,
+      'warn',
+      `request cut off: version ${version.version} was replaced and did not finish within its drain timeout (503)`,
+    )
+    exchange.res.setHeader('retry-after', '1')
+    this.finishWithError(
+      exchange,
+      503,
+      'drain_timeout',
+      'the version serving this request was replaced and did not finish within its drain timeout; retry the request',
+    )
+  }
+
   private finish(exchange: Exchange, outcome: unknown): void {
     if (exchange.done) return
     if (!(outcome instanceof Response)) {
@@ -162,7 +203,7 @@ export class Dispatcher implements ExchangeHost {
       )
       return
     }
-    this.settle(exchange)
+    this.settle(exchange, outcome.status)
     try {
       writeResponse(exchange.res, outcome, exchange.requestId)
     } catch (error) {
@@ -175,20 +216,24 @@ export class Dispatcher implements ExchangeHost {
 
   private finishWithError(exchange: Exchange, status: number, code: string, message: string): void {
     if (exchange.done) return
-    this.settle(exchange)
+    this.settle(exchange, status)
     sendError(exchange.res, status, code, message, exchange.requestId)
   }
 
-  /** The request is answered (or about to be): release its version and count it. */
-  private settle(exchange: Exchange): void {
+  /**
+   * The request is about to be answered with `status`: release its version and count it. The
+   * status is passed in because the response is written after this, so `res.statusCode` would
+   * still be node's default 200.
+   */
+  private settle(exchange: Exchange, status: number): void {
     exchange.done = true
     if (exchange.deadline !== 0) this.pending.delete(exchange)
-    const { version, res } = exchange
+    const { version } = exchange
     version.release()
     const metrics = this.options.metrics
     if (metrics) {
       version.series ??= metrics.series(version.endpointName)
-      version.series.observe(res.statusCode, (performance.now() - exchange.startedAt) / 1000)
+      version.series.observe(status, (performance.now() - exchange.startedAt) / 1000)
     }
   }
 

@@ -3,14 +3,32 @@ import type { AddressInfo } from 'node:net'
 import type { Dispatcher } from './dispatch.ts'
 import type { HandlerRegistry } from './registry.ts'
 
+/** How long a client may take to send a request: node answers 408 and closes the connection after. */
+export interface ClientTimeouts {
+  /** Until the last header line has arrived. */
+  headersTimeoutMs: number
+  /** Until the whole request, body included, has arrived; the handler's own time is not counted. */
+  requestTimeoutMs: number
+}
+
 /** The public listener of the data plane: plain node:http in front of the dispatcher. */
 export class GatewayListener {
   readonly server: Server
   private readonly registry: HandlerRegistry
 
-  constructor(dispatcher: Dispatcher, registry: HandlerRegistry) {
+  constructor(dispatcher: Dispatcher, registry: HandlerRegistry, timeouts: ClientTimeouts) {
     this.registry = registry
-    this.server = createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, dispatcher.handle)
+    this.server = createServer(
+      {
+        keepAliveTimeout: 5000,
+        headersTimeout: timeouts.headersTimeoutMs,
+        requestTimeout: timeouts.requestTimeoutMs,
+        // node checks those deadlines on this interval (30 s by default), so a 10 s header
+        // timeout would otherwise hold a silent connection for up to 40 s.
+        connectionsCheckingInterval: Math.min(1000, Math.ceil(timeouts.headersTimeoutMs / 4)),
+      },
+      dispatcher.handle,
+    )
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {

@@ -34,8 +34,9 @@ test('a swap hands new requests to the new version while the old one drains its 
   assert.equal(registry.draining.size, 0)
 })
 
-test('an idle old version is released at once, and a stuck one after its drain timeout', async () => {
-  const registry = new HandlerRegistry()
+test('an idle old version is released at once; a stuck one is handed to onDrainTimeout and stays draining until released', async () => {
+  const timedOut: HandlerVersion[] = []
+  const registry = new HandlerRegistry({ onDrainTimeout: (v) => timedOut.push(v) })
   registry.install('e1', route, limits, version(1))
   assert.deepEqual(registry.install('e1', route, limits, version(2)).draining, [])
   const stuck = registry.get('e1')!.current
@@ -44,11 +45,13 @@ test('an idle old version is released at once, and a stuck one after its drain t
   assert.deepEqual(removed.draining, [{ version: 2, in_flight: 1 }])
   assert.equal(registry.get('e1'), undefined)
   await new Promise((resolve) => setTimeout(resolve, limits.drainTimeoutMs + 30))
-  assert.equal(
-    registry.draining.size,
-    0,
-    'released after the drain timeout even with a request still running',
-  )
+  assert.deepEqual(timedOut, [stuck], 'the drain timeout hands the version to whoever cuts its requests off')
+  assert.equal(stuck.expired, true)
+  assert.equal(registry.draining.size, 1, 'still draining while a request holds it')
+  stuck.release()
+  await stuck.drained
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(registry.draining.size, 0)
 })
 
 test('the router matches host-specific routes before wildcard ones and reports allowed methods', () => {

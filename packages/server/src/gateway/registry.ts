@@ -41,6 +41,8 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly usesConsole: boolean
   inFlight = 0
   draining = false
+  /** Its drain timeout passed: what it still holds is being cut off, and it takes no more work. */
+  expired = false
   /** The endpoint's metrics series; the dispatcher attaches it on the version's first request. */
   series: RequestSeries | undefined
   readonly drained: Promise<void>
@@ -106,6 +108,16 @@ export interface SwapResult {
 export class HandlerRegistry<F extends AnyFunction = HandlerFunction> {
   readonly slots = new Map<string, EndpointSlot<F>>()
   readonly draining = new Set<HandlerVersion<F>>()
+  /**
+   * Called when a draining version's drain timeout passes with requests still in flight: whoever
+   * runs them (the dispatcher) aborts them and answers them, which releases the version. Until it
+   * is released it stays in `draining`, so stats never forget work that is still running.
+   */
+  onDrainTimeout: ((version: HandlerVersion<F>) => void) | undefined
+
+  constructor(options: { onDrainTimeout?: (version: HandlerVersion<F>) => void } = {}) {
+    this.onDrainTimeout = options.onDrainTimeout
+  }
 
   get(endpointId: string): EndpointSlot<F> | undefined {
     return this.slots.get(endpointId)
@@ -150,7 +162,10 @@ export class HandlerRegistry<F extends AnyFunction = HandlerFunction> {
     version.startDraining()
     if (version.inFlight === 0) return []
     this.draining.add(version)
-    const timer = setTimeout(() => this.draining.delete(version), drainTimeoutMs)
+    const timer = setTimeout(() => {
+      version.expired = true
+      this.onDrainTimeout?.(version)
+    }, drainTimeoutMs)
     timer.unref()
     version.drained.then(() => {
       clearTimeout(timer)

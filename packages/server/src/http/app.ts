@@ -1,16 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ApiError } from '@edgeforge/protocol'
+import { AjvCompiler } from '@fastify/ajv-compiler'
 import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   LogController,
   type RawServerDefault,
 } from 'fastify'
 import type { Logger } from '../observability/logger.ts'
-import { newRequestId } from '../observability/request-id.ts'
+import { requestIdFor } from '../observability/request-id.ts'
+import { corsHandler } from './cors.ts'
 import { errorBody, mapError } from './errors.ts'
+import { createGuard } from './guard.ts'
+import { RouteIndex } from './route-index.ts'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -23,9 +29,18 @@ export type App = FastifyInstance<
 export interface ControlAppOptions {
   logger: Logger
   adminToken: string
+  /** Host names answered without a token besides the loopback ones (DNS-rebinding guard). */
+  allowedHosts?: readonly string[]
   version: string
   /** Largest accepted request body, e.g. handler code or a batch of jobs. */
   bodyLimitBytes?: number
+  /** Browser origins allowed to call cross-origin (EDGEFORGE_CORS_ORIGINS). */
+  corsOrigins?: readonly string[]
+  /**
+   * Checks the request's credentials, throwing the 401 (the auth context's guard). Without it
+   * nothing is authenticated: only for tests of a context's routes.
+   */
+  authenticate?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
 }
 
 /** The success envelope every control-plane route returns. */
@@ -43,20 +58,49 @@ export function okPage<T>(page: { items: T[]; continuation_token: string | null 
  * and the OpenAPI document. Contexts add their routes as plugins.
  */
 export async function createControlApp(options: ControlAppOptions): Promise<App> {
+  const guard = createGuard({
+    adminToken: options.adminToken,
+    allowedHosts: options.allowedHosts ?? [],
+    corsOrigins: options.corsOrigins,
+  })
   const app = Fastify({
     loggerInstance: options.logger.child({ plane: 'control' }) as FastifyBaseLogger,
     // One line per request is noise for a management API; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 16 * 1024 * 1024,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : newRequestId()
-    },
-    ajv: {
-      // Unknown fields are an error the caller should hear about, not something to drop silently.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    genReqId: (req) => requestIdFor(req.headers['x-request-id']),
+    // Errors Fastify's router raises before any hook runs (a %zz in the path, an over-long
+    // parameter): the guard still comes first, then the envelope.
+    frameworkErrors: (error, req, reply: FastifyReply) => {
+      reply.header('x-request-id', req.id)
+      const routerError = () =>
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError('uri_too_long', 'a path parameter is longer than any this API accepts')
+          : new ApiError('bad_request', 'the request path is not valid percent-encoded text')
+      const send = (apiError: ApiError) => reply.status(apiError.status).send(errorBody(apiError))
+      const refused = guard(req)
+      if (refused || !options.authenticate) {
+        send(refused ?? routerError())
+        return
+      }
+      options.authenticate(req, reply).then(
+        () => send(routerError()),
+        (failure: unknown) => send(mapError(failure)),
+      )
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // A JSON body's types are the caller's contract: `{"name": 5}` is refused, not read as "5".
+  // Path parameters and query strings are text, so they may still be read as numbers and booleans.
+  // Unknown fields are an error the caller should hear about, not something to drop silently.
+  const buildValidator = AjvCompiler()
+  const common = { removeAdditional: false, useDefaults: true, allErrors: false } as const
+  const strict = buildValidator({}, { customOptions: { ...common, coerceTypes: false } })
+  const lenient = buildValidator({}, { customOptions: { ...common, coerceTypes: 'array' } })
+  app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strict : lenient)(route))
+
+  const routes = new RouteIndex()
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url))
 
   // Action routes (deploy, stop, retry, …) take no body, and many clients send `content-type:
   // application/json` on every request: an empty JSON body reads as no body. Anything else goes to
@@ -81,9 +125,14 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     },
   })
 
-  // Credentials are checked by the auth context's guard (auth/guard.ts), which main.ts installs.
+  // CORS first (a preflight carries no credentials), then host and origin, then credentials.
+  const cors = corsHandler(options.corsOrigins ?? [])
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
+    if (cors(req, reply)) return reply
+    const refused = guard(req)
+    if (refused) throw refused
+    await options.authenticate?.(req, reply)
   })
 
   app.setErrorHandler((error, req, reply) => {
@@ -93,10 +142,24 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     reply.status(apiError.status).send(errorBody(apiError))
   })
 
+  // Runs after the guard (the hooks apply to it too). A path that exists under other methods is
+  // a 405 listing them, as on the data plane.
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .status(404)
-      .send(errorBody(new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)))
+    const path = req.url.split('?')[0]
+    const allow = routes.methodsOf(path)
+    if (allow.length) {
+      reply.header('allow', allow.join(', '))
+      const error = new ApiError(
+        'method_not_allowed',
+        `${path} does not take ${req.method}; it takes ${allow.join(', ')}`,
+        {
+          allow,
+        },
+      )
+      reply.status(405).send(errorBody(error))
+      return
+    }
+    reply.status(404).send(errorBody(new ApiError('not_found', `no route ${req.method} ${path}`)))
   })
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())

@@ -1,5 +1,4 @@
 export { type App, type ControlAppOptions, createControlApp, ok, okPage } from './app.ts'
-export { installCors } from './cors.ts'
 export { errorBody, mapError } from './errors.ts'
 export { decodeToken, encodeToken, type Page, PageQuery, toPage } from './paging.ts'
 export { Ok, OkList, OkNull } from './schemas.ts'

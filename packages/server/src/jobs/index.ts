@@ -1,3 +1,9 @@
+// The job queue. Imports run one way: http/ and local/ (and a later remote/) → engine/ → sql/ →
+// the shared vocabulary at this level (types, errors, validation, backoff, rate limit).
+//   engine/  the engine facade, cron, metrics: what every runner and route calls
+//   sql/     one file per operation on the jobs tables, and the context they share
+//   http/    the /queue and /jobs routes, their DTOs and error mapping
+//   local/   the in-process runner and the runtime that feeds it deployed job handlers
 export { backoffDelayMs } from './backoff.ts'
 export {
   type CronInput,
@@ -6,25 +12,13 @@ export {
   type CronScheduler,
   createCronScheduler,
   fireKey,
-} from './cron.ts'
-export {
-  cronDto,
-  enqueueInput,
-  enqueueResultDto,
-  jobDto,
-  jobWithLogsDto,
-  queueOverviewDto,
-  queueSettingsDto,
-} from './dto.ts'
+} from './engine/cron.ts'
 export {
   createQueueEngine,
   DEFAULT_MAX_ATTEMPTS,
   type QueueEngine,
   type QueueEngineOptions,
-} from './engine.ts'
-export { isUnrecoverable, UNRECOVERABLE, UnrecoverableError } from './errors.ts'
-export type { Completion, FailOptions } from './finish.ts'
-export { isTransientStoreError, mapStoreError } from './http-errors.ts'
+} from './engine/engine.ts'
 // Metrics: main.ts calls registerJobMetrics(metrics.registry, { engine, liveWorkers }) once, and
 // the runner calls observeStart / observeFinish around each job it runs.
 export {
@@ -33,10 +27,20 @@ export {
   type JobMetricsDeps,
   type JobOutcome,
   registerJobMetrics,
-} from './metrics.ts'
-export { createNotifier, JOBS_CHANNEL, LocalNotifier, type Notifier, PostgresNotifier } from './notifier.ts'
+} from './engine/metrics.ts'
+export { isUnrecoverable, UNRECOVERABLE, UnrecoverableError } from './errors.ts'
+export {
+  cronDto,
+  enqueueInput,
+  enqueueResultDto,
+  jobDto,
+  jobWithLogsDto,
+  queueOverviewDto,
+  queueSettingsDto,
+} from './http/dto.ts'
+export { isTransientStoreError, mapStoreError } from './http/errors.ts'
 // HTTP API: main.ts calls jobsRoutes(app, { engine, cron, db, schemaVersion, bootedAt, liveWorkers }) before listen.
-export { type JobsRoutesDeps, jobsRoutes } from './routes.ts'
+export { type JobsRoutesDeps, jobsRoutes } from './http/routes.ts'
 export {
   type AbortCause,
   createRunner,
@@ -45,7 +49,16 @@ export {
   type RunnerJobContext,
   type RunnerOptions,
   type RunnerStats,
-} from './runner.ts'
-export { DEFAULT_QUEUE_SETTINGS } from './settings.ts'
+} from './local/runner.ts'
+export { type JobObserver, JobRuntime, type JobRuntimeOptions } from './local/runtime.ts'
+export type { Completion, FailOptions } from './sql/finish.ts'
+export {
+  createNotifier,
+  JOBS_CHANNEL,
+  LocalNotifier,
+  type Notifier,
+  PostgresNotifier,
+} from './sql/notifier.ts'
+export { DEFAULT_QUEUE_SETTINGS } from './sql/settings.ts'
 export * from './types.ts'
 export { QUEUE_NAME } from './validate.ts'

@@ -26,6 +26,17 @@ let handedOut = 0
 /** Adapts to the request rate: doubles when a batch runs out within its millisecond, halves when one is left over. */
 let nextSize = 8
 
+/** What a caller's own `x-request-id` may look like to be kept: a short token, safe in logs and headers. */
+const ACCEPTED_ID = /^[\w.:-]{1,128}$/
+
+/**
+ * The request id of one request on either plane: the caller's `x-request-id` when it sent one
+ * that is a sane token (so ids can be followed across services), else a fresh UUIDv7.
+ */
+export function requestIdFor(given: string | string[] | undefined): string {
+  return typeof given === 'string' && ACCEPTED_ID.test(given) ? given : newRequestId()
+}
+
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Request ids sort by
  * arrival time, which keeps them readable in logs.

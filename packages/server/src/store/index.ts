@@ -23,7 +23,10 @@ export interface Store {
 /** Opens the configured database and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db
-  if (options.databaseUrl && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
+  if (options.databaseUrl) {
+    // config.ts refuses other schemes with a message for the operator; this guards other callers.
+    if (!/^postgres(ql)?:\/\//.test(options.databaseUrl))
+      throw new Error('openStore: databaseUrl must be postgres:// or postgresql://, or empty for SQLite')
     db = new PostgresDb(options.databaseUrl)
   } else {
     mkdirSync(options.dataDir, { recursive: true })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { SERVE_NODE_FLAGS } from '../../src/cli/node-flags.ts'
-import { waitFor } from './endpoints.ts'
+import { waitFor } from './wait.ts'
 
 export const CLI_MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
 

@@ -121,21 +121,6 @@ export async function readLogs(srv: TestServer, id: string, limit?: number): Pro
   return expectStatus(await srv.api<LogLine[]>('GET', `/api/endpoints/${id}/logs${query}`), 200).body.data
 }
 
-/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
-
 export interface RawReply {
   status: number
   headers: IncomingHttpHeaders

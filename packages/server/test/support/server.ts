@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import type { ReplyBody } from '@edgeforge/protocol'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
 import { createLogger } from '../../src/observability/logger.ts'
@@ -23,14 +24,10 @@ export interface TestServer {
   stop(): Promise<void>
 }
 
-export interface ApiReply<T> {
+/** A control-plane reply: status, the envelope (protocol's ReplyBody) and the headers. */
+export interface ApiReply<T = unknown> {
   status: number
-  body: {
-    ok: boolean
-    data: T
-    error?: { code: string; message: string; details?: unknown }
-    continuation_token?: string | null
-  }
+  body: ReplyBody<T>
   headers: Headers
 }
 

@@ -1,4 +1,4 @@
--- The job queue. See packages/server/src/jobs/engine.ts for the state machine.
+-- The job queue. See packages/server/src/jobs/engine/engine.ts for the state machine.
 CREATE TABLE jobs (
   id               TEXT PRIMARY KEY,
   queue            TEXT NOT NULL,

@@ -1,0 +1,75 @@
+/**
+ * The types the deploy context's modules share: what the lifecycle reads of an endpoint, the ports
+ * it is given, and the reports it returns. They live here, not in lifecycle.ts, so placement.ts,
+ * version.ts and routes.ts need not import the lifecycle (which imports them).
+ */
+import type { EndpointStatus } from '@edgeforge/protocol'
+import type { JobFunction } from '@edgeforge/sdk'
+import type { Diagnostic } from '../compiler/index.ts'
+import type { DrainReport, EndpointLimits, HandlerVersion, Route } from '../gateway/index.ts'
+
+export type { EndpointStatus }
+
+/** What the lifecycle reads of an endpoint record. */
+export interface LifecycleEndpoint {
+  id: string
+  name: string
+  kind: 'http' | 'job'
+  queue: string | null
+  code: string
+  dependencies: Record<string, string>
+  status: EndpointStatus
+  runningVersion: number | null
+  compiledVersion: number | null
+  /** Enabled, and so are its collection and domain. */
+  active: boolean
+  limits: EndpointLimits
+}
+
+/** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
+export interface CatalogPort {
+  getEndpoint(id: string): Promise<LifecycleEndpoint>
+  /** Null when the endpoint is not routable (a job, or it, its collection or its domain is disabled). */
+  routeOf(id: string): Promise<Route | null>
+  listRunning(): Promise<LifecycleEndpoint[]>
+  setState(
+    id: string,
+    patch: {
+      status?: EndpointStatus
+      runningVersion?: number | null
+      compiledVersion?: number | null
+      lastError?: string | null
+    },
+  ): Promise<void>
+}
+
+/** Where loaded job handlers go; the job runtime fills this in. */
+export interface JobHandlerPort {
+  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[]
+  remove(endpointId: string): DrainReport[]
+  drainingOf(endpointId: string): DrainReport[]
+  /** The queue an installed job endpoint serves; undefined when it is not installed. */
+  queueOf(endpointId: string): string | undefined
+  current(endpointId: string): HandlerVersion<JobFunction> | undefined
+  /** The ids of the job endpoints installed here. */
+  installed(): Iterable<string>
+}
+
+export interface CompileReport {
+  endpoint_id: string
+  status: EndpointStatus
+  compiled_version: number
+  reused: boolean
+  diagnostics: Diagnostic[]
+  timings_ms?: { install: number; type_check: number; bundle: number }
+}
+
+export interface RunReport {
+  endpoint_id: string
+  status: EndpointStatus
+  running_version: number | null
+  swapped: boolean
+  /** Old versions still finishing requests when the call returned. */
+  draining: DrainReport[]
+  compile?: CompileReport
+}

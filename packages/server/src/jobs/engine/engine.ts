@@ -1,0 +1,255 @@
+/**
+ * The job queue engine: plain async functions over the store. The in-process runner, the HTTP
+ * routes and the remote-worker protocol are adapters over this object, so they cannot drift.
+ *
+ * State machine (one row per job; every transition is one guarded UPDATE):
+ *
+ *   enqueue ──► queued ──claim──► running ──complete──► succeeded
+ *                 ▲ │                │ │
+ *                 │ │ cancel         │ ├─fail, attempts left──► queued (run_at = now + backoff)
+ *                 │ ▼                │ ├─fail, attempts used up──► failed
+ *                 │ cancelled        │ ├─fail(unrecoverable)──► dead
+ *                 │                  │ ├─cancel──► running + cancel_requested ─(runner aborts, fails)─► cancelled
+ *                 │                  │ ├─release (shutdown)──► queued, attempt not counted
+ *                 │                  │ └─lease expired (reaper)──► queued | failed | cancelled
+ *                 └──── retry ◄──── failed | dead | cancelled     (attempts reset to 0)
+ *
+ * - `attempts` counts claims: the claim increments it, so a lost lease costs an attempt too.
+ * - `failed` is final for ordinary errors once max_attempts is used up; `dead` is final because
+ *   the handler said retrying cannot help (UnrecoverableError). Both are retryable by hand.
+ * - complete/fail/release apply only to a `running` job under the caller's lease (owner, and the
+ *   attempt when given); anything else gets `{ ok: false, reason: 'lease_lost' }`.
+ * - A cancel on a finished job changes nothing; a job that completes while its cancel is pending
+ *   ends `succeeded` (its work is done), one that fails or is reaped ends `cancelled`.
+ * - The sweeper deletes succeeded, dead and cancelled jobs past the queue's retention; failed
+ *   jobs wait for a person (retry or delete).
+ * - Priority orders jobs within a queue (higher first, then run_at, then id); a claim over several
+ *   queues visits them round-robin.
+ */
+import { EventEmitter } from 'node:events'
+import { v7 as uuidv7 } from 'uuid'
+import type { Db } from '../../store/index.ts'
+import { invalid } from '../errors.ts'
+import { EnqueueRateLimiter } from '../rate-limit.ts'
+import { claimQueue } from '../sql/claim.ts'
+import type { EngineContext } from '../sql/context.ts'
+import { insertJob, insertJobs, type PreparedJob } from '../sql/enqueue.ts'
+import {
+  type Completion,
+  completeMany,
+  type FailOptions,
+  fail,
+  heartbeatMany,
+  release,
+} from '../sql/finish.ts'
+import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
+import * as manage from '../sql/manage.ts'
+import { createNotifier, type Notifier } from '../sql/notifier.ts'
+import { DEFAULT_QUEUE_SETTINGS, type QueueDefaults, QueueSettingsStore } from '../sql/settings.ts'
+import type {
+  ClaimInput,
+  EnqueueInput,
+  EnqueueResult,
+  FinishOutcome,
+  HeartbeatResult,
+  Job,
+  LeaseRef,
+  QueueSettingsPatch,
+} from '../types.ts'
+import { checkInteger, checkQueueName, normalizeEnqueue } from '../validate.ts'
+
+export interface QueueEngineOptions {
+  /** Attempts of a job that does not say; 3 = the first run and two retries. */
+  defaultMaxAttempts?: number
+  /** Serialized payload and result bound, in bytes (default 1 MiB). */
+  maxPayloadBytes?: number
+  /** Settings of queues that have none stored. */
+  queueDefaults?: Partial<QueueDefaults>
+  /** How old a cached copy of a queue's settings may be (rate limit, backoff, claim path). Default 1000. */
+  settingsCacheMs?: number
+  /** Defaults to LISTEN/NOTIFY on PostgreSQL and an in-process emitter on SQLite. */
+  notifier?: Notifier
+  now?: () => number
+  random?: () => number
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 3
+export const MAX_BATCH = 10_000
+
+export type QueueEngine = ReturnType<typeof createQueueEngine>
+
+export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
+  const queueDefaults: QueueDefaults = {
+    ...DEFAULT_QUEUE_SETTINGS,
+    ...options.queueDefaults,
+    backoff: { ...DEFAULT_QUEUE_SETTINGS.backoff, ...options.queueDefaults?.backoff },
+  }
+  const ctx: EngineContext = {
+    db,
+    settings: new QueueSettingsStore(db, queueDefaults, options.settingsCacheMs ?? 1000),
+    notifier: options.notifier ?? createNotifier(db),
+    limiter: new EnqueueRateLimiter(),
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    defaultMaxAttempts: options.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
+  }
+  const cancels = new EventEmitter()
+  cancels.setMaxListeners(0)
+  let rotation = 0
+
+  function prepare(input: EnqueueInput, now: number): PreparedJob {
+    const normalized = normalizeEnqueue(input, now, {
+      maxAttempts: ctx.defaultMaxAttempts,
+      maxPayloadBytes: ctx.maxPayloadBytes,
+    })
+    return { ...normalized, id: uuidv7(), now, value: input.payload }
+  }
+
+  async function enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+    const now = ctx.now()
+    const job = prepare(input, now)
+    const settings = await ctx.settings.cached(job.queue, now)
+    ctx.limiter.take(job.queue, settings.rateLimit, 1, now)
+    const result = await insertJob(db, job)
+    if (!result.deduplicated || result.replaced) ctx.notifier.wake(job.queue, result.job.runAt)
+    return result
+  }
+
+  /** All or nothing, in one transaction; results in input order. */
+  async function enqueueBatch(inputs: readonly EnqueueInput[]): Promise<EnqueueResult[]> {
+    if (!Array.isArray(inputs)) throw invalid('a batch is an array of jobs', 'jobs')
+    if (inputs.length === 0) return []
+    if (inputs.length > MAX_BATCH)
+      throw invalid(`a batch holds at most ${MAX_BATCH} jobs (got ${inputs.length})`, 'jobs')
+    const now = ctx.now()
+    const jobs = inputs.map((input) => prepare(input, now))
+    const perQueue = new Map<string, number>()
+    for (const job of jobs) perQueue.set(job.queue, (perQueue.get(job.queue) ?? 0) + 1)
+    for (const [queue, count] of perQueue) {
+      ctx.limiter.take(queue, (await ctx.settings.cached(queue, now)).rateLimit, count, now)
+    }
+    const results = await db.transaction((tx) => insertJobs(tx, jobs))
+    const earliest = new Map<string, number>()
+    for (const { job } of results)
+      earliest.set(job.queue, Math.min(earliest.get(job.queue) ?? job.runAt, job.runAt))
+    for (const [queue, runAt] of earliest) ctx.notifier.wake(queue, runAt)
+    return results
+  }
+
+  /** Claims up to `limit` due jobs over `queues` for `owner`, each with a lease of `leaseMs`. */
+  async function claim(input: ClaimInput): Promise<Job[]> {
+    if (typeof input.owner !== 'string' || input.owner.length === 0)
+      throw invalid('owner must be a non-empty string')
+    checkInteger(input.limit, 'limit', 0, MAX_BATCH)
+    checkInteger(input.leaseMs, 'leaseMs', 1, 86_400_000)
+    const queues = input.queues
+    if (queues.length === 0 || input.limit === 0) return []
+    for (const queue of queues) checkQueueName(queue)
+    const now = ctx.now()
+    const claimed: Job[] = []
+    const start = rotation++ % queues.length
+    for (let offset = 0; offset < queues.length && claimed.length < input.limit; offset += 1) {
+      const queue = queues[(start + offset) % queues.length]
+      const capped = db.dialect === 'postgres' && (await ctx.settings.cached(queue, now)).maxWorkers !== null
+      const jobs = await claimQueue(db, {
+        queue,
+        owner: input.owner,
+        limit: input.limit - claimed.length,
+        leaseMs: input.leaseMs,
+        now,
+        capped,
+      })
+      for (const job of jobs) claimed.push(job)
+    }
+    return claimed
+  }
+
+  async function heartbeat(jobId: string, owner: string, leaseMs: number): Promise<HeartbeatResult> {
+    const answer = await heartbeatMany(ctx, [jobId], owner, leaseMs)
+    return answer.get(jobId) ?? { held: false, cancelRequested: false }
+  }
+
+  async function complete(
+    jobId: string,
+    owner: string,
+    result?: unknown,
+    attempt?: number,
+  ): Promise<FinishOutcome> {
+    const [outcome] = await completeMany(ctx, [{ id: jobId, owner, attempt, result }], ctx.maxPayloadBytes)
+    return outcome
+  }
+
+  async function cancel(jobId: string) {
+    const outcome = await manage.cancel(ctx, jobId)
+    if (outcome.changed && outcome.status === 'running') cancels.emit('cancel', jobId)
+    return outcome
+  }
+
+  return {
+    db,
+    dialect: db.dialect,
+    notifier: ctx.notifier,
+    enqueue,
+    enqueueBatch,
+    claim,
+    heartbeat,
+    /** One statement for many jobs of one owner: what a runner sends every heartbeat interval. */
+    heartbeatMany: (jobIds: readonly string[], owner: string, leaseMs: number) =>
+      heartbeatMany(ctx, jobIds, owner, leaseMs),
+    complete,
+    /** Completes many jobs in one statement; outcomes in input order. */
+    completeMany: (items: readonly Completion[]) => completeMany(ctx, items, ctx.maxPayloadBytes),
+    fail: (
+      jobId: string,
+      owner: string,
+      error: unknown,
+      failOptions: FailOptions & { attempt?: number } = {},
+    ) => fail(ctx, { id: jobId, owner, attempt: failOptions.attempt }, error, failOptions),
+    release: (ref: LeaseRef) => release(ctx, ref),
+    cancel,
+    /** Calls `listener(jobId)` when this process requests the cancel of a running job. */
+    onCancel(listener: (jobId: string) => void): () => void {
+      cancels.on('cancel', listener)
+      return () => cancels.off('cancel', listener)
+    },
+    retry: (jobId: string) => manage.retry(ctx, jobId),
+    retryFailed: (queue: string) => manage.retryFailed(ctx, queue),
+    deleteJob: (jobId: string) => manage.deleteJob(ctx, jobId),
+    getJob: (jobId: string) => manage.getJob(ctx, jobId),
+    listJobs: (input?: Parameters<typeof manage.listJobs>[1]) => manage.listJobs(ctx, input),
+    appendLog: (jobId: string, line: string) => manage.appendLog(ctx, jobId, line),
+    setProgress: (jobId: string, fraction: number) => manage.setProgress(ctx, jobId, fraction),
+    getQueueSettings: (queue: string) => ctx.settings.get(queue),
+    setQueueSettings: (queue: string, patch: QueueSettingsPatch) => ctx.settings.set(queue, patch),
+    overview: (liveWorkers?: Record<string, number>) => queueOverview(ctx, liveWorkers),
+    reapExpired: () => reapExpired(ctx),
+    sweepFinished: () => sweepFinished(ctx),
+    /** Runs the reaper and the sweeper on timers until the returned function is called. */
+    startMaintenance(
+      intervals: { reapMs?: number; sweepMs?: number; onError?: (error: unknown) => void } = {},
+    ): () => void {
+      const onError =
+        intervals.onError ?? ((error: unknown) => console.error('edgeforge job maintenance:', error))
+      const guarded = (work: () => Promise<unknown>) => () => void work().catch(onError)
+      const reaper = setInterval(
+        guarded(() => reapExpired(ctx)),
+        intervals.reapMs ?? 5000,
+      )
+      const sweeper = setInterval(
+        guarded(() => sweepFinished(ctx)),
+        intervals.sweepMs ?? 60_000,
+      )
+      reaper.unref()
+      sweeper.unref()
+      return () => {
+        clearInterval(reaper)
+        clearInterval(sweeper)
+      }
+    },
+    /** Closes the notifier's connection; the store belongs to the caller. */
+    close: () => ctx.notifier.close(),
+    /** For the scheduler and adapters in this folder. */
+    context: ctx,
+  }
+}

@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import type { QueueEngine } from '../engine/engine.ts'
+import { isUnrecoverable } from '../errors.ts'
+import type { Completion } from '../sql/finish.ts'
+import type { FinishOutcome, Job } from '../types.ts'
+
+/** Why a runner aborted a job's signal; `signal.reason` is a JobAbortError carrying it. */
+export type AbortCause = 'cancelled' | 'lease_lost' | 'shutdown'
+
+export class JobAbortError extends Error {
+  readonly abortCause: AbortCause
+
+  constructor(cause: AbortCause) {
+    super(`job aborted: ${cause.replace('_', ' ')}`)
+    this.name = 'AbortError'
+    this.abortCause = cause
+  }
+}
+
+/** What the runner hands the code that runs a job. */
+export interface RunnerJobContext {
+  /** Aborted on cancel, lease loss and shutdown; the reason is a JobAbortError. */
+  signal: AbortSignal
+  attempt: number
+  log(line: string): void
+  progress(fraction: number): void
+}
+
+export interface RunnerOptions {
+  engine: QueueEngine
+  /** Who holds the leases; unique per runner. Default: host, pid and a random suffix. */
+  owner?: string
+  /** The queues this runner serves right now (those that have a deployed handler). */
+  queues: () => readonly string[]
+  /** Runs one job; its return value becomes the job's result. */
+  execute: (job: Job, ctx: RunnerJobContext) => Promise<unknown>
+  /** Jobs run at once by this runner. Default 10. */
+  concurrency?: number
+  /** Default 30 s. */
+  leaseMs?: number
+  /** Default a third of the lease. */
+  heartbeatMs?: number
+  /** The fallback poll for delayed jobs and lost wake-ups. Default 1 s. */
+  pollMs?: number
+  /** Store errors the runner survives (it retries at the next poll). Default: console.error. */
+  onError?: (error: unknown) => void
+}
+
+interface Running {
+  job: Job
+  controller: AbortController
+  cause: AbortCause | null
+}
+
+export interface RunnerStats {
+  claimed: number
+  succeeded: number
+  failed: number
+  /** Finishes the store rejected because the lease was gone. */
+  leaseLost: number
+}
+
+/**
+ * The in-process adapter over the engine: claims up to its free slots whenever a queue it serves
+ * is woken (and on a slow poll), heartbeats every running job in one statement, aborts a job's
+ * signal on cancel, lease loss or shutdown, and reports each outcome. Completions are batched:
+ * those that arrive while one write is in flight go out together in the next.
+ */
+export function createRunner(options: RunnerOptions) {
+  const { engine, execute } = options
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  const concurrency = options.concurrency ?? 10
+  const leaseMs = options.leaseMs ?? 30_000
+  const heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3))
+  const pollMs = options.pollMs ?? 1000
+  const onError = options.onError ?? ((error: unknown) => console.error('edgeforge job runner:', error))
+  const running = new Map<string, Running>()
+  const stats: RunnerStats = { claimed: 0, succeeded: 0, failed: 0, leaseLost: 0 }
+  let started = false
+  let stopping = false
+  /** Claims sent to the store and not answered yet, and the slots they may fill. */
+  let claimsInFlight = 0
+  let reserved = 0
+  // SQLite answers in this thread, so a second claim would only wait for the first.
+  const maxClaimsInFlight = engine.dialect === 'postgres' ? 2 : 1
+  const claimBatch = Math.max(1, Math.ceil(concurrency / maxClaimsInFlight))
+  let again = false
+  let finishing = 0
+  let settled: (() => void) | null = null
+  let pollTimer: NodeJS.Timeout | null = null
+  let heartbeatTimer: NodeJS.Timeout | null = null
+  let dueTimer: NodeJS.Timeout | null = null
+  let dueAt = Number.POSITIVE_INFINITY
+  const unsubscribers: Array<() => void> = []
+
+  let batch: Array<{ item: Completion; resolve: (outcome: FinishOutcome) => void }> = []
+  let flushing = false
+
+  async function flush(): Promise<void> {
+    if (flushing || batch.length === 0) return
+    flushing = true
+    while (batch.length > 0) {
+      const current = batch
+      batch = []
+      try {
+        const outcomes = await engine.completeMany(current.map((entry) => entry.item))
+        for (const [index, entry] of current.entries()) entry.resolve(outcomes[index])
+      } catch (error) {
+        // The leases stay with us; the reaper re-queues the jobs if the store stays away.
+        onError(error)
+        for (const entry of current) entry.resolve({ ok: false, reason: 'lease_lost', status: null })
+      }
+    }
+    flushing = false
+  }
+
+  function completeLater(item: Completion): Promise<FinishOutcome> {
+    return new Promise((resolve) => {
+      batch.push({ item, resolve })
+      if (!flushing) setImmediate(flush)
+    })
+  }
+
+  function abort(entry: Running, cause: AbortCause): void {
+    if (entry.cause) return
+    entry.cause = cause
+    entry.controller.abort(new JobAbortError(cause))
+  }
+
+  async function report(entry: Running, ok: boolean, value: unknown): Promise<void> {
+    const { job, cause } = entry
+    const ref = { id: job.id, owner, attempt: job.attempts }
+    let outcome: FinishOutcome
+    // Once we aborted the signal, a return is not proof the work was done.
+    if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
+    else if (cause === 'shutdown') outcome = await engine.release(ref)
+    else if (ok && cause === null) outcome = await completeLater({ ...ref, queue: job.queue, result: value })
+    else {
+      const error = cause === 'cancelled' ? 'cancelled on request' : value
+      outcome = await engine.fail(job.id, owner, error, {
+        unrecoverable: isUnrecoverable(value),
+        attempt: job.attempts,
+      })
+    }
+    if (!outcome.ok) stats.leaseLost += 1
+    else if (outcome.status === 'succeeded') stats.succeeded += 1
+    else stats.failed += 1
+    if (outcome.ok && outcome.runAt !== undefined) wakeAt(outcome.runAt)
+  }
+
+  async function run(job: Job): Promise<void> {
+    const entry: Running = { job, controller: new AbortController(), cause: null }
+    running.set(job.id, entry)
+    const ctx: RunnerJobContext = {
+      signal: entry.controller.signal,
+      attempt: job.attempts,
+      log: (line) => void engine.appendLog(job.id, line).catch(onError),
+      progress: (fraction) => void engine.setProgress(job.id, fraction).catch(onError),
+    }
+    let ok = true
+    let value: unknown
+    try {
+      value = await execute(job, ctx)
+    } catch (error) {
+      ok = false
+      value = error
+    }
+    running.delete(job.id)
+    finishing += 1
+    if (!stopping) pumpSoon()
+    try {
+      await report(entry, ok, value)
+    } catch (error) {
+      onError(error)
+    } finally {
+      finishing -= 1
+      if (settled && running.size === 0 && finishing === 0) settled()
+    }
+    // The claim above ran while this job's row was still `running`, so a queue at its max_workers
+    // cap gave nothing; now that the store has the outcome the slot is free for the cap as well.
+    if (!stopping) pumpSoon()
+  }
+
+  let pumpScheduled = false
+  /** Jobs that finish in the same turn share one claim instead of claiming one slot each. */
+  function pumpSoon(): void {
+    if (pumpScheduled) return
+    pumpScheduled = true
+    setImmediate(() => {
+      pumpScheduled = false
+      void pump()
+    })
+  }
+
+  /**
+   * Claims while there are free slots and jobs to take. On PostgreSQL two claims may be in flight,
+   * each for at most half the slots: while the store answers one, the jobs of the other run, so
+   * neither the store nor this process waits on the other (SKIP LOCKED gives them different
+   * rows). A call that finds every claim busy is folded into them.
+   */
+  async function pump(): Promise<void> {
+    if (stopping || !started) return
+    if (claimsInFlight >= maxClaimsInFlight) {
+      again = true
+      return
+    }
+    claimsInFlight += 1
+    try {
+      do {
+        again = false
+        const free = concurrency - running.size - reserved
+        const queues = options.queues()
+        if (free <= 0 || queues.length === 0) break
+        const limit = Math.min(free, claimBatch)
+        reserved += limit
+        let jobs: Job[]
+        try {
+          jobs = await engine.claim({ queues, owner, limit, leaseMs })
+        } finally {
+          reserved -= limit
+        }
+        stats.claimed += jobs.length
+        for (const job of jobs) void run(job)
+        if (jobs.length === limit) {
+          again = true
+          // The other claim slot may be free: keep the store busy while these jobs run.
+          if (claimsInFlight < maxClaimsInFlight) pumpSoon()
+        }
+      } while (again && !stopping)
+    } catch (error) {
+      onError(error)
+    } finally {
+      claimsInFlight -= 1
+    }
+  }
+
+  /** Pumps when a delayed job becomes due (in-process wake-ups and our own retries tell us when). */
+  function wakeAt(runAt: number): void {
+    const delay = runAt - Date.now()
+    if (delay <= 0) {
+      void pump()
+      return
+    }
+    if (runAt >= dueAt || delay > pollMs) return
+    if (dueTimer) clearTimeout(dueTimer)
+    dueAt = runAt
+    dueTimer = setTimeout(() => {
+      dueTimer = null
+      dueAt = Number.POSITIVE_INFINITY
+      void pump()
+    }, delay + 1)
+  }
+
+  async function beat(): Promise<void> {
+    if (running.size === 0) return
+    try {
+      const answer = await engine.heartbeatMany([...running.keys()], owner, leaseMs)
+      for (const [id, state] of answer) {
+        const entry = running.get(id)
+        if (!entry) continue
+        if (!state.held) abort(entry, 'lease_lost')
+        else if (state.cancelRequested) abort(entry, 'cancelled')
+      }
+    } catch (error) {
+      onError(error)
+    }
+  }
+
+  return {
+    owner,
+    stats,
+    /** Jobs whose handler is running now. */
+    get active(): number {
+      return running.size
+    },
+    start(): void {
+      if (started) return
+      started = true
+      unsubscribers.push(
+        engine.notifier.subscribe((queue, runAt) => {
+          if (queue === '*' || options.queues().includes(queue)) wakeAt(runAt)
+        }),
+        engine.onCancel((jobId) => {
+          const entry = running.get(jobId)
+          if (entry) abort(entry, 'cancelled')
+        }),
+      )
+      pollTimer = setInterval(() => void pump(), pollMs)
+      heartbeatTimer = setInterval(() => void beat(), heartbeatMs)
+      void pump()
+    },
+    /** Wakes the runner now (tests, or a caller that knows better than the poll). */
+    poke: () => pump(),
+    /**
+     * Stops claiming, lets running jobs finish for up to `drainMs`, then aborts the rest (they are
+     * released to the queue without using up an attempt) and waits for every outcome to be stored.
+     */
+    async stop(stopOptions: { drainMs?: number } = {}): Promise<void> {
+      if (!started || stopping) return
+      stopping = true
+      for (const unsubscribe of unsubscribers.splice(0)) unsubscribe()
+      if (pollTimer) clearInterval(pollTimer)
+      if (dueTimer) clearTimeout(dueTimer)
+      while (claimsInFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      const done = new Promise<void>((resolve) => {
+        settled = resolve
+        if (running.size === 0 && finishing === 0) resolve()
+      })
+      const drainMs = stopOptions.drainMs ?? 10_000
+      let drainTimer: NodeJS.Timeout | undefined
+      await Promise.race([done, new Promise((resolve) => (drainTimer = setTimeout(resolve, drainMs)))])
+      clearTimeout(drainTimer)
+      for (const entry of running.values()) abort(entry, 'shutdown')
+      await done
+      await flush()
+      if (heartbeatTimer) clearInterval(heartbeatTimer)
+    },
+  }
+}
+
+export type Runner = ReturnType<typeof createRunner>

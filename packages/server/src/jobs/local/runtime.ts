@@ -1,0 +1,231 @@
+import { ApiError } from '@edgeforge/protocol'
+import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
+import type { JobHandlerPort, LifecycleEndpoint } from '../../deploy/index.ts'
+import { type DrainReport, HandlerRegistry, type HandlerVersion, requestScope } from '../../gateway/index.ts'
+import { type EndpointLogs, formatLogLine } from '../../observability/endpoint-logs.ts'
+import type { Logger } from '../../observability/logger.ts'
+import type { Db } from '../../store/index.ts'
+import { type CronScheduler, createCronScheduler } from '../engine/cron.ts'
+import { createQueueEngine, type QueueEngine } from '../engine/engine.ts'
+import { isUnrecoverable } from '../errors.ts'
+import type { Job } from '../types.ts'
+import { createRunner, JobAbortError, type Runner, type RunnerJobContext } from './runner.ts'
+
+/** What the runtime reports to metrics around each job it runs. */
+export interface JobObserver {
+  observeStart(job: Job, startedAt: number): void
+  observeFinish(
+    job: Job,
+    outcome: 'succeeded' | 'failed' | 'retried' | 'dead' | 'cancelled',
+    runSeconds: number,
+  ): void
+}
+
+export interface JobRuntimeOptions {
+  db: Db
+  logger: Logger
+  endpointLogs: EndpointLogs
+  /** Jobs this process runs at once; 0 runs none (enqueue only). */
+  concurrency: number
+  leaseMs: number
+  observer?: JobObserver
+}
+
+/**
+ * Jobs in this process: the queue engine, the deployed job handlers (one per queue, each version
+ * draining like an HTTP handler's — jobs already running finish on the version they started on),
+ * the runner that feeds them, the cron scheduler and the `ctx.jobs` client handlers enqueue with.
+ */
+export class JobRuntime implements JobHandlerPort {
+  readonly engine: QueueEngine
+  readonly cron: CronScheduler
+  readonly runner: Runner
+  /** Job handler versions, keyed by endpoint id; the slot's route path is its queue. */
+  private readonly handlers = new HandlerRegistry<JobFunction>()
+  private readonly byQueue = new Map<string, string>()
+  private readonly options: JobRuntimeOptions
+  private stopMaintenance: (() => void) | undefined
+
+  constructor(options: JobRuntimeOptions) {
+    this.options = options
+    this.engine = createQueueEngine(options.db)
+    this.cron = createCronScheduler(this.engine)
+    this.runner = createRunner({
+      engine: this.engine,
+      queues: () => [...this.byQueue.keys()],
+      execute: (job, ctx) => this.execute(job, ctx),
+      concurrency: Math.max(1, options.concurrency),
+      leaseMs: options.leaseMs,
+      onError: (error) =>
+        options.logger.error({ err: error }, 'job runner: store error, retrying at the next poll'),
+    })
+  }
+
+  start(): void {
+    const onError = (error: unknown) => this.options.logger.error({ err: error }, 'job maintenance failed')
+    this.stopMaintenance = this.engine.startMaintenance({ onError })
+    this.cron.start()
+    if (this.options.concurrency > 0) this.runner.start()
+  }
+
+  async stop(drainMs: number): Promise<void> {
+    this.cron.stop()
+    this.stopMaintenance?.()
+    await this.runner.stop({ drainMs })
+    await this.engine.close()
+  }
+
+  /** Live workers per queue, as the overview and metrics report them. */
+  liveWorkers(): Record<string, number> {
+    if (this.options.concurrency === 0) return {}
+    return Object.fromEntries([...this.byQueue.keys()].map((queue) => [queue, 1]))
+  }
+
+  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[] {
+    const queue = endpoint.queue
+    if (!queue) throw new ApiError('validation_failed', `job endpoint ${endpoint.name} has no queue`)
+    const owner = this.byQueue.get(queue)
+    if (owner && owner !== endpoint.id) {
+      const other = this.handlers.get(owner)?.current.endpointName ?? owner
+      throw new ApiError(
+        'conflict',
+        `queue ${queue} is already handled by running job endpoint ${other}; stop it first`,
+        {
+          endpoint_id: owner,
+        },
+      )
+    }
+    const previousQueue = this.handlers.get(endpoint.id)?.route.path
+    if (previousQueue && previousQueue !== queue) this.byQueue.delete(previousQueue)
+    const result = this.handlers.install(
+      endpoint.id,
+      { host: '*', method: 'JOB', path: queue },
+      endpoint.limits,
+      version,
+    )
+    this.byQueue.set(queue, endpoint.id)
+    void this.runner.poke()
+    return result.draining
+  }
+
+  remove(endpointId: string): DrainReport[] {
+    const slot = this.handlers.get(endpointId)
+    if (slot && this.byQueue.get(slot.route.path) === endpointId) this.byQueue.delete(slot.route.path)
+    return this.handlers.remove(endpointId).draining
+  }
+
+  drainingOf(endpointId: string): DrainReport[] {
+    return this.handlers.drainingOf(endpointId)
+  }
+
+  /** The queue an installed job endpoint serves, if it is installed. */
+  queueOf(endpointId: string): string | undefined {
+    return this.handlers.get(endpointId)?.route.path
+  }
+
+  current(endpointId: string): HandlerVersion<JobFunction> | undefined {
+    return this.handlers.get(endpointId)?.current
+  }
+
+  installed(): Iterable<string> {
+    return this.handlers.slots.keys()
+  }
+
+  stats() {
+    return this.handlers.stats()
+  }
+
+  /** `ctx.jobs` of HTTP handlers and jobs: enqueue with the engine's validation and limits. */
+  readonly client: JobsClient = {
+    enqueue: async (queue, payload, options = {}) => {
+      try {
+        const runAt = options.runAt === undefined ? undefined : new Date(options.runAt)
+        const result = await this.engine.enqueue({
+          queue,
+          payload,
+          priority: options.priority,
+          runAt,
+          delayMs: options.delaySeconds === undefined ? undefined : Math.round(options.delaySeconds * 1000),
+          maxAttempts: options.maxAttempts,
+          dedupKey: options.dedupKey,
+          dedupMode: options.dedupMode,
+        })
+        return {
+          id: result.job.id,
+          queue: result.job.queue,
+          status: result.job.status,
+          deduplicated: result.deduplicated,
+        }
+      } catch (error) {
+        // A handler that does not catch this answers its client with the right status.
+        if (error instanceof ApiError && error.status < 500) {
+          throw new HandlerError(error.status, error.code, error.message, { cause: error })
+        }
+        throw error
+      }
+    },
+  }
+
+  private async execute(job: Job, runnerCtx: RunnerJobContext): Promise<unknown> {
+    const endpointId = this.byQueue.get(job.queue)
+    const slot = endpointId ? this.handlers.get(endpointId) : undefined
+    if (!slot) throw new Error(`no job handler is deployed for queue ${job.queue}`)
+    const version = slot.current
+    version.acquire()
+    const startedAt = Date.now()
+    this.options.observer?.observeStart(job, startedAt)
+    const logs = this.options.endpointLogs
+    const ctx: JobContext = {
+      jobId: job.id,
+      queue: job.queue,
+      attempt: runnerCtx.attempt,
+      signal: runnerCtx.signal,
+      jobs: this.client,
+      log: (...args: unknown[]) => {
+        const line = formatLogLine(args)
+        runnerCtx.log(line)
+        logs.append(version.endpointId, {
+          time: Date.now(),
+          level: 'info',
+          requestId: job.id,
+          version: version.version,
+          message: line,
+        })
+      },
+      progress: (fraction: number) => runnerCtx.progress(fraction),
+    }
+    let outcome: Parameters<JobObserver['observeFinish']>[1] = 'failed'
+    try {
+      const result = await requestScope.run({ requestId: job.id, version }, () =>
+        version.fn(job.payload, ctx),
+      )
+      outcome = 'succeeded'
+      return result
+    } catch (error) {
+      const stack = error instanceof Error ? version.mapStack(error.stack ?? String(error)) : String(error)
+      logs.append(version.endpointId, {
+        time: Date.now(),
+        level: 'error',
+        requestId: job.id,
+        version: version.version,
+        message: `job ${job.id} attempt ${runnerCtx.attempt} failed: ${stack}`,
+      })
+      outcome = outcomeOfFailure(error, runnerCtx, job)
+      throw error
+    } finally {
+      version.release()
+      this.options.observer?.observeFinish(job, outcome, (Date.now() - startedAt) / 1000)
+    }
+  }
+}
+
+function outcomeOfFailure(
+  error: unknown,
+  ctx: RunnerJobContext,
+  job: Job,
+): 'failed' | 'retried' | 'dead' | 'cancelled' {
+  if (isUnrecoverable(error)) return 'dead'
+  const reason = ctx.signal.aborted ? ctx.signal.reason : undefined
+  if (reason instanceof JobAbortError && reason.abortCause === 'cancelled') return 'cancelled'
+  return ctx.attempt < job.maxAttempts ? 'retried' : 'failed'
+}

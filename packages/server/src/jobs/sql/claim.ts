@@ -1,0 +1,77 @@
+import type { Db, Queryable } from '../../store/index.ts'
+import type { Job } from '../types.ts'
+import { byQueueOrder, type JobRow, toJob } from './rows.ts'
+
+// How many jobs a claim may take: none while the queue is paused, else the caller's limit capped
+// by max_workers minus the jobs running in the queue right now (across every owner). A queue
+// without a settings row has no cap. Parameters: limit, limit, queue, limit.
+const LIMIT_SQLITE = `coalesce((SELECT CASE WHEN s.paused = 1 THEN 0 WHEN s.max_workers IS NULL THEN ?
+    ELSE max(0, min(?, s.max_workers - (SELECT count(*) FROM jobs r WHERE r.queue = s.queue AND r.status = 'running'))) END
+  FROM queue_settings s WHERE s.queue = ?), ?)`
+const LIMIT_PG = `coalesce((SELECT CASE WHEN s.paused = 1 THEN 0 WHEN s.max_workers IS NULL THEN ?::int
+    ELSE greatest(0, least(?::int, s.max_workers - (SELECT count(*) FROM jobs r WHERE r.queue = s.queue AND r.status = 'running'))) END
+  FROM queue_settings s WHERE s.queue = ?), ?::int)`
+
+const SET_RUNNING = `status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?,
+  started_at = ?, updated_at = ?, progress = NULL`
+
+// One statement: the subquery walks the partial claim index in order and stops after LIMIT rows.
+const CLAIM_SQLITE = `UPDATE jobs SET ${SET_RUNNING}
+  WHERE id IN (SELECT id FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
+    ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_SQLITE})
+  RETURNING *`
+
+// SKIP LOCKED lets concurrent claimers take different rows instead of queueing behind each other.
+const CLAIM_PG = `WITH picked AS (
+    SELECT id FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
+    ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_PG}
+    FOR UPDATE SKIP LOCKED)
+  -- ANY(ARRAY(…)) keeps the update an index lookup; a join with picked was planned as a hash
+  -- join over the whole table, succeeded history included (4.8 ms vs 1.7 ms per 100-job claim).
+  UPDATE jobs SET ${SET_RUNNING.replace('attempts + 1', 'jobs.attempts + 1')}
+  WHERE jobs.id = ANY(ARRAY(SELECT id FROM picked))
+  RETURNING jobs.*`
+
+// Two-key advisory lock space of the claim path; the first key only has to differ from other users.
+const CLAIM_LOCK_SPACE = 17_245
+
+export interface ClaimOneQueue {
+  queue: string
+  owner: string
+  limit: number
+  leaseMs: number
+  now: number
+  /** PostgreSQL only: serialize claimers of this queue so max_workers holds across processes. */
+  capped: boolean
+}
+
+// Placeholders number in text order: SQLite's SET comes before its subquery, PostgreSQL's CTE before its SET.
+function claimParams(input: ClaimOneQueue, dialect: Db['dialect']): Array<string | number> {
+  const { queue, owner, limit, leaseMs, now } = input
+  const lease = [owner, now + leaseMs, now, now]
+  const pick = [queue, now, limit, limit, queue, limit]
+  return dialect === 'postgres' ? [...pick, ...lease] : [...lease, ...pick]
+}
+
+async function claimWith(q: Queryable, input: ClaimOneQueue): Promise<Job[]> {
+  const sql = q.dialect === 'postgres' ? CLAIM_PG : CLAIM_SQLITE
+  const rows = await q.all<JobRow>(sql, claimParams(input, q.dialect))
+  return rows.map(toJob)
+}
+
+/**
+ * Claims up to `limit` due jobs of one queue for `owner`, counting the attempt and setting the
+ * lease. SQLite has one writer and the statement is atomic, so max_workers holds as is. On
+ * PostgreSQL two claimers could each count the same running jobs; for queues with max_workers a
+ * transaction-scoped advisory lock makes them take turns (the count is read after the lock, in
+ * the next statement's snapshot). Uncapped queues skip the lock: SKIP LOCKED is enough.
+ */
+export async function claimQueue(db: Db, input: ClaimOneQueue): Promise<Job[]> {
+  if (input.limit <= 0) return []
+  if (db.dialect !== 'postgres' || !input.capped) return (await claimWith(db, input)).sort(byQueueOrder)
+  const jobs = await db.transaction(async (tx) => {
+    await tx.run(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(?))`, [input.queue])
+    return claimWith(tx, input)
+  })
+  return jobs.sort(byQueueOrder)
+}

@@ -1,0 +1,60 @@
+import type { Job, JobStatus } from '../types.ts'
+
+/** A `jobs` row as both drivers return it (integers as numbers, JSON as text). */
+export interface JobRow {
+  id: string
+  queue: string
+  payload: string
+  priority: number
+  run_at: number
+  attempts: number
+  max_attempts: number
+  status: string
+  result: string | null
+  last_error: string | null
+  progress: number | null
+  lease_owner: string | null
+  lease_expires_at: number | null
+  cancel_requested: number
+  dedup_key: string | null
+  created_at: number
+  started_at: number | null
+  finished_at: number | null
+  updated_at: number
+}
+
+export function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    queue: row.queue,
+    payload: JSON.parse(row.payload),
+    priority: Number(row.priority),
+    runAt: Number(row.run_at),
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    status: row.status as JobStatus,
+    result: row.result === null ? null : JSON.parse(row.result),
+    lastError: row.last_error,
+    progress: row.progress === null ? null : Number(row.progress),
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at === null ? null : Number(row.lease_expires_at),
+    cancelRequested: Number(row.cancel_requested) === 1,
+    dedupKey: row.dedup_key,
+    createdAt: Number(row.created_at),
+    startedAt: row.started_at === null ? null : Number(row.started_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    updatedAt: Number(row.updated_at),
+  }
+}
+
+/** Claims return rows in no particular order; runners start them in queue order. */
+export function byQueueOrder(a: Job, b: Job): number {
+  return b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/** Keeps stored error text bounded: the head says what failed, the stack's tail rarely matters. */
+export function clipError(text: string, maxChars = 8192): string {
+  return text.length <= maxChars
+    ? text
+    : `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters)`
+}

@@ -1,0 +1,389 @@
+import { isHandlerError, isServiceError } from '@edgeforge/sdk'
+import { operationFailed, serviceBusy, serviceTimeout, serviceUnavailable } from './errors.ts'
+
+/**
+ * How an actor makes and ends the connections of its pool. A "connection" is whatever one
+ * operation at a time runs on: a pg client, a mysql2 connection, an SFTP session, an S3 client.
+ */
+export interface ConnectionFactory<C> {
+  connect(): Promise<C>
+  close(connection: C): Promise<void>
+  /** Whether an error an operation threw means the connection is dead (it is then closed and replaced). */
+  isConnectionError(error: unknown): boolean
+}
+
+export interface ActorOptions {
+  /** The service's name, for error messages. */
+  name: string
+  /** Connections at most; the pool grows to it on demand. */
+  poolSize: number
+  /** Operations allowed to wait for a connection; one more is refused with `service_busy`. */
+  maxQueue: number
+  /** From submission to answer, queue wait included. */
+  operationTimeoutMs: number
+}
+
+export type ActorOutcome = 'ok' | 'error' | 'busy' | 'unavailable' | 'timeout'
+
+/** What the metrics see of an actor. */
+export interface ActorObserver {
+  operation(outcome: ActorOutcome, seconds: number): void
+}
+
+export interface ActorStatus {
+  state: 'active' | 'draining' | 'closed'
+  /** A connection was made and the last attempt did not fail. */
+  connected: boolean
+  connections: number
+  inUse: number
+  queued: number
+  lastError: string | null
+}
+
+interface Waiter<C> {
+  grant(connection: C): void
+  fail(error: Error): void
+  /** In the queue (not yet granted or failed). */
+  queued?: boolean
+  /** Timed out while queued: skipped when its turn comes. */
+  cancelled?: boolean
+}
+
+/** A connection held across several operations (a transaction). */
+export interface Lease<C> {
+  /** Runs one operation on the held connection, under the operation timeout. */
+  run<T>(op: (connection: C) => Promise<T>): Promise<T>
+  /** Gives the connection back; `broken` closes it instead. Idempotent. */
+  release(broken?: boolean): void
+}
+
+const FIRST_RETRY_MS = 100
+const MAX_RETRY_MS = 5_000
+
+/**
+ * One active service: it owns a pool of connections, a bounded FIFO of operations waiting for
+ * one, a per-operation timeout and the reconnection policy. Callers never touch a connection
+ * outside an operation, so a slow or dead backend costs only the operations sent to it.
+ *
+ * Reconnection: connections are made on demand. A failed connect marks the backend down for a
+ * backoff window (100 ms doubling to 5 s); operations in that window fail at once with
+ * `service_unavailable` instead of piling up, and the first one after it tries again. A
+ * connection whose operation failed with a connection error is closed and replaced.
+ */
+export class ServiceActor<C> {
+  private readonly factory: ConnectionFactory<C>
+  private readonly options: ActorOptions
+  private readonly observer: ActorObserver | undefined
+  private readonly idle: C[] = []
+  private readonly waiters: Waiter<C>[] = []
+  private waitersHead = 0
+  /** Queued waiters that have not timed out. */
+  private queuedCount = 0
+  /** Connections open or being opened. */
+  private total = 0
+  private inUse = 0
+  private state: ActorStatus['state'] = 'active'
+  private connected = false
+  private lastError: string | null = null
+  private downUntil = 0
+  private retryMs = FIRST_RETRY_MS
+  private drained: (() => void) | undefined
+
+  constructor(factory: ConnectionFactory<C>, options: ActorOptions, observer?: ActorObserver) {
+    if (!(options.poolSize >= 1)) throw new RangeError('poolSize must be at least 1')
+    this.factory = factory
+    this.options = options
+    this.observer = observer
+  }
+
+  get name(): string {
+    return this.options.name
+  }
+
+  status(): ActorStatus {
+    return {
+      state: this.state,
+      connected: this.connected,
+      connections: this.total,
+      inUse: this.inUse,
+      queued: this.queuedCount,
+      lastError: this.lastError,
+    }
+  }
+
+  /** Runs one operation on a pooled connection. */
+  run<T>(op: (connection: C) => Promise<T>): Promise<T> {
+    const started = performance.now()
+    return new Promise<T>((resolve, reject) => {
+      let settled = false
+      let running: C | undefined
+      const finish = (outcome: ActorOutcome, error: Error | undefined, value?: T) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        this.observer?.operation(outcome, (performance.now() - started) / 1000)
+        if (error) reject(error)
+        else resolve(value as T)
+      }
+      const timer = setTimeout(() => {
+        this.cancel(waiter)
+        if (running !== undefined) {
+          // The operation may never come back (a black-holed socket): the connection is
+          // given up so the pool does not shrink by one for every hung call.
+          const connection = running
+          running = undefined
+          this.discard(connection)
+        }
+        finish('timeout', serviceTimeout(this.name, this.options.operationTimeoutMs))
+      }, this.options.operationTimeoutMs)
+      const waiter: Waiter<C> = {
+        grant: (connection) => {
+          if (settled) {
+            this.giveBack(connection, false)
+            return
+          }
+          running = connection
+          op(connection).then(
+            (value) => {
+              if (running !== connection) return
+              running = undefined
+              this.giveBack(connection, false)
+              finish('ok', undefined, value)
+            },
+            (error: unknown) => {
+              if (running !== connection) return
+              running = undefined
+              const dead = this.factory.isConnectionError(error)
+              this.giveBack(connection, dead)
+              if (dead) {
+                this.noteFailure(error)
+                finish('unavailable', serviceUnavailable(this.name, error))
+              } else finish('error', refusal(this.name, error))
+            },
+          )
+        },
+        fail: (error) => finish(outcomeOf(error), error),
+      }
+      this.acquire(waiter)
+    })
+  }
+
+  /** Holds one connection until `release`, for operations that must share it (a transaction). */
+  lease(): Promise<Lease<C>> {
+    const started = performance.now()
+    return new Promise<Lease<C>>((resolve, reject) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        settled = true
+        this.cancel(waiter)
+        this.observer?.operation('timeout', (performance.now() - started) / 1000)
+        reject(serviceTimeout(this.name, this.options.operationTimeoutMs))
+      }, this.options.operationTimeoutMs)
+      const waiter: Waiter<C> = {
+        grant: (connection) => {
+          if (settled) {
+            this.giveBack(connection, false)
+            return
+          }
+          settled = true
+          clearTimeout(timer)
+          resolve(this.makeLease(connection))
+        },
+        fail: (error) => {
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          this.observer?.operation(outcomeOf(error), (performance.now() - started) / 1000)
+          reject(error)
+        },
+      }
+      this.acquire(waiter)
+    })
+  }
+
+  /**
+   * Stops taking operations; those already accepted (running or queued) finish, then every
+   * connection is closed. Resolves when the pool is empty.
+   */
+  async deactivate(): Promise<void> {
+    if (this.state === 'closed') return
+    this.state = 'draining'
+    if (this.inUse > 0 || this.queuedCount > 0)
+      await new Promise<void>((resolve) => {
+        this.drained = resolve
+      })
+    this.state = 'closed'
+    const idle = this.idle.splice(0)
+    this.total -= idle.length
+    await Promise.all(idle.map((connection) => this.factory.close(connection).catch(() => {})))
+  }
+
+  private makeLease(connection: C): Lease<C> {
+    let held = true
+    let broken = false
+    return {
+      run: async <T>(op: (connection: C) => Promise<T>): Promise<T> => {
+        if (!held || broken) throw serviceUnavailable(this.name, new Error('the transaction is over'))
+        const started = performance.now()
+        let timer: NodeJS.Timeout | undefined
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            broken = true
+            reject(serviceTimeout(this.name, this.options.operationTimeoutMs))
+          }, this.options.operationTimeoutMs)
+        })
+        try {
+          const value = await Promise.race([op(connection), timeout])
+          this.observer?.operation('ok', (performance.now() - started) / 1000)
+          return value
+        } catch (error) {
+          if (!broken && this.factory.isConnectionError(error)) {
+            broken = true
+            this.noteFailure(error)
+            this.observer?.operation('unavailable', (performance.now() - started) / 1000)
+            throw serviceUnavailable(this.name, error)
+          }
+          this.observer?.operation(broken ? 'timeout' : 'error', (performance.now() - started) / 1000)
+          throw broken ? error : refusal(this.name, error)
+        } finally {
+          clearTimeout(timer)
+        }
+      },
+      release: (closeIt = false) => {
+        if (!held) return
+        held = false
+        this.giveBack(connection, broken || closeIt)
+      },
+    }
+  }
+
+  private acquire(waiter: Waiter<C>): void {
+    if (this.state !== 'active') {
+      waiter.fail(serviceUnavailable(this.name, new Error('the service is not active')))
+      return
+    }
+    const connection = this.idle.pop()
+    if (connection !== undefined) {
+      this.inUse += 1
+      waiter.grant(connection)
+    } else if (this.total < this.options.poolSize) {
+      if (Date.now() < this.downUntil) {
+        waiter.fail(serviceUnavailable(this.name, new Error(this.lastError ?? 'backend down')))
+        return
+      }
+      this.inUse += 1
+      this.open(waiter)
+    } else if (this.queuedCount >= this.options.maxQueue) {
+      waiter.fail(serviceBusy(this.name, this.options.poolSize, this.options.maxQueue))
+    } else {
+      waiter.queued = true
+      this.queuedCount += 1
+      this.waiters.push(waiter)
+    }
+  }
+
+  private open(waiter: Waiter<C>): void {
+    this.total += 1
+    this.factory.connect().then(
+      (connection) => {
+        this.connected = true
+        this.lastError = null
+        this.retryMs = FIRST_RETRY_MS
+        waiter.grant(connection)
+      },
+      (error: unknown) => {
+        this.total -= 1
+        this.inUse -= 1
+        this.noteFailure(error)
+        this.downUntil = Date.now() + this.retryMs
+        this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS)
+        waiter.fail(serviceUnavailable(this.name, error))
+        // Nobody else will free a connection for the queue when none is open: fail it too.
+        if (this.total === 0) {
+          for (let next = this.shiftWaiter(); next; next = this.shiftWaiter())
+            next.fail(serviceUnavailable(this.name, error))
+        }
+        this.checkDrained()
+      },
+    )
+  }
+
+  /** Hands a connection to the next waiter, or back to the idle list; `dead` closes it. */
+  private giveBack(connection: C, dead: boolean): void {
+    if (dead) {
+      this.discard(connection)
+      return
+    }
+    const next = this.shiftWaiter()
+    if (next) {
+      next.grant(connection)
+      return
+    }
+    this.inUse -= 1
+    this.idle.push(connection)
+    this.checkDrained()
+  }
+
+  private discard(connection: C): void {
+    this.total -= 1
+    this.inUse -= 1
+    void this.factory.close(connection).catch(() => {})
+    const next = this.shiftWaiter()
+    if (next) {
+      // A waiter would otherwise wait for a release that may never come.
+      this.inUse += 1
+      this.open(next)
+    }
+    this.checkDrained()
+  }
+
+  private shiftWaiter(): Waiter<C> | undefined {
+    while (this.waitersHead < this.waiters.length) {
+      const waiter = this.waiters[this.waitersHead]
+      this.waitersHead += 1
+      if (this.waitersHead > 1024 && this.waitersHead * 2 > this.waiters.length) {
+        this.waiters.splice(0, this.waitersHead)
+        this.waitersHead = 0
+      }
+      if (waiter.cancelled) continue
+      waiter.queued = false
+      this.queuedCount -= 1
+      return waiter
+    }
+    return undefined
+  }
+
+  /** Takes a waiter whose time ran out out of the count; its slot is skipped later. */
+  private cancel(waiter: Waiter<C>): void {
+    if (!waiter.queued || waiter.cancelled) return
+    waiter.cancelled = true
+    this.queuedCount -= 1
+    this.checkDrained()
+  }
+
+  private noteFailure(error: unknown): void {
+    this.connected = false
+    this.lastError = error instanceof Error ? error.message : String(error)
+  }
+
+  private checkDrained(): void {
+    if (this.state === 'draining' && this.inUse === 0 && this.queuedCount === 0) {
+      const drained = this.drained
+      this.drained = undefined
+      drained?.()
+    }
+  }
+}
+
+function outcomeOf(error: Error): ActorOutcome {
+  const code = (error as { code?: string }).code
+  if (code === 'service_busy') return 'busy'
+  if (code === 'service_timeout') return 'timeout'
+  return 'unavailable'
+}
+
+/** What the caller gets for an error that left the connection alive: the backend's message only (no driver object, no stack). */
+function refusal(service: string, error: unknown): Error {
+  if (isServiceError(error) || isHandlerError(error)) return error
+  return operationFailed(service, error)
+}

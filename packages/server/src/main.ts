@@ -7,6 +7,7 @@ import {
   authRoutes,
   ClientRateLimiter,
   ClientStore,
+  EndpointGate,
   type ScopeLookups,
 } from './auth/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
@@ -80,7 +81,28 @@ export async function startServer(
     observer: jobMetrics,
   })
   const jobs = jobRuntime.client
-  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  // Clients authenticate the control plane and protected endpoints; a change drops both caches.
+  const clients = new ClientStore(db, () => {
+    authenticator.forget()
+    endpointGate.forget()
+  })
+  const authenticator = new Authenticator({
+    clients,
+    adminToken: config.adminToken,
+    cacheMs: config.authCacheMs,
+  })
+  const endpointGate = new EndpointGate({
+    authenticate: (input) => authenticator.authenticate(input, false),
+    cacheMs: config.authCacheMs,
+  })
+  const dispatcher = new Dispatcher({
+    router: () => snapshot,
+    endpointLogs,
+    logger,
+    jobs,
+    metrics,
+    guard: endpointGate,
+  })
   registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
@@ -123,9 +145,6 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
 
-  let authenticator: Authenticator | undefined
-  const clients = new ClientStore(db, () => authenticator?.forget())
-  authenticator = new Authenticator({ clients, adminToken: config.adminToken, cacheMs: config.authCacheMs })
   const guard = authGuard({
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
@@ -253,6 +272,7 @@ function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,
       drainTimeoutMs: record.drainTimeoutMs,
+      authScopes: record.authScopes,
     },
   }
 }

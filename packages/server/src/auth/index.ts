@@ -7,6 +7,7 @@ export {
 } from './authenticator.ts'
 export { type ClientRecord, ClientStore, ROOT_CLIENT_ID } from './clients.ts'
 export { createTemporaryCredentials, SIGNED_URL_PARAM, signUrl } from './credentials.ts'
+export { type EndpointAuth, EndpointGate, type GateResult } from './gate.ts'
 export { type AuthGuard, authGuard, checkScopes, type GuardOptions, type ScopeLookups } from './guard.ts'
 export { ClientRateLimiter } from './rate-limit.ts'
 export { ROUTE_SCOPES, type RouteScopes } from './route-scopes.ts'

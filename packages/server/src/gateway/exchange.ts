@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { Context, JobsClient, Logger } from '@edgeforge/sdk'
+import type { CallerAuth, Context, JobsClient, Logger } from '@edgeforge/sdk'
 import { type EndpointLogEntry, formatLogLine } from '../observability/endpoint-logs.ts'
 import type { HandlerVersion } from './registry.ts'
 
@@ -31,6 +31,8 @@ export class Exchange implements Context {
   /** The endpoint's timeout, as configured: what a 504 reports. */
   timeoutMs = 0
   done = false
+  /** The caller of a protected endpoint (ctx.auth); null on a public one. */
+  auth: CallerAuth | null = null
   /** Neighbours in the dispatcher's list of pending exchanges (see PendingExchanges). */
   prevPending: Exchange | undefined = undefined
   nextPending: Exchange | undefined = undefined

@@ -14,6 +14,9 @@ export type GateResult = { ok: true; auth: EndpointAuth } | { ok: false; error: 
 interface CachedPrincipal {
   principal: Principal
   at: number
+  /** The last decision, for the endpoint scopes array it was made for (the same array per endpoint). */
+  required?: readonly string[]
+  result?: GateResult
 }
 
 export interface EndpointGateOptions {
@@ -63,8 +66,13 @@ export class EndpointGate {
       hit &&
       now - hit.at < this.options.cacheMs &&
       (hit.principal.expiresAt ?? Number.POSITIVE_INFINITY) > now
-    )
-      return decide(hit.principal, required)
+    ) {
+      if (hit.required !== required) {
+        hit.required = required
+        hit.result = decide(hit.principal, required)
+      }
+      return hit.result as GateResult
+    }
     return this.options
       .authenticate({ authorization, url: '', method: 'GET', authorizedScopes: undefined }, false)
       .then(

@@ -102,7 +102,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'admin-token',
     kind: 'string',
     default: '',
-    help: 'Token of the root client (scope *). When set, every control-plane call needs credentials; when empty, a loopback control plane is open',
+    help: 'Token of the root client (scope *). When set, every control-plane call needs credentials; when empty, a loopback control plane is open. Set it in the environment: a --admin-token flag is readable by every local user (ps, /proc/<pid>/cmdline)',
     secret: true,
   },
   {
@@ -385,7 +385,10 @@ export interface ClientSettings {
   token: string
 }
 
-export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default http://127.0.0.1:9081)
+/** Where the client commands look for the control plane: the serve defaults' address. */
+export const DEFAULT_CLIENT_URL = 'http://127.0.0.1:9081'
+
+export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default ${DEFAULT_CLIENT_URL})
   --token <token>  EDGEFORGE_ADMIN_TOKEN  bearer token, when the server has one`
 
 export function loadClientSettings(
@@ -393,7 +396,7 @@ export function loadClientSettings(
   flags: Record<string, string> = {},
 ): ClientSettings {
   return {
-    url: flags.url ?? env.EDGEFORGE_URL ?? 'http://127.0.0.1:9081',
+    url: flags.url ?? env.EDGEFORGE_URL ?? DEFAULT_CLIENT_URL,
     token: flags.token ?? env.EDGEFORGE_ADMIN_TOKEN ?? '',
   }
 }

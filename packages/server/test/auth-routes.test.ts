@@ -1,50 +1,22 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ROUTE_SCOPES } from '../src/auth/index.ts'
+import { OPERATIONS, pathParams } from '@edgeforge/protocol'
+import { LOOKUP_PROVIDES, SCOPE_LOOKUPS } from '../src/auth/index.ts'
 import { isScopeExpression, templateNames } from '../src/auth/scopes.ts'
-import { startTestServer } from './support/server.ts'
 
-test('every control-plane route has a scope expression, and every listed one is a route', async (t) => {
-  const srv = await startTestServer(t)
-  const document = (await (await fetch(`${srv.controlUrl}/api/openapi.json`)).json()) as {
-    paths: Record<string, Record<string, unknown>>
-  }
-  const registered = new Set<string>(['GET /api/openapi.json'])
-  for (const [path, operations] of Object.entries(document.paths))
-    for (const method of Object.keys(operations)) {
-      if (method === 'head') continue
-      registered.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)
-    }
-  const listed = new Set(Object.keys(ROUTE_SCOPES))
+test('every declared scope expression is well formed and each <param> has a source', () => {
+  const names = new Set(OPERATIONS.map((operation) => operation.name))
   assert.deepEqual(
-    [...registered].filter((route) => !listed.has(route)),
+    Object.keys(SCOPE_LOOKUPS).filter((name) => !names.has(name)),
     [],
-    'routes without an entry in auth/route-scopes.ts (they require *)',
+    'lookups for operations that are not declared',
   )
-  assert.deepEqual(
-    [...listed].filter((route) => !registered.has(route)),
-    [],
-    'entries for routes that do not exist',
-  )
-
-  for (const [route, { scopes, lookup }] of Object.entries(ROUTE_SCOPES)) {
-    assert.ok(isScopeExpression(scopes), route)
-    // A template must have a source: a path or query parameter, or the route's lookup.
-    const fromPath = [...route.matchAll(/:(\w+)/g)].map((match) => match[1])
-    const fromLookup =
-      lookup === 'job' || lookup === 'enqueue' || lookup === 'cron-update'
-        ? ['queue']
-        : lookup === 'body'
-          ? ['name', 'queue']
-          : lookup
-            ? ['name']
-            : []
-    const fromQuery =
-      { 'GET /api/endpoints': ['name'], 'GET /jobs': ['queue'], 'GET /api/clients': ['prefix'] }[route] ?? []
-    for (const name of templateNames(scopes))
-      assert.ok(
-        [...fromPath, ...fromLookup, ...fromQuery].includes(name),
-        `${route}: <${name}> has no source`,
-      )
+  for (const operation of OPERATIONS) {
+    assert.ok(isScopeExpression(operation.scopes), `${operation.name}: not a scope expression`)
+    const lookup = SCOPE_LOOKUPS[operation.name]
+    const query = Object.keys((operation.query as { properties?: object } | undefined)?.properties ?? {})
+    const sources = [...pathParams(operation.path), ...query, ...(lookup ? LOOKUP_PROVIDES[lookup] : [])]
+    for (const name of templateNames(operation.scopes))
+      assert.ok(sources.includes(name), `${operation.name}: <${name}> has no source (path, query or lookup)`)
   }
 })

@@ -86,11 +86,11 @@ test('least privilege, per context: each client does exactly its job', async (t)
     data(await editor('GET', `/api/domains/${domain.id}/collections`), 200)
     await denied(editor('GET', `/api/collections/${collection.id}/endpoints`), 'endpoints:read:*')
     await denied(editor('POST', `/api/endpoints/${hello.id}/stop`), 'endpoints:stop:hello')
-    await denied(editor('GET', '/api/stats'), 'system:stats')
+    await denied(editor('GET', '/api/stats'), 'system:read')
     data(await editor('DELETE', `/api/domains/${domain.id}`), 200)
     const reader = as(srv, await client(root, 'catalog-reader', ['domains:read']))
     data(await reader('GET', '/api/domains'), 200)
-    await denied(reader('POST', '/api/domains', { name: 'x', host: 'x.test' }), 'domains:write')
+    await denied(reader('POST', '/api/domains', { name: 'x', host: 'x.test' }), 'domains:create')
   })
 
   await t.test('jobs: a producer enqueues into its queue and reads its jobs, nothing more', async () => {
@@ -109,10 +109,10 @@ test('least privilege, per context: each client does exactly its job', async (t)
     await denied(producer('GET', '/jobs'), 'jobs:read:*')
     await denied(producer('POST', `/jobs/${job.id}/cancel`), 'jobs:cancel:emails')
     await denied(producer('DELETE', `/jobs/${job.id}`), 'jobs:delete:emails')
-    await denied(producer('POST', '/queue/emails/paused', { paused: true }), 'queues:manage:emails')
+    await denied(producer('POST', '/queue/emails/paused', { paused: true }), 'queues:configure:emails')
     await denied(
       producer('POST', '/cron', { name: 'nightly', cron: '0 3 * * *', queue: 'emails' }),
-      'cron:write:nightly',
+      'cron:create:nightly',
     )
 
     const operator = as(srv, await client(root, 'queue-operator', ['queues:*', 'jobs:cancel:emails']))
@@ -138,8 +138,8 @@ test('least privilege, per context: each client does exactly its job', async (t)
     })
     assert.equal(metrics.status, 200)
     data(await scraper('GET', '/api/health'), 200)
-    await denied(scraper('GET', '/api/stats'), 'system:stats')
-    await denied(scraper('GET', '/storage/info'), 'system:storage')
+    await denied(scraper('GET', '/api/stats'), 'system:read')
+    await denied(scraper('GET', '/storage/info'), 'system:read')
   })
 
   await t.test('auth: a team admin manages its own prefix with the scopes it holds', async () => {

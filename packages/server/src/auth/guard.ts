@@ -1,10 +1,10 @@
-import { ApiError } from '@edgeforge/protocol'
+import { ApiError, type Operation } from '@edgeforge/protocol'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { App } from '../http/index.ts'
 import { type Authenticator, missingCredentials, type Principal } from './authenticator.ts'
 import { SIGNED_URL_PARAM } from './credentials.ts'
 import type { ClientRateLimiter } from './rate-limit.ts'
-import { ROUTE_SCOPES, type RouteScopes, type ScopeLookup } from './route-scopes.ts'
+import { SCOPE_LOOKUPS, type ScopeLookup } from './route-scopes.ts'
 import { describeExpression, fillTemplates, type ScopeExpression, unsatisfied } from './scopes.ts'
 
 declare module 'fastify' {
@@ -27,11 +27,11 @@ export interface GuardOptions {
   authenticator: Authenticator
   lookups: ScopeLookups
   rateLimiter: ClientRateLimiter
-  routes?: Readonly<Record<string, RouteScopes>>
 }
 
 const AUTHORIZED_SCOPES_HEADER = 'x-edgeforge-authorized-scopes'
-const ROOT_ONLY: RouteScopes = { scopes: '*' }
+/** A route registered without a declaration: only a credential holding `*` may call it. */
+const ROOT_ONLY: ScopeExpression = '*'
 
 export interface AuthGuard {
   /**
@@ -44,7 +44,6 @@ export interface AuthGuard {
 }
 
 export function authGuard(options: GuardOptions): AuthGuard {
-  const routes = options.routes ?? ROUTE_SCOPES
   return {
     async authenticate(req, reply) {
       const principal = await options.authenticator.authenticate(
@@ -67,12 +66,13 @@ export function authGuard(options: GuardOptions): AuthGuard {
       app.addHook('preHandler', async (req) => {
         const url = req.routeOptions.url
         if (url === undefined || !req.principal) return
-        const method = req.method === 'HEAD' ? 'GET' : req.method
-        const route = routes[`${method} ${url}`] ?? ROOT_ONLY
-        if (req.principal.via === 'signed-url' && method !== 'GET')
+        if (req.principal.via === 'signed-url' && req.method !== 'GET' && req.method !== 'HEAD')
           throw new ApiError('unauthorized', 'signed URLs work for GET and HEAD only')
-        const params = await routeParams(req, route.lookup, options.lookups)
-        checkScopes(req.principal, fillTemplates(route.scopes, params))
+        // The scopes are the route's declaration's (`declared()` puts it in the route config).
+        const operation = (req.routeOptions.config as { operation?: Operation }).operation
+        const expression = operation?.scopes ?? ROOT_ONLY
+        const params = await routeParams(req, operation && SCOPE_LOOKUPS[operation.name], options.lookups)
+        checkScopes(req.principal, fillTemplates(expression, params))
       })
     },
   }

@@ -10,6 +10,6 @@ export { createTemporaryCredentials, SIGNED_URL_PARAM, signUrl } from './credent
 export { type EndpointAuth, EndpointGate, type GateResult } from './gate.ts'
 export { type AuthGuard, authGuard, checkScopes, type GuardOptions, type ScopeLookups } from './guard.ts'
 export { ClientRateLimiter } from './rate-limit.ts'
-export { ROUTE_SCOPES, type RouteScopes } from './route-scopes.ts'
+export { LOOKUP_PROVIDES, SCOPE_LOOKUPS, type ScopeLookup } from './route-scopes.ts'
 export { authRoutes } from './routes.ts'
 export { type ScopeExpression, satisfies } from './scopes.ts'

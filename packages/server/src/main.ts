@@ -27,6 +27,16 @@ import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
+import {
+  BoundServices,
+  ServiceManager,
+  ServiceRuntime,
+  ServiceStore,
+  servicesRoutes,
+} from './services/index.ts'
+import { registerServiceMetrics } from './services/metrics.ts'
+import { objectRoutes } from './services/object-routes.ts'
+import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
 
 export const VERSION: string = JSON.parse(
@@ -109,6 +119,8 @@ export async function startServer(
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
     npmCommand: config.npmCommand,
+    typeCheckMaxHeapMb: config.typeCheckMaxHeapMb,
+    typeCheckRecycleAfter: config.typeCheckRecycleAfter,
   })
 
   let lifecycle: Lifecycle | undefined
@@ -124,7 +136,35 @@ export async function startServer(
       drainTimeoutMs: config.drainTimeoutMs,
     },
   )
-  const port = lifecyclePort(catalog)
+  const signer = new UrlSigner()
+  const observeService = registerServiceMetrics(metrics.registry, () =>
+    serviceRuntime.list().map((s) => ({ name: s.name, status: s.status() })),
+  )
+  const serviceRuntime: ServiceRuntime = new ServiceRuntime(
+    { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
+    observeService,
+  )
+  const serviceStore = new ServiceStore(db)
+  const services = new ServiceManager({
+    store: serviceStore,
+    runtime: serviceRuntime,
+    env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
+    endpoints: {
+      describe: async (ids) => {
+        const found = []
+        for (const id of ids) {
+          const record = await catalog.getEndpoint(id).catch(() => undefined)
+          if (record) found.push({ id, name: record.name, running: record.status === 'running' })
+        }
+        return found
+      },
+      exists: async (id) => (await catalog.getEndpoint(id).catch(() => undefined)) !== undefined,
+    },
+    logger,
+  })
+  // Before endpoints are restored, so their first calls find the services active.
+  await services.start()
+  const port = lifecyclePort(catalog, (id) => serviceStore.bindings(id))
   // Several processes on one PostgreSQL database follow each other's deploys.
   const sync =
     db.dialect === 'postgres' && config.databaseUrl
@@ -140,6 +180,16 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
+    services: (endpointId, version, bindings) =>
+      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
+        endpointLogs.append(endpointId, {
+          time: Date.now(),
+          level: 'error',
+          requestId: requestId ?? null,
+          version,
+          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
+        }),
+      ),
   })
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
@@ -186,6 +236,8 @@ export async function startServer(
     },
   })
   catalogRoutes(app, catalog)
+  servicesRoutes(app, services)
+  objectRoutes(app, serviceRuntime, signer)
   lifecycleRoutes(app, lifecycle, port, endpointLogs)
   jobsRoutes(app, {
     engine: jobRuntime.engine,
@@ -206,12 +258,14 @@ export async function startServer(
   } catch (error) {
     await gateway.close(0).catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
+    await serviceRuntime.close()
     await sync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
   }
   const controlPort = (app.server.address() as { port: number }).port
+  signer.setBase(`http://${urlHost(config.controlHost)}:${controlPort}`)
   const server: RunningServer = {
     version: VERSION,
     gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
@@ -226,6 +280,8 @@ export async function startServer(
     async close() {
       await sync?.close()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
+      // After the handlers drained: their last service calls finish, then the pools close.
+      await serviceRuntime.close()
       await app.close()
       compiler.close()
       await db.close()
@@ -235,6 +291,13 @@ export async function startServer(
   if (config.warmCompiler && config.typeCheck) void compiler.warmUp()
   logger.info({ gateway: server.gatewayUrl, control: server.controlUrl }, 'edgeforge is serving')
   return server
+}
+
+/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
+function describeServiceError(error: unknown): string {
+  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
+  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
 }
 
 function urlHost(host: string): string {
@@ -256,19 +319,28 @@ function scopeLookups(catalog: Catalog, jobs: JobRuntime): ScopeLookups {
 }
 
 /** The catalog seen through the port the deploy lifecycle is written against. */
-export function lifecyclePort(catalog: Catalog): CatalogPort {
+export function lifecyclePort(
+  catalog: Catalog,
+  bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
+): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id)),
+    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
-    listRunning: async () => (await catalog.listEndpointsByStatus('running')).map(toLifecycle),
+    listRunning: async () =>
+      Promise.all(
+        (await catalog.listEndpointsByStatus('running')).map(async (r) =>
+          toLifecycle(r, await bindingsOf(r.id)),
+        ),
+      ),
     setState: async (id, patch) => {
       await catalog.setEndpointState(id, patch)
     },
   }
 }
 
-function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
+function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
   return {
+    services,
     id: record.id,
     name: record.name,
     kind: record.kind,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { test } from 'node:test'
 import { ERROR_STATUS, errorsOf, isErrorCode, OPERATIONS, pathParams } from '@edgeforge/protocol'
 import { generatedApiFiles } from '../../../scripts/api-docs.ts'
@@ -22,6 +22,12 @@ test('the routes the control plane registers are exactly the declared operations
   for (const route of srv.server.controlRoutes.filter((one) => one.method !== 'HEAD')) {
     assert.ok(route.operation, `${route.method} ${route.url} is bound to a declaration`)
   }
+  // What the server serves is the committed document.
+  const served = await (await fetch(`${srv.controlUrl}/api/openapi.json`)).json()
+  const committed = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'openapi.json'), 'utf8'),
+  )
+  assert.deepEqual(served, committed)
 })
 
 test('declarations are well formed: unique names, codes from the registry, params that match the path', () => {

@@ -29,6 +29,7 @@ export function declared<const O extends Operation>(operation: O) {
       body: O['body']
       response: O['responses']
     },
+    // The declaration rides on the route, so hooks can read it (e.g. the scope expression to check).
     config: { operation: operation as Operation },
   }
 }

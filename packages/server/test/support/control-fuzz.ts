@@ -67,10 +67,31 @@ const HANDLER = [
   "export default handler(() => Response.text(200, 'fuzz'))",
 ].join('\n')
 
-/** Generators for fields whose random values would reach outside the test (npm) or never compile. */
-const OVERRIDES = {
-  dependencies: fc.constant({}),
-  code: fc.oneof(fc.constant(HANDLER), fc.string({ maxLength: 30 })),
+/**
+ * Generators for fields whose random values would reach outside the test (npm) or never compile,
+ * and for references to other records, which are mostly ones that exist (a collection in a known
+ * domain), so creates get past the reference check. Records made before the run may be referred
+ * to: that changes nothing in them.
+ */
+function overrides(preexisting: Pools, created: Pools) {
+  const known = (pick: (pools: Pools) => string[]) =>
+    fc.nat().map((index) => {
+      const ids = [...pick(preexisting), ...pick(created)]
+      return ids[index % ids.length]
+    })
+  return {
+    dependencies: fc.constant({}),
+    code: fc.oneof(fc.constant(HANDLER), fc.string({ maxLength: 30 })),
+    domain_id: fc.oneof(
+      { weight: 3, arbitrary: known((pools) => pools.domainIds) },
+      fc.string({ maxLength: 64 }),
+    ),
+    collection_id: fc.oneof(
+      { weight: 3, arbitrary: known((pools) => pools.collectionIds) },
+      fc.constant(null),
+      fc.string({ maxLength: 64 }),
+    ),
+  }
 }
 
 export async function fuzzControlPlane(controlUrl: string, options: FuzzOptions): Promise<FuzzReport> {
@@ -120,6 +141,7 @@ export async function fuzzControlPlane(controlUrl: string, options: FuzzOptions)
 }
 
 function planFor(operation: Operation, preexisting: Pools, created: Pools): fc.Arbitrary<PlannedRequest> {
+  const OVERRIDES = overrides(preexisting, created)
   const mutating = operation.method !== 'GET'
   const params = fc.record(
     Object.fromEntries(

@@ -1,5 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ApiError } from '@edgeforge/protocol'
+import {
+  Authenticator,
+  authGuard,
+  authRoutes,
+  ClientRateLimiter,
+  ClientStore,
+  EndpointGate,
+  type ScopeLookups,
+} from './auth/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
 import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
@@ -82,7 +92,28 @@ export async function startServer(
     observer: jobMetrics,
   })
   const jobs = jobRuntime.client
-  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  // Clients authenticate the control plane and protected endpoints; a change drops both caches.
+  const clients = new ClientStore(db, () => {
+    authenticator.forget()
+    endpointGate.forget()
+  })
+  const authenticator = new Authenticator({
+    clients,
+    adminToken: config.adminToken,
+    cacheMs: config.authCacheMs,
+  })
+  const endpointGate = new EndpointGate({
+    authenticate: (input) => authenticator.authenticate(input, false),
+    cacheMs: config.authCacheMs,
+  })
+  const dispatcher = new Dispatcher({
+    router: () => snapshot,
+    endpointLogs,
+    logger,
+    jobs,
+    metrics,
+    guard: endpointGate,
+  })
   registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
@@ -165,12 +196,21 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
 
+  const guard = authGuard({
+    authenticator,
+    rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
+    lookups: scopeLookups(catalog, jobRuntime),
+  })
   const app = await createControlApp({
     logger,
     adminToken: config.adminToken,
     allowedHosts: config.controlAllowedHosts,
+    corsOrigins: config.corsOrigins,
+    authenticate: guard.authenticate,
     version: VERSION,
   })
+  guard.install(app)
+  authRoutes(app, clients)
   systemRoutes(app, {
     version: VERSION,
     metrics,
@@ -265,6 +305,19 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
+/** Where the auth guard finds the names in a route's scopes: the endpoint's name, the job's queue. */
+function scopeLookups(catalog: Catalog, jobs: JobRuntime): ScopeLookups {
+  const absent = (error: unknown) => {
+    if (error instanceof ApiError && error.code === 'not_found') return undefined
+    throw error
+  }
+  return {
+    endpointName: (id) => catalog.getEndpoint(id).then((endpoint) => endpoint.name, absent),
+    jobQueue: (id) => jobs.engine.getJob(id).then((job) => job.queue, absent),
+    cronQueue: (name) => jobs.cron.get(name).then((schedule) => schedule.queue, absent),
+  }
+}
+
 /** The catalog seen through the port the deploy lifecycle is written against. */
 export function lifecyclePort(
   catalog: Catalog,
@@ -303,6 +356,7 @@ function toLifecycle(record: EndpointRecord, services: Record<string, string>): 
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,
       drainTimeoutMs: record.drainTimeoutMs,
+      authScopes: record.authScopes,
     },
   }
 }

@@ -149,7 +149,7 @@ export const jobsApi = {
     query: ListJobsQuery,
     responses: { 200: OkList(Job) },
     errors: ['conflict'],
-    scopes: 'jobs:read',
+    scopes: 'jobs:read:<queue>',
     stability,
   }),
   getJob: declare({
@@ -161,7 +161,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: Ok(JobWithLogs) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:read',
+    scopes: 'jobs:read:<queue>',
     stability,
   }),
   retryJob: declare({
@@ -175,7 +175,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: Ok(Job) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:retry',
+    scopes: 'jobs:retry:<queue>',
     stability,
   }),
   cancelJob: declare({
@@ -189,7 +189,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: Ok(CancelResponse) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:cancel',
+    scopes: 'jobs:cancel:<queue>',
     stability,
   }),
   deleteJob: declare({
@@ -202,7 +202,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: OkNull },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:delete',
+    scopes: 'jobs:delete:<queue>',
     stability,
   }),
 
@@ -229,7 +229,7 @@ export const jobsApi = {
     body: CronCreate,
     responses: { 201: Ok(CronSchedule) },
     errors: ['conflict'],
-    scopes: 'cron:create:<name>',
+    scopes: { AllOf: ['cron:create:<name>', 'jobs:create:<queue>'] },
     stability,
   }),
   getCronSchedule: declare({
@@ -255,7 +255,7 @@ export const jobsApi = {
     body: CronUpdate,
     responses: { 200: Ok(CronSchedule) },
     errors: ['not_found', 'conflict'],
-    scopes: 'cron:update:<name>',
+    scopes: { AllOf: ['cron:update:<name>', 'jobs:create:<queue>'] },
     stability,
   }),
   deleteCronSchedule: declare({

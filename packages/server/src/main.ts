@@ -11,7 +11,7 @@ import {
   lifecycleRoutes,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, systemRoutes } from './http/index.ts'
+import { createControlApp, type RegisteredRoute, registeredRoutes, systemRoutes } from './http/index.ts'
 import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
@@ -41,6 +41,8 @@ export interface RunningServer {
   lifecycle: Lifecycle
   registry: HandlerRegistry
   jobs: JobRuntime
+  /** The control plane's routes as registered (tests check them against the declarations). */
+  controlRoutes: readonly RegisteredRoute[]
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
 }
@@ -86,6 +88,8 @@ export async function startServer(
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
     npmCommand: config.npmCommand,
+    typeCheckMaxHeapMb: config.typeCheckMaxHeapMb,
+    typeCheckRecycleAfter: config.typeCheckRecycleAfter,
   })
 
   let lifecycle: Lifecycle | undefined
@@ -172,12 +176,22 @@ export async function startServer(
     metrics,
     stats: async () => {
       const counts = await catalog.countEndpoints()
+      // The job runtime keeps its versions in a registry of its own; its "requests" are jobs.
+      const jobs = jobRuntime.stats()
       return {
         endpoints_total: counts.total,
-        endpoints_running: counts.running,
+        endpoints_running: counts.running.http + counts.running.job,
+        endpoints_running_http: counts.running.http,
+        endpoints_running_job: counts.running.job,
         requests_handled: dispatcher.requestsHandled,
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
-        handlers: registry.stats(),
+        http_handlers: registry.stats(),
+        job_handlers: {
+          loaded: jobs.loaded,
+          draining: jobs.draining,
+          active_jobs: jobs.active_requests,
+          draining_jobs: jobs.draining_requests,
+        },
       }
     },
   })
@@ -222,6 +236,7 @@ export async function startServer(
     lifecycle,
     registry,
     jobs: jobRuntime,
+    controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])

@@ -202,7 +202,10 @@ export class JobRuntime implements JobHandlerPort {
       jobId: job.id,
       queue: job.queue,
       attempt: runnerCtx.attempt,
-      signal: runnerCtx.signal,
+      // Read through: the runner makes the signal only when the handler asks for it.
+      get signal() {
+        return runnerCtx.signal
+      },
       jobs: this.client,
       log: (...args: unknown[]) => {
         const line = formatLogLine(args)

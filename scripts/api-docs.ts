@@ -7,10 +7,11 @@ import {
   openApiDocument,
   type ScopeExpression,
 } from '@edgeforge/protocol'
+import { CLIENT_FILE, clientSource } from './client-gen.ts'
 
 /*
  * The files generated from the route declarations in packages/protocol/src/api/: the OpenAPI
- * document and the route table in docs/api.md. `npm run gen:api` writes them; a test fails when
+ * document, the route table in docs/api.md and the client's methods (client-gen.ts). `npm run gen:api` writes them; a test fails when
  * the committed ones differ.
  */
 
@@ -36,6 +37,7 @@ export function generatedApiFiles(): GeneratedFile[] {
   return [
     { path: join(ROOT, 'docs', 'openapi.json'), text: openapi },
     { path: apiMdPath, text: apiMd.slice(0, begin) + table + apiMd.slice(end + END.length) },
+    { path: join(ROOT, CLIENT_FILE), text: clientSource(OPERATIONS) },
   ]
 }
 

@@ -1,0 +1,193 @@
+import { EdgeforgeError, EdgeforgeNetworkError } from './errors.ts'
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, retryAfterMs } from './retry.ts'
+import { MAX_TEMPORARY_MS, signPathAndQuery, temporaryCredential } from './signing.ts'
+
+/** How one operation is called: the generated table (operations.generated.ts) holds one per route. */
+export interface OperationSpec {
+  name: string
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  path: string
+  /** GET, PUT and DELETE may be repeated safely; a POST only with an idempotency key. */
+  idempotent: boolean
+}
+
+export interface ClientOptions {
+  /** The control plane's URL, e.g. http://127.0.0.1:8081. */
+  url: string
+  /** With `accessToken`: a client's credentials. Without it, `accessToken` is a bearer (admin token, temporary credential). */
+  clientId?: string
+  accessToken?: string
+  /** Narrows every request to these scopes (x-edgeforge-authorized-scopes). */
+  authorizedScopes?: readonly string[]
+  retry?: Partial<RetryPolicy>
+  fetch?: typeof fetch
+}
+
+export interface CallOptions {
+  /** Sent as idempotency-key; makes a POST safe to retry after it may have reached the server. */
+  idempotencyKey?: string
+  signal?: AbortSignal
+}
+
+export type Query = Record<string, string | number | boolean | undefined>
+
+export interface Page<T> {
+  data: T
+  continuationToken: string | null | undefined
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export class Core {
+  readonly url: string
+  readonly options: ClientOptions
+  private readonly retry: RetryPolicy
+  private readonly fetcher: typeof fetch
+
+  constructor(options: ClientOptions) {
+    this.options = options
+    this.url = options.url.replace(/\/+$/, '')
+    this.retry = { ...DEFAULT_RETRY, ...options.retry }
+    this.fetcher = options.fetch ?? fetch
+  }
+
+  /** The path and query of an operation, its `{param}`s filled (percent-encoded) in order. */
+  pathOf(spec: OperationSpec, params: readonly string[], query?: Query): string {
+    let i = 0
+    let path = spec.path.replace(/\{\w+\}/g, () => encodeURIComponent(String(params[i++])))
+    // `*` is a rest-of-path parameter (object keys): its slashes stay.
+    if (path.endsWith('/*'))
+      path = path.slice(0, -1) + String(params[i++]).split('/').map(encodeURIComponent).join('/')
+    const search = new URLSearchParams()
+    for (const [key, value] of Object.entries(query ?? {}))
+      if (value !== undefined) search.append(key, String(value))
+    const text = search.toString()
+    return text ? `${path}?${text}` : path
+  }
+
+  /** A URL that works for GET without credentials until `expiresIn` ms from now. */
+  async signUrl(pathAndQuery: string, expiresIn: number): Promise<string> {
+    const { clientId, accessToken } = this.options
+    if (!clientId || !accessToken) throw new TypeError('signed URLs need clientId and accessToken')
+    if (!(expiresIn > 0 && expiresIn <= MAX_TEMPORARY_MS))
+      throw new RangeError('expiresIn must be 1 ms to 31 days')
+    const relative = pathAndQuery.startsWith(this.url) ? pathAndQuery.slice(this.url.length) : pathAndQuery
+    return (
+      this.url +
+      (await signPathAndQuery(relative, { clientId, accessToken, expires: Date.now() + expiresIn }))
+    )
+  }
+
+  /** A temporary credential with `scopes` for `expiresIn` ms, signed offline. */
+  temporaryCredential(scopes: readonly string[], expiresIn: number): Promise<string> {
+    const { clientId, accessToken } = this.options
+    if (!clientId || !accessToken) throw new TypeError('temporary credentials need clientId and accessToken')
+    const start = Date.now()
+    return temporaryCredential({ clientId, accessToken, scopes, start, expiry: start + expiresIn })
+  }
+
+  async call<T>(
+    spec: OperationSpec,
+    params: readonly string[],
+    input: { query?: Query; body?: unknown },
+    options: CallOptions = {},
+  ): Promise<Page<T>> {
+    const pathAndQuery = this.pathOf(spec, params, input.query)
+    const headers: Record<string, string> = {}
+    if (input.body !== undefined) headers['content-type'] = 'application/json'
+    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
+    if (this.options.authorizedScopes)
+      headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
+    if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey
+    const body = input.body === undefined ? undefined : JSON.stringify(input.body)
+    const repeatable = spec.idempotent || options.idempotencyKey !== undefined
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= this.retry.retries
+      let response: Response
+      try {
+        response = await this.fetcher(this.url + pathAndQuery, {
+          method: spec.method,
+          headers,
+          body,
+          signal: options.signal,
+        })
+      } catch (error) {
+        if (options.signal?.aborted) throw error
+        // A refused connection never reached the server; anything else (reset, timeout) may have.
+        const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
+        if (!last && (repeatable || refused)) {
+          await sleep(backoffDelay(this.retry, attempt))
+          continue
+        }
+        const cause = (error as { cause?: unknown }).cause ?? (error as Error).message
+        throw new EdgeforgeNetworkError(
+          `cannot reach the edgeforge control plane at ${this.url} (${cause})`,
+          {
+            cause: error,
+          },
+        )
+      }
+      // 429 was refused before running; a 5xx may have run, so only repeatable calls go again.
+      const retriable = response.status === 429 || (response.status >= 500 && repeatable)
+      if (retriable && !last) {
+        await response.body?.cancel()
+        const wait = retryAfterMs(response.headers.get('retry-after'), Date.now(), 60_000)
+        await sleep(wait ?? backoffDelay(this.retry, attempt))
+        continue
+      }
+      return this.read<T>(response, pathAndQuery)
+    }
+  }
+
+  private async read<T>(response: Response, pathAndQuery: string): Promise<Page<T>> {
+    const text = await response.text()
+    const requestId = response.headers.get('x-request-id') ?? undefined
+    let parsed: {
+      ok?: boolean
+      data?: T
+      continuation_token?: string | null
+      error?: Record<string, unknown>
+    }
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      if (response.ok) return { data: text as T, continuationToken: undefined }
+      throw new EdgeforgeError(
+        response.status,
+        'internal',
+        `HTTP ${response.status} from ${pathAndQuery}: ${text.slice(0, 200)}`,
+        undefined,
+        requestId,
+      )
+    }
+    if (parsed?.ok === true) return { data: parsed.data as T, continuationToken: parsed.continuation_token }
+    const error = parsed?.error ?? {}
+    throw new EdgeforgeError(
+      response.status,
+      typeof error.code === 'string' ? error.code : 'internal',
+      typeof error.message === 'string' ? error.message : `HTTP ${response.status} from ${pathAndQuery}`,
+      error.details,
+      requestId,
+    )
+  }
+
+  /** Every item of a list operation, page after page, following continuation tokens. */
+  async *iterate<T>(
+    spec: OperationSpec,
+    params: readonly string[],
+    query: Query | undefined,
+    options?: CallOptions,
+  ): AsyncGenerator<T> {
+    let token: string | null | undefined
+    do {
+      const page = await this.call<T[]>(
+        spec,
+        params,
+        { query: { ...query, ...(token ? { continuation_token: token } : {}) } },
+        options,
+      )
+      yield* page.data
+      token = page.continuationToken
+    } while (token)
+  }
+}

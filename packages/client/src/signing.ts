@@ -1,0 +1,77 @@
+/*
+ * Temporary credentials and signed URLs, made offline from a client's access token with WebCrypto
+ * (Node 24 and browsers alike). The formats are the server's (packages/server/src/auth/
+ * credentials.ts and keys.ts; docs/api.md, "Temporary credentials"): the Ed25519 seed is
+ * HMAC-SHA256(key = access token, "edgeforge/signing-key/v1").
+ */
+
+const SIGNING_KEY_INFO = 'edgeforge/signing-key/v1'
+const PKCS8_PREFIX = [
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]
+export const TEMPORARY_PREFIX = 'eftemp.'
+export const SIGNED_URL_PARAM = 'ef_sig'
+export const MAX_TEMPORARY_MS = 31 * 24 * 60 * 60 * 1000
+
+const encoder = new TextEncoder()
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+type Key = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+
+async function signingKey(accessToken: string): Promise<Key> {
+  const hmac = await crypto.subtle.importKey(
+    'raw',
+    encoder.encode(accessToken),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  )
+  const seed = new Uint8Array(await crypto.subtle.sign('HMAC', hmac, encoder.encode(SIGNING_KEY_INFO)))
+  const pkcs8 = new Uint8Array([...PKCS8_PREFIX, ...seed])
+  return crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, false, ['sign'])
+}
+
+export async function signWithToken(accessToken: string, message: string): Promise<string> {
+  const key = await signingKey(accessToken)
+  return base64url(new Uint8Array(await crypto.subtle.sign('Ed25519', key, encoder.encode(message))))
+}
+
+/** `eftemp.<payload>.<signature>`: the caller's scopes narrowed to `scopes` until `expiry`. */
+export async function temporaryCredential(options: {
+  clientId: string
+  accessToken: string
+  scopes: readonly string[]
+  start: number
+  expiry: number
+}): Promise<string> {
+  if (!(options.expiry > options.start))
+    throw new RangeError('temporary credentials must expire after they start')
+  if (options.expiry - options.start > MAX_TEMPORARY_MS)
+    throw new RangeError('temporary credentials may live at most 31 days')
+  const certificate = {
+    version: 1,
+    issuer: options.clientId,
+    scopes: [...options.scopes],
+    start: options.start,
+    expiry: options.expiry,
+  }
+  const message = TEMPORARY_PREFIX + base64url(encoder.encode(JSON.stringify(certificate)))
+  return `${message}.${await signWithToken(options.accessToken, message)}`
+}
+
+/** `pathAndQuery` with an `ef_sig` parameter the server accepts for GET until `expires`. */
+export async function signPathAndQuery(
+  pathAndQuery: string,
+  options: { clientId: string; accessToken: string; expires: number },
+): Promise<string> {
+  const payload = base64url(
+    encoder.encode(JSON.stringify({ client: options.clientId, expires: options.expires })),
+  )
+  const signature = await signWithToken(options.accessToken, `efurl.${payload}\nGET\n${pathAndQuery}`)
+  return `${pathAndQuery}${pathAndQuery.includes('?') ? '&' : '?'}${SIGNED_URL_PARAM}=${payload}.${signature}`
+}

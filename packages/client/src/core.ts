@@ -26,6 +26,8 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Sent as idempotency-key; makes a POST safe to retry after it may have reached the server. */
   idempotencyKey?: string
+  /** The caller knows repeating this call is harmless (e.g. a POST that sets a state), so retry it like a GET. */
+  retryable?: boolean
   signal?: AbortSignal
 }
 
@@ -92,21 +94,34 @@ export class Core {
     input: { query?: Query; body?: unknown },
     options: CallOptions = {},
   ): Promise<Page<T>> {
-    const pathAndQuery = this.pathOf(spec, params, input.query)
+    return this.request<T>(spec.method, this.pathOf(spec, params, input.query), input.body, {
+      ...options,
+      idempotent: spec.idempotent,
+    })
+  }
+
+  /** One call by method and path, with the retries; `call` is this for a declared operation. */
+  async request<T>(
+    method: string,
+    pathAndQuery: string,
+    requestBody?: unknown,
+    options: CallOptions & { idempotent?: boolean } = {},
+  ): Promise<Page<T>> {
     const headers: Record<string, string> = {}
-    if (input.body !== undefined) headers['content-type'] = 'application/json'
+    if (requestBody !== undefined) headers['content-type'] = 'application/json'
     if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
     if (this.options.authorizedScopes)
       headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
     if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey
-    const body = input.body === undefined ? undefined : JSON.stringify(input.body)
-    const repeatable = spec.idempotent || options.idempotencyKey !== undefined
+    const body = requestBody === undefined ? undefined : JSON.stringify(requestBody)
+    const idempotent = options.idempotent ?? method !== 'POST'
+    const repeatable = idempotent || options.retryable === true || options.idempotencyKey !== undefined
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.retry.retries
       let response: Response
       try {
         response = await this.fetcher(this.url + pathAndQuery, {
-          method: spec.method,
+          method,
           headers,
           body,
           signal: options.signal,

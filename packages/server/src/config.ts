@@ -402,6 +402,8 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 /** What the CLI's client commands need: where the control plane is, and its token. */
 export interface ClientSettings {
   url: string
+  /** Empty unless the CLI calls as a client (then `token` is that client's access token). */
+  clientId: string
   token: string
 }
 
@@ -409,7 +411,8 @@ export interface ClientSettings {
 export const DEFAULT_CLIENT_URL = 'http://127.0.0.1:9081'
 
 export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default ${DEFAULT_CLIENT_URL})
-  --token <token>  EDGEFORGE_ADMIN_TOKEN  bearer token, when the server has one`
+  --token <token>  EDGEFORGE_ADMIN_TOKEN  bearer token, when the server has one
+  --client-id <id> EDGEFORGE_CLIENT_ID    call as this client, with EDGEFORGE_ACCESS_TOKEN as its token`
 
 export function loadClientSettings(
   env: Record<string, string | undefined> = process.env,
@@ -417,6 +420,13 @@ export function loadClientSettings(
 ): ClientSettings {
   return {
     url: flags.url ?? env.EDGEFORGE_URL ?? DEFAULT_CLIENT_URL,
-    token: flags.token ?? env.EDGEFORGE_ADMIN_TOKEN ?? '',
+    clientId: flags['client-id'] ?? env.EDGEFORGE_CLIENT_ID ?? '',
+    // A client's token when a client id is given, else the admin token (what the CLI always read).
+    token:
+      flags.token ??
+      ((flags['client-id'] ?? env.EDGEFORGE_CLIENT_ID)
+        ? env.EDGEFORGE_ACCESS_TOKEN
+        : (env.EDGEFORGE_ACCESS_TOKEN ?? env.EDGEFORGE_ADMIN_TOKEN)) ??
+      '',
   }
 }

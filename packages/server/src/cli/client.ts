@@ -1,26 +1,29 @@
-import type { ErrorBody, ReplyBody } from '@edgeforge/protocol'
+import { Edgeforge, EdgeforgeError, EdgeforgeNetworkError } from '@edgeforge/client'
+import type { ClientSettings } from '../config.ts'
 
-/** A failed control-plane call, with the server's stable code and details. */
-export class ControlError extends Error {
-  readonly code: string
-  readonly status: number
-  readonly details: unknown
-  constructor(status: number, body: ErrorBody['error']) {
-    super(body.message)
-    this.code = body.code
-    this.status = status
-    this.details = body.details
-  }
+/** A failed control-plane call, with the server's stable code and details (the client's error). */
+export { EdgeforgeError as ControlError } from '@edgeforge/client'
+
+/** The Edgeforge client of the CLI's settings (--url, --token, --client-id or their variables). */
+export function clientOf(settings: ClientSettings): Edgeforge {
+  return new Edgeforge({
+    url: settings.url,
+    clientId: settings.clientId || undefined,
+    accessToken: settings.token || undefined,
+  })
 }
 
-/** The small HTTP client the CLI uses to talk to the control plane. */
+/**
+ * The CLI's calls by path, on @edgeforge/client (its retries, errors and credentials); the new
+ * commands call the client's typed methods directly.
+ */
 export class ControlClient {
   readonly baseUrl: string
-  private readonly token: string
+  readonly ef: Edgeforge
 
-  constructor(baseUrl: string, token: string) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '')
-    this.token = token
+  constructor(baseUrl: string, token: string, clientId = '') {
+    this.ef = clientOf({ url: baseUrl, token, clientId })
+    this.baseUrl = this.ef.core.url
   }
 
   async call<T>(
@@ -28,33 +31,12 @@ export class ControlClient {
     path: string,
     body?: unknown,
   ): Promise<{ data: T; continuation_token?: string | null }> {
-    const headers: Record<string, string> = {}
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    if (this.token) headers.authorization = `Bearer ${this.token}`
-    let response: globalThis.Response
     try {
-      response = await fetch(this.baseUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      })
+      const page = await this.ef.core.request<T>(method, path, body)
+      return { data: page.data, continuation_token: page.continuationToken }
     } catch (error) {
-      throw new Error(
-        `cannot reach the edgeforge control plane at ${this.baseUrl} (${(error as Error).cause ?? (error as Error).message}): is "edgeforge serve" running? Set --url or EDGEFORGE_URL otherwise.`,
-      )
+      throw withHint(error)
     }
-    const text = await response.text()
-    let parsed: ReplyBody<T>
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      throw new Error(
-        `unexpected answer from ${this.baseUrl}${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
-      )
-    }
-    if (!parsed.ok)
-      throw new ControlError(response.status, parsed.error ?? { code: 'internal', message: text })
-    return { data: parsed.data, continuation_token: parsed.continuation_token }
   }
 
   /** Every item of a paged list route. */
@@ -77,4 +59,14 @@ export class ControlClient {
   async endpointNamed<T extends { id: string }>(name: string): Promise<T | undefined> {
     return (await this.call<T[]>('GET', `/api/endpoints?name=${encodeURIComponent(name)}`)).data[0]
   }
+}
+
+/** An unreachable server gets the CLI's hint on what to check. */
+export function withHint(error: unknown): unknown {
+  if (error instanceof EdgeforgeNetworkError && !(error instanceof EdgeforgeError))
+    return new EdgeforgeNetworkError(
+      `${error.message}: is "edgeforge serve" running? Set --url or EDGEFORGE_URL otherwise.`,
+      { cause: error },
+    )
+  return error
 }

@@ -68,7 +68,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     }
   }
   const settings = loadClientSettings(process.env, flags)
-  const client = new ControlClient(settings.url, settings.token)
+  const client = new ControlClient(settings.url, settings.token, settings.clientId)
 
   const body: Record<string, unknown> = { code }
   if (flags.path) body.path = flags.path

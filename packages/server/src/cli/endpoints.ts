@@ -32,7 +32,7 @@ export async function endpointsCommand(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv)
   const sub = positionals[0] ?? 'ls'
   const settings = loadClientSettings(process.env, flags)
-  const client = new ControlClient(settings.url, settings.token)
+  const client = new ControlClient(settings.url, settings.token, settings.clientId)
   if (sub === 'stop' || sub === 'start' || sub === 'rm') {
     return changeEndpoint(client, sub, positionals[1], flags.json !== undefined)
   }

@@ -26,7 +26,7 @@ export async function logsCommand(argv: string[]): Promise<number> {
   const limit = flags.limit ?? '100'
   if (!/^\d+$/.test(limit)) throw new UsageError('--limit takes a whole number')
   const settings = loadClientSettings(process.env, flags)
-  const client = new ControlClient(settings.url, settings.token)
+  const client = new ControlClient(settings.url, settings.token, settings.clientId)
   const found = await client.endpointNamed(name)
   if (!found) throw new UsageError(`no endpoint named "${name}"; "edgeforge endpoints ls" lists them`)
   const entries = (await client.call<LogEntry[]>('GET', `/api/endpoints/${found.id}/logs?limit=${limit}`))

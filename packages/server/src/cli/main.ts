@@ -1,9 +1,12 @@
 import { parseArgs, UsageError } from './args.ts'
 import { ControlError } from './client.ts'
+import { CLIENTS_HELP, clientsCommand } from './clients.ts'
 import { DEPLOY_HELP, deployCommand } from './deploy.ts'
 import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
+import { JOBS_HELP, jobsCommand } from './jobs.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
+import { QUEUES_HELP, queuesCommand } from './queues.ts'
 import { SERVICES_HELP, servicesCommand } from './services.ts'
 
 const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
@@ -19,6 +22,9 @@ Commands:
   logs <name>           show what an endpoint's handler logged
   services ls|create|update|test|activate|deactivate|rm
                         databases, caches, storage, file servers and email for handlers
+  clients ls|create|reset|rm   API clients, their scopes and access tokens
+  jobs ls|show|retry|cancel    the jobs of the queue
+  queues ls|pause|resume       the queues: counts, workers, pausing
   help [command]        show help for a command
 
 Run "edgeforge <command> --help" for a command's options.`
@@ -36,6 +42,9 @@ const COMMANDS: Record<
   endpoints: { help: ENDPOINTS_HELP, run: endpointsCommand },
   logs: { help: LOGS_HELP, run: logsCommand },
   services: { help: SERVICES_HELP, run: servicesCommand },
+  clients: { help: CLIENTS_HELP, run: clientsCommand },
+  jobs: { help: JOBS_HELP, run: jobsCommand },
+  queues: { help: QUEUES_HELP, run: queuesCommand },
 }
 
 async function main(argv: string[]): Promise<number> {

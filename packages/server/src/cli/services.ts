@@ -35,7 +35,7 @@ export async function servicesCommand(argv: string[]): Promise<number> {
   const sub = positionals[0] ?? 'ls'
   const name = positionals[1]
   const settings = loadClientSettings(process.env, flags)
-  const client = new ControlClient(settings.url, settings.token)
+  const client = new ControlClient(settings.url, settings.token, settings.clientId)
   const json = flags.json !== undefined
   const print = (data: unknown, text: string) => console.log(json ? JSON.stringify(data, null, 2) : text)
 

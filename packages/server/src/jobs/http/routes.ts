@@ -9,6 +9,8 @@ import {
   EnqueueRequest,
   EnqueueResponse,
   Job,
+  JobLogPage,
+  JobLogQuery,
   JobWithLogs,
   ListJobsQuery,
   MaxWorkersBody,
@@ -37,6 +39,7 @@ import {
   enqueueResultDto,
   jobDto,
   jobWithLogsDto,
+  logPageDto,
   queueOverviewDto,
   queueSettingsDto,
 } from './dto.ts'
@@ -284,12 +287,29 @@ function routes(app: App, deps: JobsRoutesDeps): void {
     {
       schema: {
         tags: JOBS,
-        summary: 'Get a job with its log',
+        summary: 'Get a job with the end of its log',
         params: JobParams,
         response: { 200: Ok(JobWithLogs) },
       },
     },
     async (req) => ok(jobWithLogsDto(await engine.getJob(req.params.id))),
+  )
+
+  app.get(
+    '/jobs/:id/log',
+    {
+      schema: {
+        tags: JOBS,
+        summary: "A page of a job's log",
+        description:
+          'Lines from offset `start`, oldest first, wherever the job ran (in process or on a remote worker). To follow a running job, ask again from `next_start`.',
+        params: JobParams,
+        querystring: JobLogQuery,
+        response: { 200: Ok(JobLogPage) },
+      },
+    },
+    async (req) =>
+      ok(logPageDto(await engine.readLog(req.params.id, req.query.start ?? 0, req.query.limit ?? 1000))),
   )
 
   app.post(

@@ -155,7 +155,7 @@ export function createRunner(options: RunnerOptions) {
     const ctx: RunnerJobContext = {
       signal: entry.controller.signal,
       attempt: job.attempts,
-      log: (line) => void engine.appendLog(job.id, line).catch(onError),
+      log: (line) => engine.logs.append(job.id, line),
       progress: (fraction) => void engine.setProgress(job.id, fraction).catch(onError),
     }
     let ok = true
@@ -166,6 +166,8 @@ export function createRunner(options: RunnerOptions) {
       ok = false
       value = error
     }
+    // The log is complete before the outcome is stored: whoever sees the job finished sees all of it.
+    await engine.logs.close(job.id)
     running.delete(job.id)
     finishing += 1
     if (!stopping) pumpSoon()

@@ -48,7 +48,9 @@ export class JobRuntime implements JobHandlerPort {
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
-    this.engine = createQueueEngine(options.db)
+    this.engine = createQueueEngine(options.db, {
+      onLogError: (error) => options.logger.error({ err: error }, 'job log: lines not stored'),
+    })
     this.cron = createCronScheduler(this.engine)
     this.runner = createRunner({
       engine: this.engine,

@@ -1,3 +1,6 @@
 export * from './catalog.ts'
 export * from './errors.ts'
+export * from './input-queue.ts'
 export * from './jobs.ts'
+export * from './worker.ts'
+export * from './workers.ts'

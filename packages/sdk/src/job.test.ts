@@ -26,6 +26,7 @@ describe('job()', () => {
       log: (...args) => lines.push(args),
       progress: (fraction) => progress.push(fraction),
       jobs: { enqueue: async (queue) => ({ id: 'j2', queue, status: 'queued', deduplicated: false }) },
+      input: (async function* () {})(),
     }
     assert.deepEqual(await definition.fn({ n: 21 }, ctx), { doubled: 42, queue: 'math' })
     assert.deepEqual(lines, [['attempt', 2]])

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { WORKER_SOCKET_PATH } from '@edgeforge/protocol'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
 import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
@@ -9,10 +10,18 @@ import {
   Lifecycle,
   type LifecycleEndpoint,
   lifecycleRoutes,
+  VersionStore,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, systemRoutes } from './http/index.ts'
-import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
+import { createControlApp, createGuard, systemRoutes } from './http/index.ts'
+import {
+  DeployedHandlers,
+  JobRuntime,
+  jobsRoutes,
+  registerJobMetrics,
+  WorkerHub,
+  workerRoutes,
+} from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -59,7 +68,7 @@ export async function startServer(
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
     engine: { overview: (workers) => jobRuntime.engine.overview(workers) },
-    liveWorkers: () => jobRuntime.liveWorkers(),
+    liveWorkers: () => liveWorkers(),
     onError: (err) => logger.error({ err }, 'job metrics collection failed'),
   })
   const jobRuntime = new JobRuntime({
@@ -71,6 +80,27 @@ export async function startServer(
     observer: jobMetrics,
   })
   const jobs = jobRuntime.client
+  const versions = new VersionStore(db)
+  const handlers = new DeployedHandlers({
+    current: (queue) => jobRuntime.deployedFor(queue),
+    bundle: async (endpointId, version) => (await versions.artifact(endpointId, version))?.bundle,
+  })
+  const workerGuard = createGuard({ adminToken: config.adminToken, allowedHosts: config.controlAllowedHosts })
+  const hub = new WorkerHub({
+    engine: jobRuntime.engine,
+    // Until scoped credentials exist, the admin token (or loopback without one) may work every queue.
+    auth: { authenticate: (req) => workerGuard(req), mayWork: () => undefined },
+    handlers,
+    logger,
+    leaseMs: config.jobLeaseMs,
+  })
+  /** In-process and remote workers per queue, for the overview and the metrics. */
+  const liveWorkers = () => {
+    const counts = { ...jobRuntime.liveWorkers() }
+    for (const [queue, count] of Object.entries(hub.liveWorkers()))
+      counts[queue] = (counts[queue] ?? 0) + count
+    return counts
+  }
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
   registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
@@ -113,6 +143,7 @@ export async function startServer(
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
   sync?.open()
   jobRuntime.start()
+  hub.start()
 
   const app = await createControlApp({
     logger,
@@ -142,7 +173,18 @@ export async function startServer(
     db,
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
-    liveWorkers: () => jobRuntime.liveWorkers(),
+    liveWorkers,
+  })
+  workerRoutes(app, {
+    hub,
+    engine: jobRuntime.engine,
+    handlers,
+    deliverLocal: (jobId, message) => jobRuntime.deliverInput(jobId, message),
+  })
+  app.server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname === WORKER_SOCKET_PATH)
+      hub.handleUpgrade(req, socket, head)
+    else socket.destroy()
   })
 
   const gateway = new GatewayListener(dispatcher, registry, {
@@ -155,6 +197,7 @@ export async function startServer(
     await app.listen({ port: config.controlPort, host: config.controlHost })
   } catch (error) {
     await gateway.close(0).catch(() => {})
+    await hub.stop().catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
     await sync?.close()
     await app.close().catch(() => {})
@@ -174,6 +217,7 @@ export async function startServer(
     jobs: jobRuntime,
     async close() {
       await sync?.close()
+      await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       await app.close()
       compiler.close()

@@ -1,5 +1,6 @@
 export { type App, type ControlAppOptions, createControlApp, ok, okPage } from './app.ts'
 export { errorBody, mapError } from './errors.ts'
+export { createGuard, type GuardOptions } from './guard.ts'
 export { decodeToken, encodeToken, type Page, PageQuery, toPage } from './paging.ts'
 export { Ok, OkList, OkNull } from './schemas.ts'
 export { type SystemStats, systemRoutes } from './system-routes.ts'

@@ -1,4 +1,4 @@
-import { ApiError } from '@edgeforge/protocol'
+import { ApiError, JobInputQueue } from '@edgeforge/protocol'
 import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
 import type { JobHandlerPort, LifecycleEndpoint } from '../../deploy/index.ts'
 import { type DrainReport, HandlerRegistry, type HandlerVersion, requestScope } from '../../gateway/index.ts'
@@ -45,6 +45,8 @@ export class JobRuntime implements JobHandlerPort {
   private readonly byQueue = new Map<string, string>()
   private readonly options: JobRuntimeOptions
   private stopMaintenance: (() => void) | undefined
+  /** `ctx.input` of the jobs running in this process. */
+  private readonly inputs = new Map<string, JobInputQueue>()
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
@@ -75,6 +77,27 @@ export class JobRuntime implements JobHandlerPort {
     this.stopMaintenance?.()
     await this.runner.stop({ drainMs })
     await this.engine.close()
+  }
+
+  /** Delivers a message to `ctx.input` of a job running in this process; false when none runs here. */
+  deliverInput(jobId: string, message: unknown): boolean {
+    const input = this.inputs.get(jobId)
+    if (!input) return false
+    input.push(message)
+    return true
+  }
+
+  /** The job endpoint serving `queue` in this process and its current version, if one runs. */
+  deployedFor(queue: string): { endpointId: string; endpointName: string; version: number } | undefined {
+    const endpointId = this.byQueue.get(queue)
+    const current = endpointId ? this.handlers.get(endpointId)?.current : undefined
+    return (
+      current && {
+        endpointId: current.endpointId,
+        endpointName: current.endpointName,
+        version: current.version,
+      }
+    )
   }
 
   /** Live workers per queue, as the overview and metrics report them. */
@@ -177,7 +200,10 @@ export class JobRuntime implements JobHandlerPort {
     const startedAt = Date.now()
     this.options.observer?.observeStart(job, startedAt)
     const logs = this.options.endpointLogs
+    const input = new JobInputQueue()
+    this.inputs.set(job.id, input)
     const ctx: JobContext = {
+      input,
       jobId: job.id,
       queue: job.queue,
       attempt: runnerCtx.attempt,
@@ -215,6 +241,8 @@ export class JobRuntime implements JobHandlerPort {
       outcome = outcomeOfFailure(error, runnerCtx, job)
       throw error
     } finally {
+      input.close()
+      this.inputs.delete(job.id)
       version.release()
       this.options.observer?.observeFinish(job, outcome, (Date.now() - startedAt) / 1000)
     }

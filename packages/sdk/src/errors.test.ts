@@ -54,6 +54,14 @@ describe('toResponse', () => {
     assert.equal(response.body, '{"error":{"code":"not_found","message":"no user 42"},"request_id":"req-9"}')
   })
 
+  test('a retryAfterSeconds becomes the retry-after header, rounded up to whole seconds', () => {
+    const response = new HandlerError(429, 'rate_limited', 'slow down', {
+      retryAfterSeconds: 2.2,
+    }).toResponse('r')
+    assert.equal(response.headers['retry-after'], '3')
+    assert.equal(HandlerError.serviceUnavailable('down').toResponse('r').headers['retry-after'], undefined)
+  })
+
   test('escapes the message as JSON', () => {
     const response = HandlerError.validation('name "x"\nis bad').toResponse('r')
     assert.deepEqual(JSON.parse(response.body as string), {

@@ -3,6 +3,17 @@ import { errorResponseWithId, type Response } from './response.ts'
 
 const HANDLER_ERROR_BRAND = Symbol.for('edgeforge.HandlerError')
 
+/** What a `HandlerError` takes besides its status, code and message. */
+export interface HandlerErrorOptions extends ErrorOptions {
+  /**
+   * Sent as the `retry-after` header (whole seconds): when a 429 or 503 may be tried again.
+   *
+   * @example
+   * throw new HandlerError(429, 'rate_limited', 'slow down', { retryAfterSeconds: 5 })
+   */
+  retryAfterSeconds?: number
+}
+
 /**
  * An error that becomes an HTTP response. Throw it anywhere below a handler (or return
  * `err.toResponse(ctx.requestId)`) and the client sees its status and the body
@@ -31,16 +42,25 @@ export class HandlerError extends Error {
   readonly code: string
 
   /**
+   * When the client may try again, in whole seconds; the response carries it as `retry-after`.
+   *
+   * @example
+   * HandlerError.serviceUnavailable('reindexing', { retryAfterSeconds: 30 }).retryAfterSeconds // 30
+   */
+  readonly retryAfterSeconds: number | undefined
+
+  /**
    * An error with any status and code; prefer the static creators for the usual ones.
    *
    * @example
-   * throw new HandlerError(429, 'rate_limited', 'slow down', { cause: err })
+   * throw new HandlerError(429, 'rate_limited', 'slow down', { cause: err, retryAfterSeconds: 5 })
    */
-  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
+  constructor(status: number, code: string, message: string, options?: HandlerErrorOptions) {
     super(message, options)
     this.name = 'HandlerError'
     this.status = status
     this.code = code
+    this.retryAfterSeconds = options?.retryAfterSeconds
   }
 
   /**
@@ -140,7 +160,7 @@ export class HandlerError extends Error {
    * @example
    * throw HandlerError.serviceUnavailable('search is being reindexed')
    */
-  static serviceUnavailable(message = 'Service unavailable', options?: ErrorOptions): HandlerError {
+  static serviceUnavailable(message = 'Service unavailable', options?: HandlerErrorOptions): HandlerError {
     return create('service_unavailable', message, options)
   }
 
@@ -155,14 +175,18 @@ export class HandlerError extends Error {
    * }
    */
   toResponse(requestId: string): Response {
-    return errorResponseWithId(this.status, this.code, this.message, requestId)
+    const response = errorResponseWithId(this.status, this.code, this.message, requestId)
+    const retryAfter = this.retryAfterSeconds
+    if (retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0)
+      response.headers['retry-after'] = String(Math.ceil(retryAfter))
+    return response
   }
 }
 
 // On the prototype, not the instance: the brand costs nothing per error and stays out of JSON.
 Object.defineProperty(HandlerError.prototype, HANDLER_ERROR_BRAND, { value: true })
 
-function create(code: SdkErrorCode, message: string, options: ErrorOptions | undefined): HandlerError {
+function create(code: SdkErrorCode, message: string, options: HandlerErrorOptions | undefined): HandlerError {
   return new HandlerError(SDK_ERROR_STATUS[code], code, message, options)
 }
 

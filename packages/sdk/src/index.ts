@@ -6,7 +6,7 @@
  * export default handler(() => Response.ok({ hello: 'world' }))
  */
 export type { Context, EnqueuedJob, EnqueueOptions, JobsClient, Logger } from './context.ts'
-export { HandlerError, isHandlerError } from './errors.ts'
+export { HandlerError, type HandlerErrorOptions, isHandlerError } from './errors.ts'
 export { type HandlerDefinition, type HandlerFunction, handler, isHandlerDefinition } from './handler.ts'
 export {
   isJobDefinition,

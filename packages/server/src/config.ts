@@ -99,7 +99,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'admin-token',
     kind: 'string',
     default: '',
-    help: 'When set, every control-plane call needs "Authorization: Bearer <token>"',
+    help: 'When set, every control-plane call needs "Authorization: Bearer <token>". Set it in the environment: a --admin-token flag is readable by every local user (ps, /proc/<pid>/cmdline)',
     secret: true,
   },
   {

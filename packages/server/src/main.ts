@@ -67,8 +67,7 @@ export async function startServer(
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
-    engine: { overview: (workers) => jobRuntime.engine.overview(workers) },
-    liveWorkers: () => liveWorkers(),
+    engine: { overview: () => jobRuntime.engine.overview() },
     onError: (err) => logger.error({ err }, 'job metrics collection failed'),
   })
   const jobRuntime = new JobRuntime({
@@ -94,13 +93,6 @@ export async function startServer(
     logger,
     leaseMs: config.jobLeaseMs,
   })
-  /** In-process and remote workers per queue, for the overview and the metrics. */
-  const liveWorkers = () => {
-    const counts = { ...jobRuntime.liveWorkers() }
-    for (const [queue, count] of Object.entries(hub.liveWorkers()))
-      counts[queue] = (counts[queue] ?? 0) + count
-    return counts
-  }
   const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
   registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
@@ -173,7 +165,6 @@ export async function startServer(
     db,
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
-    liveWorkers,
   })
   workerRoutes(app, {
     hub,
@@ -259,6 +250,7 @@ function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
     runningVersion: record.runningVersion,
     compiledVersion: record.compiledVersion,
     active: record.enabled && record.parentsEnabled,
+    resumeOnEnable: record.resumeOnEnable,
     limits: {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,

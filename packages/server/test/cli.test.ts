@@ -78,11 +78,22 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.deepEqual(rest, [])
     const json = await cli('endpoints', 'ls', '--json')
     assert.equal(json.code, 0, json.stderr)
-    const listed = JSON.parse(json.stdout) as Array<{ name: string; running_version: number }>
+    const listed = JSON.parse(json.stdout) as Array<{
+      name: string
+      running_version: number
+      last_error: string
+    }>
     assert.deepEqual(
       listed.map((e) => [e.name, e.running_version]),
       [['hello', 2]],
     )
+    // The message is longer than its column: cut after a whole word, with an ellipsis.
+    const message = listed[0].last_error
+    const cell = row.slice(row.indexOf('hello.ts:'))
+    assert.ok(message.length > 60 && cell.length <= 60, cell)
+    assert.ok(cell.endsWith('…'), cell)
+    const kept = cell.slice(0, -1)
+    assert.ok(message.startsWith(kept) && message[kept.length] === ' ', `${cell} cuts "${message}" mid-word`)
   })
 
   await t.test('logs <name> shows what the handler wrote, with request ids', async () => {
@@ -106,6 +117,9 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.equal(started.code, 0, started.stderr)
     assert.equal(started.stdout, 'started hello v2\n')
     assert.equal(await status(), 200)
+    // The failed deploy's error is history once the endpoint started successfully.
+    const listed = (await cli('endpoints', 'ls')).stdout.trimEnd().split('\n')[1]
+    assert.match(listed, /^hello\s+GET\s+\/hello\s+\*\s+running\s+v2$/)
 
     writeFileSync(join(dir, 'scratch.ts'), HELLO)
     assert.equal((await cli('deploy', 'scratch.ts', '--path', '/scratch', '--method', 'GET')).code, 0)
@@ -121,6 +135,34 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.equal(nobody.code, 2)
     assert.match(nobody.stderr, /no endpoint named "nobody"/)
   })
+
+  await t.test(
+    'deploy --json shows the endpoint after the deploy; a new --method alone is not "unchanged"',
+    async () => {
+      writeFileSync(file, HELLO.replace('{ hello:', '{ hey:'))
+      const run = await cli('deploy', 'hello.ts', '--json')
+      assert.equal(run.code, 0, run.stderr)
+      const answer = JSON.parse(run.stdout) as {
+        endpoint: { status: string; running_version: number; last_error: string | null }
+        report: { running_version: number }
+      }
+      assert.equal(answer.report.running_version, 3)
+      assert.deepEqual(
+        [answer.endpoint.status, answer.endpoint.running_version, answer.endpoint.last_error],
+        ['running', 3, null],
+      )
+
+      const moved = await cli('deploy', 'hello.ts', '--method', 'POST')
+      assert.equal(moved.code, 0, moved.stderr)
+      assert.equal(
+        moved.stdout,
+        'deployed hello v3 → POST /hello (host *): code unchanged, moved from GET /hello (host *)\n',
+      )
+      assert.equal((await fetch(`${srv.gatewayUrl}/hello?name=x`, { method: 'POST' })).status, 200)
+      const again = await cli('deploy', 'hello.ts', '--method', 'POST')
+      assert.equal(again.stdout, 'deployed hello v3 → POST /hello (host *): unchanged\n')
+    },
+  )
 
   await t.test('--help of every command exits 0; usage mistakes exit 2; failures exit 1', async () => {
     const [top, deploy, endpoints, logs, serve] = await Promise.all([

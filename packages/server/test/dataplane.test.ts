@@ -456,4 +456,29 @@ test('data plane', async (t) => {
       )
     assert.deepEqual({ 200: count(200), 404: count(404), 500: count(500) }, { 200: 2, 404: 2, 500: 2 })
   })
+  await t.test(
+    'a rate-limited ctx.jobs.enqueue passed through by the handler keeps its retry-after',
+    async () => {
+      expectStatus(await srv.api('POST', '/queue/limited/rate-limit', { per_second: 0.1, burst: 1 }), 200)
+      await deployEndpoint(srv, {
+        name: 'enqueue-through',
+        method: 'POST',
+        path: '/enqueue-through',
+        code: handlerSource(`export default handler(async (req, ctx) => {
+  // No try/catch: the rate limit's HandlerError goes straight to the gateway.
+  const job = await ctx.jobs.enqueue('limited', { n: 1 })
+  return Response.accepted({ id: job.id })
+})`),
+      })
+      const first = await gw('/enqueue-through', { method: 'POST' })
+      assert.equal(first.status, 202)
+      await first.text()
+      const limited = await gw('/enqueue-through', { method: 'POST' })
+      assert.equal(limited.status, 429)
+      const body = (await limited.json()) as GatewayError
+      assert.equal(body.error.code, 'rate_limited')
+      const retryAfter = Number(limited.headers.get('retry-after'))
+      assert.ok(retryAfter >= 1 && retryAfter <= 10, `retry-after is the wait in seconds: ${retryAfter}`)
+    },
+  )
 })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { edgeforge } from './support/cli.ts'
 import { startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const TOUR = join(ROOT, 'examples', 'tour')
@@ -56,14 +57,15 @@ test('the tour’s job steps: deploy a job handler and the signup endpoint, sign
   assert.equal(reply.status, 202)
   const { job_id: jobId } = (await reply.json()) as { job_id: string }
 
-  let job: Job | undefined
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    job = (await srv.api<Job>('GET', `/jobs/${jobId}`)).body.data
-    if (job.status !== 'queued' && job.status !== 'running') break
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  assert.equal(job?.status, 'succeeded', JSON.stringify(job))
+  const job = await waitFor(
+    'the signup job to finish',
+    async () => {
+      const seen = (await srv.api<Job>('GET', `/jobs/${jobId}`)).body.data
+      return seen.status === 'queued' || seen.status === 'running' ? undefined : seen
+    },
+    10_000,
+  )
+  assert.equal(job.status, 'succeeded', JSON.stringify(job))
   assert.deepEqual(job.result, { sent: true })
   assert.deepEqual(
     job.logs.map((entry) => entry.line),

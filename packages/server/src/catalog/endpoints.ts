@@ -289,6 +289,10 @@ export async function setEndpointState(
     sets.push('last_error = ?')
     params.push(patch.lastError)
   }
+  if (patch.resumeOnEnable !== undefined) {
+    sets.push('resume_on_enable = ?')
+    params.push(patch.resumeOnEnable ? 1 : 0)
+  }
   if (sets.length) {
     const { changes } = await ctx.db.run(`UPDATE endpoints SET ${sets.join(', ')} WHERE id = ?`, [
       ...params,

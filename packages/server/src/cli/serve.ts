@@ -27,6 +27,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     throw error
   }
+  if (flags['admin-token'] !== undefined)
+    console.error(
+      'edgeforge serve: --admin-token is visible to every user of this machine (ps, /proc/<pid>/cmdline); set EDGEFORGE_ADMIN_TOKEN in the environment instead',
+    )
   const server = await startServer(config)
   // The URL is one to try from this machine; say too when the gateway answers on every interface.
   const everywhere = config.gatewayHost === '0.0.0.0' || config.gatewayHost === '::'

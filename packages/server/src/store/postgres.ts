@@ -1,3 +1,4 @@
+import { ApiError } from '@edgeforge/protocol'
 import pg from 'pg'
 import { redactLocation } from '../observability/redact.ts'
 import type { Db, Queryable, Row, SqlValue } from './db.ts'
@@ -59,12 +60,21 @@ function queryable(client: PgClientLike): Queryable {
   }
 }
 
+// First key of `withLock`'s two-key advisory locks; it only has to differ from the other users'.
+const NAMED_LOCK_SPACE = 40_119
+const LOCK_WAIT_MS = 60_000
+
 /** PostgreSQL through a `pg` pool. */
 export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const
   readonly pool: pg.Pool
   readonly url: string
   private readonly base: Queryable
+  /**
+   * Connections that hold `withLock` locks, apart from the pool: a lock is held for a whole
+   * compile, and holders must not take the connections their own queries need.
+   */
+  private lockPool: pg.Pool | undefined
 
   constructor(url: string, poolSize = 10) {
     this.url = url
@@ -100,6 +110,37 @@ export class PostgresDb implements Db {
     }
   }
 
+  async withLock<T>(key: string, fn: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
+    if (!this.lockPool) {
+      this.lockPool = new pg.Pool({ connectionString: this.url, max: 10, connectionTimeoutMillis: waitMs })
+      this.lockPool.on('error', () => {})
+    }
+    const client = await this.lockPool.connect()
+    try {
+      // Waiting in PostgreSQL's lock queue (not polling) serves waiters first come, first served.
+      await client.query(`SET lock_timeout = ${Math.max(1, Math.round(waitMs))}`)
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [NAMED_LOCK_SPACE, key])
+    } catch (error) {
+      client.release(true)
+      if ((error as { code?: unknown }).code === '55P03')
+        throw new ApiError(
+          'conflict',
+          `another process has been changing ${key} for ${Math.round(waitMs / 1000)} s; retry when it is done`,
+          { retryable: true },
+        )
+      throw error
+    }
+    try {
+      return await fn()
+    } finally {
+      // If the unlock fails the connection is dropped, and PostgreSQL releases its locks with it.
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [NAMED_LOCK_SPACE, key]).then(
+        () => client.release(),
+        () => client.release(true),
+      )
+    }
+  }
+
   async exec(sql: string): Promise<void> {
     await this.pool.query(sql)
   }
@@ -117,6 +158,6 @@ export class PostgresDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    await Promise.all([this.pool.end(), this.lockPool?.end()])
   }
 }

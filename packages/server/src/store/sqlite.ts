@@ -98,6 +98,11 @@ export class SqliteDb implements Db {
     }
   }
 
+  /** One process per data dir: the callers' own per-key queue is the whole lock. */
+  withLock<T>(_key: string, fn: () => Promise<T>): Promise<T> {
+    return fn()
+  }
+
   async exec(sql: string): Promise<void> {
     await this.idle()
     this.db.exec(sql)

@@ -27,7 +27,6 @@ for (const [backend, open] of backends) {
         db: store.db,
         schemaVersion,
         bootedAt: Date.now(),
-        liveWorkers: () => ({}),
       })
       await app.ready()
       store.defer(() => app.close())

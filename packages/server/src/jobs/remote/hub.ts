@@ -231,8 +231,13 @@ export class WorkerHub {
     })
     socket.on('close', () => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id)
+      void engine
+        .retireWorker(owner)
+        .catch((error) => logger.error({ err: error }, 'worker hub: retire failed'))
       logger.info({ worker: session.id, running: session.running.size }, 'worker disconnected')
     })
+    // Live workers are counted from the store, so every process's overview sees this agent.
+    await engine.announceWorker(owner, session.queues, leaseMs)
     this.send(session, {
       type: 'welcome',
       protocol: WORKER_PROTOCOL_VERSION,
@@ -383,8 +388,9 @@ export class WorkerHub {
       }
       session.pongPending = true
       session.socket.ping()
-      if (session.running.size === 0) continue
       try {
+        await this.options.engine.announceWorker(session.owner, session.queues, this.options.leaseMs)
+        if (session.running.size === 0) continue
         const answer = await this.options.engine.heartbeatMany(
           [...session.running.keys()],
           session.owner,

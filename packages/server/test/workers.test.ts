@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { WORKER_CLOSE } from '@edgeforge/protocol'
+import { edgeforge } from './support/cli.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
 import { rawAgent, spawnAgent } from './support/workers.ts'
@@ -16,6 +17,7 @@ export default job<{ file: string; ms: number }>(async (payload, ctx) => {
   appendFileSync(payload.file, 'start ' + who + ' ' + ctx.jobId + '\\n')
   await new Promise((resolve) => setTimeout(resolve, payload.ms))
   appendFileSync(payload.file, 'end ' + who + ' ' + ctx.jobId + '\\n')
+  ctx.log('slept', payload.ms, 'on', who)
   return { who }
 })
 `
@@ -123,6 +125,20 @@ describe('remote workers', () => {
     assert.equal(lines.filter(([kind]) => kind === 'start').length, 16, 'every job ran once')
     const results = await Promise.all(ids.map((id) => jobOf(srv, id)))
     assert.ok(results.every((job) => job.lease_owner.startsWith('remote:')))
+
+    // The CLI: workers ls, jobs logs (follow ends at once: the job has finished), drain.
+    const cli = (...args: string[]) => edgeforge([...args, '--url', srv.controlUrl], dir)
+    const ls = await cli('workers', 'ls')
+    assert.equal(ls.code, 0, ls.stderr)
+    assert.match(ls.stdout, /^ID +QUEUES +CONCURRENCY +RUNNING +CONNECTED SINCE +LAST SEEN\n/)
+    assert.match(ls.stdout, /\nthree +builds +3 +0 /)
+    const logs = await cli('jobs', 'logs', ids[0], '--follow')
+    assert.equal(logs.code, 0, logs.stderr)
+    assert.match(logs.stdout, /^\S+Z slept 150 on (one|three)\n$/)
+    assert.match(logs.stderr, /\(job succeeded\)/)
+    assert.equal((await cli('workers', 'drain', 'one')).code, 0)
+    assert.equal((await srv.api<{ draining: boolean }>('GET', '/workers/one')).body.data.draining, true)
+    assert.equal((await cli('workers', 'drain', 'nobody')).code, 1)
   })
 
   test('an agent of another protocol version is refused with a clear message; a wrong token before the upgrade', async (t) => {

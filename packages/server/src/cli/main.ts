@@ -2,8 +2,10 @@ import { parseArgs, UsageError } from './args.ts'
 import { ControlError } from './client.ts'
 import { DEPLOY_HELP, deployCommand } from './deploy.ts'
 import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
+import { JOBS_HELP, jobsCommand } from './jobs.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
+import { WORKERS_HELP, workersCommand } from './workers.ts'
 
 const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
 
@@ -16,6 +18,10 @@ Commands:
   endpoints stop|start|rm <name>
                         take an endpoint out of service, serve it again, delete it
   logs <name>           show what an endpoint's handler logged
+  jobs logs <id> [--follow]
+                        print a job's log, following it while it runs
+  workers ls|drain|disconnect [id]
+                        remote worker agents connected to the gateway
   help [command]        show help for a command
 
 Run "edgeforge <command> --help" for a command's options.`
@@ -32,6 +38,8 @@ const COMMANDS: Record<
   deploy: { help: DEPLOY_HELP, run: deployCommand },
   endpoints: { help: ENDPOINTS_HELP, run: endpointsCommand },
   logs: { help: LOGS_HELP, run: logsCommand },
+  jobs: { help: JOBS_HELP, run: jobsCommand },
+  workers: { help: WORKERS_HELP, run: workersCommand },
 }
 
 async function main(argv: string[]): Promise<number> {

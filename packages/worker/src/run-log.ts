@@ -19,8 +19,9 @@ const CHUNK_LINES = 1000
  */
 export class RunLog {
   private readonly budget: LogBudget
-  /** Lines `acked` … `next - 1`. */
+  /** Lines `acked` … `next - 1` start at `lines[head]` (acknowledged ones are cut off in bulk, not one splice per ack). */
   private lines: WireLogLine[] = []
+  private head = 0
   private acked: number
   private sent: number
   private next: number
@@ -58,7 +59,11 @@ export class RunLog {
   ack(offset: number): void {
     if (offset <= this.acked) return
     const drop = Math.min(offset, this.next) - this.acked
-    this.lines.splice(0, drop)
+    this.head += drop
+    if (this.head >= 4096 && this.head * 2 >= this.lines.length) {
+      this.lines = this.lines.slice(this.head)
+      this.head = 0
+    }
     this.budget.used -= drop
     this.acked += drop
     if (this.sent < this.acked) this.sent = this.acked
@@ -74,7 +79,7 @@ export class RunLog {
   unsent(jobId: string, attempt: number): LogMessage[] {
     const chunks: LogMessage[] = []
     while (this.sent < this.next) {
-      const from = this.sent - this.acked
+      const from = this.head + this.sent - this.acked
       const lines = this.lines.slice(from, from + CHUNK_LINES)
       chunks.push({ type: 'log', job_id: jobId, attempt, offset: this.sent, lines })
       this.sent += lines.length
@@ -88,8 +93,9 @@ export class RunLog {
 
   /** The run is over for good (lease lost): give its budget back. */
   discard(): void {
-    this.budget.used -= this.lines.length
+    this.budget.used -= this.lines.length - this.head
     this.lines = []
+    this.head = 0
     this.acked = this.next
     this.sent = this.next
   }

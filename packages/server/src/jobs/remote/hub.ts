@@ -1,18 +1,16 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
-  type AgentMessage,
-  type FinishMessage,
   type HelloMessage,
   type JobRunRef,
-  type LogMessage,
   type ServerMessage,
   SUPPORTED_WORKER_PROTOCOL_VERSIONS,
   WORKER_CLOSE,
   WORKER_PROTOCOL_VERSION,
 } from '@edgeforge/protocol'
 import { type WebSocket, WebSocketServer } from 'ws'
-import type { FinishOutcome, Job } from '../types.ts'
+import type { Job } from '../types.ts'
+import { SessionInbox } from './inbox.ts'
 import { parseAgentMessage } from './messages.ts'
 import {
   type Live,
@@ -39,9 +37,16 @@ export class WorkerHub {
   private timers: NodeJS.Timeout[] = []
   private unsubscribers: Array<() => void> = []
   private stopped = false
+  private readonly inbox: SessionInbox
 
   constructor(options: WorkerHubOptions) {
     this.options = options
+    this.inbox = new SessionInbox({
+      engine: options.engine,
+      logger: options.logger,
+      send: (session, message) => this.send(session, message),
+      pump: (session) => void this.pump(session),
+    })
   }
 
   start(): void {
@@ -191,6 +196,8 @@ export class WorkerHub {
       claiming: false,
       again: false,
       inbox: Promise.resolve(),
+      pending: [],
+      processing: false,
       pongPending: false,
     }
     // Jobs the agent kept running through a network cut: still ours if the lease is still held.
@@ -219,11 +226,11 @@ export class WorkerHub {
         socket.close(WORKER_CLOSE.protocolError, message.slice(0, 120))
         return
       }
-      session.inbox = session.inbox.then(() =>
-        this.handle(session, message).catch((error) =>
-          logger.error({ err: error, worker: session.id }, 'worker hub: message failed'),
-        ),
-      )
+      session.pending.push(message)
+      if (!session.processing) {
+        session.processing = true
+        session.inbox = this.inbox.process(session)
+      }
     })
     socket.on('pong', () => {
       session.pongPending = false
@@ -255,71 +262,6 @@ export class WorkerHub {
       },
       'worker connected',
     )
-    void this.pump(session)
-  }
-
-  private async handle(session: Live, message: AgentMessage): Promise<void> {
-    const { engine } = this.options
-    switch (message.type) {
-      case 'log':
-        return this.storeLog(session, message)
-      case 'progress':
-        if (session.running.get(message.job_id)?.attempt === message.attempt)
-          await engine
-            .setProgress(message.job_id, Math.min(1, Math.max(0, message.fraction)))
-            .catch(() => false)
-        return
-      case 'finish':
-        return this.finish(session, message)
-      case 'draining':
-        session.draining = true
-        return
-      case 'hello':
-        session.socket.close(WORKER_CLOSE.protocolError, 'hello was already said')
-    }
-  }
-
-  private async storeLog(session: Live, message: LogMessage): Promise<void> {
-    const run = session.running.get(message.job_id)
-    // Lines of a run this worker no longer holds belong to nobody: they are not stored.
-    if (!run || run.attempt !== message.attempt) return
-    await this.options.engine.appendLogChunk(message.job_id, message.offset, message.lines)
-    this.send(session, {
-      type: 'log_ack',
-      job_id: message.job_id,
-      attempt: message.attempt,
-      offset: message.offset + message.lines.length,
-    })
-  }
-
-  private async finish(session: Live, message: FinishMessage): Promise<void> {
-    const { engine } = this.options
-    const run = session.running.get(message.job_id)
-    const ref = { id: message.job_id, owner: session.owner, attempt: message.attempt }
-    let outcome: FinishOutcome
-    if (!run || run.attempt !== message.attempt || run.aborted === 'lease_lost')
-      outcome = { ok: false, reason: 'lease_lost', status: null }
-    else if (message.outcome === 'released') outcome = await engine.release(ref)
-    else if (message.outcome === 'succeeded' && run.aborted === null)
-      outcome = await engine.complete(ref.id, ref.owner, message.result, ref.attempt)
-    else
-      outcome = await engine.fail(
-        ref.id,
-        ref.owner,
-        run.aborted === 'cancelled' ? 'cancelled on request' : (message.error ?? 'failed'),
-        {
-          unrecoverable: message.unrecoverable === true,
-          attempt: ref.attempt,
-        },
-      )
-    if (run && run.attempt === message.attempt) session.running.delete(message.job_id)
-    this.send(session, {
-      type: 'finish_ack',
-      job_id: message.job_id,
-      attempt: message.attempt,
-      ok: outcome.ok,
-      status: outcome.status,
-    })
     void this.pump(session)
   }
 

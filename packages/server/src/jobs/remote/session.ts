@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { ApiError, HandlerRef } from '@edgeforge/protocol'
+import type { AgentMessage, ApiError, HandlerRef } from '@edgeforge/protocol'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../../observability/logger.ts'
 import type { QueueEngine } from '../engine/engine.ts'
@@ -61,6 +61,9 @@ export interface Live extends WorkerSession {
   again: boolean
   /** Messages are handled one at a time, in arrival order: a finish never overtakes its log. */
   inbox: Promise<void>
+  /** Messages received and not handled yet. */
+  pending: AgentMessage[]
+  processing: boolean
   pongPending: boolean
 }
 
@@ -72,6 +75,8 @@ export function snapshotOf(session: Live): WorkerSession {
     claiming: _claiming,
     again: _again,
     inbox: _inbox,
+    pending: _pending,
+    processing: _processing,
     pongPending: _pong,
     ...rest
   } = session

@@ -24,6 +24,8 @@ export interface Config {
   typeCheck: boolean
   npmCommand: string
   warmCompiler: boolean
+  typeCheckMaxHeapMb: number
+  typeCheckRecycleAfter: number
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number
@@ -179,6 +181,24 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'boolean',
     default: 'true',
     help: 'Start the type checker at boot so the first deploy is as fast as the rest',
+  },
+  {
+    key: 'typeCheckMaxHeapMb',
+    env: 'EDGEFORGE_TYPE_CHECK_MAX_HEAP_MB',
+    flag: 'type-check-max-heap-mb',
+    kind: 'integer',
+    default: '256',
+    min: 0,
+    help: "Heap limit of the type checker's worker thread in MB (0: V8's default); one that runs out is replaced and the check retried once",
+  },
+  {
+    key: 'typeCheckRecycleAfter',
+    env: 'EDGEFORGE_TYPE_CHECK_RECYCLE_AFTER',
+    flag: 'type-check-recycle-after',
+    kind: 'integer',
+    default: '200',
+    min: 0,
+    help: 'Compiles a type checker worker serves before a fresh one replaces it, which bounds its memory (0: never)',
   },
   {
     key: 'npmCommand',
@@ -351,7 +371,10 @@ export interface ClientSettings {
   token: string
 }
 
-export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default http://127.0.0.1:9081)
+/** Where the client commands look for the control plane: the serve defaults' address. */
+export const DEFAULT_CLIENT_URL = 'http://127.0.0.1:9081'
+
+export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default ${DEFAULT_CLIENT_URL})
   --token <token>  EDGEFORGE_ADMIN_TOKEN  bearer token, when the server has one`
 
 export function loadClientSettings(
@@ -359,7 +382,7 @@ export function loadClientSettings(
   flags: Record<string, string> = {},
 ): ClientSettings {
   return {
-    url: flags.url ?? env.EDGEFORGE_URL ?? 'http://127.0.0.1:9081',
+    url: flags.url ?? env.EDGEFORGE_URL ?? DEFAULT_CLIENT_URL,
     token: flags.token ?? env.EDGEFORGE_ADMIN_TOKEN ?? '',
   }
 }

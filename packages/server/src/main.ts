@@ -13,7 +13,13 @@ import {
   VersionStore,
 } from './deploy/index.ts'
 import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, createGuard, systemRoutes } from './http/index.ts'
+import {
+  createControlApp,
+  createGuard,
+  type RegisteredRoute,
+  registeredRoutes,
+  systemRoutes,
+} from './http/index.ts'
 import {
   DeployedHandlers,
   JobRuntime,
@@ -26,6 +32,16 @@ import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
+import {
+  BoundServices,
+  ServiceManager,
+  ServiceRuntime,
+  ServiceStore,
+  servicesRoutes,
+} from './services/index.ts'
+import { registerServiceMetrics } from './services/metrics.ts'
+import { objectRoutes } from './services/object-routes.ts'
+import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
 
 export const VERSION: string = JSON.parse(
@@ -40,6 +56,8 @@ export interface RunningServer {
   lifecycle: Lifecycle
   registry: HandlerRegistry
   jobs: JobRuntime
+  /** The control plane's routes as registered (tests check them against the declarations). */
+  controlRoutes: readonly RegisteredRoute[]
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
 }
@@ -99,6 +117,8 @@ export async function startServer(
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
     npmCommand: config.npmCommand,
+    typeCheckMaxHeapMb: config.typeCheckMaxHeapMb,
+    typeCheckRecycleAfter: config.typeCheckRecycleAfter,
   })
 
   let lifecycle: Lifecycle | undefined
@@ -114,7 +134,35 @@ export async function startServer(
       drainTimeoutMs: config.drainTimeoutMs,
     },
   )
-  const port = lifecyclePort(catalog)
+  const signer = new UrlSigner()
+  const observeService = registerServiceMetrics(metrics.registry, () =>
+    serviceRuntime.list().map((s) => ({ name: s.name, status: s.status() })),
+  )
+  const serviceRuntime: ServiceRuntime = new ServiceRuntime(
+    { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
+    observeService,
+  )
+  const serviceStore = new ServiceStore(db)
+  const services = new ServiceManager({
+    store: serviceStore,
+    runtime: serviceRuntime,
+    env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
+    endpoints: {
+      describe: async (ids) => {
+        const found = []
+        for (const id of ids) {
+          const record = await catalog.getEndpoint(id).catch(() => undefined)
+          if (record) found.push({ id, name: record.name, running: record.status === 'running' })
+        }
+        return found
+      },
+      exists: async (id) => (await catalog.getEndpoint(id).catch(() => undefined)) !== undefined,
+    },
+    logger,
+  })
+  // Before endpoints are restored, so their first calls find the services active.
+  await services.start()
+  const port = lifecyclePort(catalog, (id) => serviceStore.bindings(id))
   // Several processes on one PostgreSQL database follow each other's deploys.
   const sync =
     db.dialect === 'postgres' && config.databaseUrl
@@ -130,6 +178,16 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
+    services: (endpointId, version, bindings) =>
+      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
+        endpointLogs.append(endpointId, {
+          time: Date.now(),
+          level: 'error',
+          requestId: requestId ?? null,
+          version,
+          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
+        }),
+      ),
   })
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
@@ -148,16 +206,28 @@ export async function startServer(
     metrics,
     stats: async () => {
       const counts = await catalog.countEndpoints()
+      // The job runtime keeps its versions in a registry of its own; its "requests" are jobs.
+      const jobs = jobRuntime.stats()
       return {
         endpoints_total: counts.total,
-        endpoints_running: counts.running,
+        endpoints_running: counts.running.http + counts.running.job,
+        endpoints_running_http: counts.running.http,
+        endpoints_running_job: counts.running.job,
         requests_handled: dispatcher.requestsHandled,
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
-        handlers: registry.stats(),
+        http_handlers: registry.stats(),
+        job_handlers: {
+          loaded: jobs.loaded,
+          draining: jobs.draining,
+          active_jobs: jobs.active_requests,
+          draining_jobs: jobs.draining_requests,
+        },
       }
     },
   })
   catalogRoutes(app, catalog)
+  servicesRoutes(app, services)
+  objectRoutes(app, serviceRuntime, signer)
   lifecycleRoutes(app, lifecycle, port, endpointLogs)
   jobsRoutes(app, {
     engine: jobRuntime.engine,
@@ -190,12 +260,14 @@ export async function startServer(
     await gateway.close(0).catch(() => {})
     await hub.stop().catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
+    await serviceRuntime.close()
     await sync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
   }
   const controlPort = (app.server.address() as { port: number }).port
+  signer.setBase(`http://${urlHost(config.controlHost)}:${controlPort}`)
   const server: RunningServer = {
     version: VERSION,
     gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
@@ -206,10 +278,13 @@ export async function startServer(
     lifecycle,
     registry,
     jobs: jobRuntime,
+    controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
+      // After the handlers drained: their last service calls finish, then the pools close.
+      await serviceRuntime.close()
       await app.close()
       compiler.close()
       await db.close()
@@ -221,25 +296,41 @@ export async function startServer(
   return server
 }
 
+/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
+function describeServiceError(error: unknown): string {
+  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
+  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
+}
+
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
 }
 
 /** The catalog seen through the port the deploy lifecycle is written against. */
-export function lifecyclePort(catalog: Catalog): CatalogPort {
+export function lifecyclePort(
+  catalog: Catalog,
+  bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
+): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id)),
+    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
-    listRunning: async () => (await catalog.listEndpointsByStatus('running')).map(toLifecycle),
+    listRunning: async () =>
+      Promise.all(
+        (await catalog.listEndpointsByStatus('running')).map(async (r) =>
+          toLifecycle(r, await bindingsOf(r.id)),
+        ),
+      ),
     setState: async (id, patch) => {
       await catalog.setEndpointState(id, patch)
     },
   }
 }
 
-function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
+function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
   return {
+    services,
     id: record.id,
     name: record.name,
     kind: record.kind,

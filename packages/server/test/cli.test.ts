@@ -3,8 +3,10 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { cleanEnv, spawnServe } from './support/child.ts'
 import { edgeforge } from './support/cli.ts'
 import { startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 // The README tour's hello.ts (readme-tour.test.ts checks that the README shows this very file).
 const HELLO = readFileSync(
@@ -178,6 +180,11 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.match(endpoints.stdout, /^edgeforge endpoints — list, stop, start and remove endpoints/)
     assert.match(logs.stdout, /^edgeforge logs — [\s\S]*--limit <n>/)
     assert.match(serve.stdout, /^edgeforge serve — [\s\S]*EDGEFORGE_ADMIN_TOKEN/)
+    // Where the other commands look for the control plane, and how to point them elsewhere.
+    assert.match(
+      serve.stdout,
+      /http:\/\/127\.0\.0\.1:9081[\s\S]*EDGEFORGE_URL=http:\/\/127\.0\.0\.1:\d+[\s\S]*--url/,
+    )
 
     const [unknown, noPath, noEndpoint, unreachable] = await Promise.all([
       edgeforge(['frobnicate'], dir),
@@ -194,4 +201,22 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.equal(unreachable.code, 1)
     assert.match(unreachable.stderr, /cannot reach the edgeforge control plane at http:\/\/127\.0\.0\.1:9/)
   })
+})
+
+test('serve on another control port prints the EDGEFORGE_URL the CLI then needs, and the CLI uses it', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-cli-url-'))
+  const server = await spawnServe(dataDir)
+  t.after(async () => {
+    server.child.kill('SIGTERM')
+    await server.exited
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  const hint = await waitFor(
+    'the EDGEFORGE_URL hint',
+    () => /set EDGEFORGE_URL=(\S+) /.exec(server.stderr())?.[1],
+  )
+  assert.equal(hint, server.controlUrl)
+  const run = await edgeforge(['endpoints', 'ls'], dataDir, { ...cleanEnv(), EDGEFORGE_URL: hint })
+  assert.equal(run.code, 0, run.stderr)
+  assert.match(run.stdout, /^no endpoints yet/)
 })

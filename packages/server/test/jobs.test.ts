@@ -28,7 +28,8 @@ export default job<{ to: string; mode?: string }>(async (payload, ctx) => {
     name: 'send-welcome',
     kind: 'job',
     queue: 'emails',
-    code: worker('v1', 400),
+    // Long enough to still run after the swap's compile, even on a loaded machine.
+    code: worker('v1', 4000),
   })
   await deployEndpoint(srv, {
     name: 'signup',
@@ -79,10 +80,14 @@ export default handler(async (req, ctx) => {
     [1],
     'the job running on v1 is reported as draining',
   )
-  const done1 = await waitFor('job 1 to succeed', async () => {
-    const job = await engine.getJob(first.job_id)
-    return job.status === 'succeeded' ? job : undefined
-  })
+  const done1 = await waitFor(
+    'job 1 to succeed',
+    async () => {
+      const job = await engine.getJob(first.job_id)
+      return job.status === 'succeeded' ? job : undefined
+    },
+    15_000,
+  )
   assert.deepEqual(done1.result, { sent: true, version: 'v1' })
   assert.equal(done1.progress, 0.5)
   assert.ok(done1.logs.some((l: { line: string }) => l.line === 'sending to ada@example.com'))

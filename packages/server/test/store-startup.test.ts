@@ -1,7 +1,7 @@
 // How `edgeforge serve` starts on a store it cannot use: it stops at once and says what to fix,
 // instead of running on something else or dumping a stack.
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -61,4 +61,39 @@ test('serve --help tells to set the admin token in the environment, not on the c
     run.stdout,
     /--admin-token[\s\S]*Set it in the environment: a --admin-token flag is readable by every local user \(ps, \/proc\/<pid>\/cmdline\)/,
   )
+})
+
+test('a data dir that cannot be opened stops serve with exit 1, naming the path and the OS error', async (t) => {
+  const dir = tempDir(t)
+  const file = join(dir, 'not-a-dir')
+  writeFileSync(file, 'a file where the data dir should be')
+  const run = await edgeforge([...SERVE, '--data-dir', join(file, 'data')], dir)
+  assert.equal(run.code, 1, run.stderr)
+  assert.match(
+    run.stderr,
+    new RegExp(
+      `edgeforge serve: cannot start: cannot use the data dir ${join(file, 'data')}: ENOTDIR: not a directory`,
+    ),
+  )
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+})
+
+test('an unreachable PostgreSQL server stops serve with exit 1, naming where and why, without the password', async (t) => {
+  const dir = tempDir(t)
+  const run = await edgeforge(
+    [
+      ...SERVE,
+      '--data-dir',
+      join(dir, 'data'),
+      '--database-url',
+      'postgres://edgeforge:hunter2@127.0.0.1:1/edgeforge',
+    ],
+    dir,
+  )
+  assert.equal(run.code, 1, run.stderr)
+  assert.match(
+    run.stderr,
+    /edgeforge serve: cannot start: postgres:\/\/edgeforge@127\.0\.0\.1:1\/edgeforge: the PostgreSQL server refuses connections/,
+  )
+  assert.doesNotMatch(run.stderr, /hunter2|\n\s+at /)
 })

@@ -15,6 +15,21 @@ import { LogBudget, RunLog } from './run-log.ts'
 
 export const AGENT_VERSION = '0.1.0'
 
+/** Services live in the gateway; a remote job that asks for one learns so at once. */
+const noServices = (name: string): never => {
+  throw new Error(
+    `service ${name} is not available on a remote worker: services run in the gateway, so a job that needs one runs there`,
+  )
+}
+const NO_SERVICES = {
+  database: noServices,
+  cache: noServices,
+  storage: noServices,
+  files: noServices,
+  email: noServices,
+  records: noServices,
+}
+
 export interface AgentOptions {
   /** The control plane, e.g. http://127.0.0.1:9081. */
   url: string
@@ -261,6 +276,7 @@ export class Agent {
       signal: run.controller.signal,
       jobs: this.jobsClient(),
       input: run.input,
+      ...NO_SERVICES,
       log: (...args: unknown[]) => {
         if (run.leaseLost || run.finish) return
         run.log.append(format(...args))

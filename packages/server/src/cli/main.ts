@@ -5,6 +5,7 @@ import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
 import { JOBS_HELP, jobsCommand } from './jobs.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
+import { SERVICES_HELP, servicesCommand } from './services.ts'
 import { WORKERS_HELP, workersCommand } from './workers.ts'
 
 const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
@@ -22,6 +23,8 @@ Commands:
                         print a job's log, following it while it runs
   workers ls|drain|disconnect [id]
                         remote worker agents connected to the gateway
+  services ls|create|update|test|activate|deactivate|rm
+                        databases, caches, storage, file servers and email for handlers
   help [command]        show help for a command
 
 Run "edgeforge <command> --help" for a command's options.`
@@ -40,6 +43,7 @@ const COMMANDS: Record<
   logs: { help: LOGS_HELP, run: logsCommand },
   jobs: { help: JOBS_HELP, run: jobsCommand },
   workers: { help: WORKERS_HELP, run: workersCommand },
+  services: { help: SERVICES_HELP, run: servicesCommand },
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,6 @@
 import { ApiError } from '@edgeforge/protocol'
 import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
-import type { HandlerRegistry, Route } from '../gateway/index.ts'
+import type { HandlerRegistry, Route, VersionServices } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
@@ -31,6 +31,8 @@ export interface LifecycleDeps {
    * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
    */
   announce?: (endpointId: string) => void
+  /** The `ctx.database()`… of a version with these bindings; absent, handlers have no services. */
+  services?: (endpointId: string, version: number, bindings: Record<string, string>) => VersionServices
 }
 
 /**
@@ -270,7 +272,14 @@ export class Lifecycle {
         `endpoint ${endpoint.name} has not been compiled: POST /api/endpoints/${id}/deploy compiles and starts it`,
       )
     }
-    if (endpoint.status === 'running' && this.placement.versionOf(endpoint) === target) {
+    const current = this.placement.currentOf(endpoint)
+    // Same version with the same bindings: nothing to swap. Changed bindings swap in a fresh
+    // instance of the version, so requests in flight finish with the bindings they started with.
+    if (
+      endpoint.status === 'running' &&
+      current?.version === target &&
+      current.bindingKey === bindingKey(endpoint.services)
+    ) {
       // A start that succeeds leaves no error behind, even when it had nothing to do.
       await this.deps.catalog.setState(id, { lastError: null })
       return {
@@ -282,7 +291,10 @@ export class Lifecycle {
       }
     }
     const prepared = this.prepared.get(id)
-    const version = prepared?.version === target ? prepared : await this.loadStored(endpoint, target)
+    const version =
+      prepared?.version === target && prepared.bindingKey === bindingKey(endpoint.services)
+        ? prepared
+        : await this.loadStored(endpoint, target)
     const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
     this.deps.publish()
@@ -329,7 +341,10 @@ export class Lifecycle {
     bundle: string,
     sourceMap: string,
   ): AnyVersion {
-    return instantiateVersion(endpoint, versionNumber, bundle, sourceMap, this.deps.endpointLogs)
+    const version = instantiateVersion(endpoint, versionNumber, bundle, sourceMap, this.deps.endpointLogs)
+    version.services = this.deps.services?.(endpoint.id, versionNumber, endpoint.services)
+    version.bindingKey = bindingKey(endpoint.services)
+    return version
   }
 
   /**
@@ -362,4 +377,9 @@ function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {
   const where = first.line ? `${first.file ?? `${name}.ts`}:${first.line}:${first.column ?? 1}: ` : ''
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''
   return `${where}${first.code ? `${first.code} ` : ''}${first.message}${more}`
+}
+
+/** Bindings in a canonical order, to tell whether a version was made with these. */
+function bindingKey(bindings: Record<string, string>): string {
+  return JSON.stringify(Object.entries(bindings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }

@@ -31,9 +31,14 @@ export class Placement {
 
   /** The version served here (or running jobs) for the endpoint; undefined when none. */
   versionOf(endpoint: LifecycleEndpoint): number | undefined {
+    return this.currentOf(endpoint)?.version
+  }
+
+  /** The version serving the endpoint here, if any. */
+  currentOf(endpoint: LifecycleEndpoint): AnyVersion | undefined {
     return endpoint.kind === 'http'
-      ? this.registry.get(endpoint.id)?.current.version
-      : this.jobs?.current(endpoint.id)?.version
+      ? this.registry.get(endpoint.id)?.current
+      : this.jobs?.current(endpoint.id)
   }
 
   /** Puts `version` in service: a first start, or a hot swap that drains the version it replaces. */

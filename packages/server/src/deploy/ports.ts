@@ -26,6 +26,8 @@ export interface LifecycleEndpoint {
   /** Stopped by a disable while running: being enabled again puts `runningVersion` back. */
   resumeOnEnable: boolean
   limits: EndpointLimits
+  /** Service bindings: the name a handler uses → the service's name. */
+  services: Record<string, string>
 }
 
 /** The catalog as the lifecycle needs it; main adapts the real catalog to this. */

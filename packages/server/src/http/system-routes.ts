@@ -1,15 +1,10 @@
-import { Type } from 'typebox'
+import { OPERATIONS, openApiDocument, type SystemStats, systemApi } from '@edgeforge/protocol'
 import { type App, ok } from './app.ts'
+import { declared } from './declared.ts'
 
-export interface SystemStats {
-  endpoints_total: number
-  endpoints_running: number
-  requests_handled: number
-  uptime_seconds: number
-  handlers: { loaded: number; draining: number; active_requests: number; draining_requests: number }
-}
+export type { SystemStats }
 
-/** Health and statistics of the whole process. */
+/** Health and statistics of the whole process, and the API's own description. */
 export function systemRoutes(
   app: App,
   options: {
@@ -18,43 +13,24 @@ export function systemRoutes(
     metrics: { text(): Promise<string>; contentType: string }
   },
 ): void {
-  app.get(
-    '/metrics',
-    {
-      schema: {
-        tags: ['system'],
-        summary: 'Prometheus metrics: gateway requests and latency per endpoint, job queues, process',
-      },
-    },
-    async (_req, reply) => {
+  app.route({
+    ...declared(systemApi.metrics),
+    handler: async (_req, reply) => {
       reply.header('content-type', options.metrics.contentType)
       return options.metrics.text()
     },
-  )
-  app.get(
-    '/api/health',
-    {
-      schema: {
-        tags: ['system'],
-        summary: 'Whether the server is up, and its version',
-        response: {
-          200: Type.Object({
-            ok: Type.Literal(true),
-            data: Type.Object({ status: Type.String(), version: Type.String() }),
-          }),
-        },
-      },
-    },
-    async () => ok({ status: 'healthy', version: options.version }),
-  )
-  app.get(
-    '/api/stats',
-    {
-      schema: {
-        tags: ['system'],
-        summary: 'Endpoint counts, requests handled, uptime, loaded and draining handler versions',
-      },
-    },
-    async () => ok(await options.stats()),
-  )
+  })
+  app.route({
+    ...declared(systemApi.health),
+    handler: async () => ok({ status: 'healthy', version: options.version }),
+  })
+  app.route({
+    ...declared(systemApi.stats),
+    handler: async () => ok(await options.stats()),
+  })
+  const document = openApiDocument(OPERATIONS, { version: options.version })
+  app.route({
+    ...declared(systemApi.openApi),
+    handler: async () => document,
+  })
 }

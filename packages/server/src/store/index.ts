@@ -1,11 +1,13 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from './db.ts'
+import { StoreOpenError } from './errors.ts'
 import { migrate } from './migrate.ts'
 import { PostgresDb } from './postgres.ts'
 import { SqliteDb } from './sqlite.ts'
 
 export type { Db, Dialect, Queryable, Row, SqlValue } from './db.ts'
+export { STORE_RETRY_AFTER_SECONDS, StoreOpenError, StoreUnavailableError, storeError } from './errors.ts'
 export { ListenConnection, type ListenOptions } from './listen.ts'
 export { migrate } from './migrate.ts'
 
@@ -33,8 +35,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   } else {
     prepareDataDir(options.dataDir)
     const path = join(options.dataDir, 'edgeforge.db')
-    ownerOnlyFile(path)
-    db = new SqliteDb(path)
+    try {
+      ownerOnlyFile(path)
+      db = new SqliteDb(path)
+    } catch (error) {
+      throw new StoreOpenError(`cannot open the SQLite database ${path}: ${osMessage(error)}`, error)
+    }
   }
   try {
     const schemaVersion = await migrate(db)
@@ -51,12 +57,21 @@ export async function openStore(options: StoreOptions): Promise<Store> {
  * (not our directory), the files inside are still 0600.
  */
 function prepareDataDir(dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error
+    if ((error as NodeJS.ErrnoException).code === 'EPERM') return
+    throw new StoreOpenError(`cannot use the data dir ${dataDir}: ${osMessage(error)}`, error)
   }
+}
+
+/** `ENOTDIR: not a directory, mkdir '/x'` for an OS error; SQLite's own text for its errors. */
+function osMessage(error: unknown): string {
+  const { errstr, message } = error as { errstr?: unknown; message?: unknown }
+  if (typeof errstr === 'string' && typeof message === 'string' && message !== errstr)
+    return `${message} (${errstr})`
+  return String(message ?? error)
 }
 
 /**

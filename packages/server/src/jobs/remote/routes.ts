@@ -1,6 +1,5 @@
-import { ApiError, JobInputBody, JobInputResponse, WorkerInfo } from '@edgeforge/protocol'
-import { Type } from 'typebox'
-import { type App, Ok, OkList, ok, okPage } from '../../http/index.ts'
+import { ApiError, type WorkerInfo, workersApi } from '@edgeforge/protocol'
+import { type App, declared, ok, okPage } from '../../http/index.ts'
 import type { QueueEngine } from '../engine/engine.ts'
 import type { DeployedHandlers } from './handlers.ts'
 import type { WorkerHub } from './hub.ts'
@@ -13,12 +12,6 @@ export interface WorkerRoutesDeps {
   /** Delivers to a job running in this process (the in-process runtime); false when none runs here. */
   deliverLocal: (jobId: string, message: unknown) => boolean
 }
-
-const WORKERS = ['workers']
-const WorkerParams = Type.Object(
-  { id: Type.String({ minLength: 1, maxLength: 128, description: 'Worker id' }) },
-  { additionalProperties: false },
-)
 
 export function workerDto(session: WorkerSession): WorkerInfo {
   return {
@@ -49,81 +42,37 @@ export function workerRoutes(app: App, deps: WorkerRoutesDeps): void {
     return session
   }
 
-  app.get(
-    '/workers',
-    {
-      schema: {
-        tags: WORKERS,
-        summary: 'Workers connected to this process',
-        response: { 200: OkList(WorkerInfo) },
-      },
-    },
-    async () => okPage({ items: hub.list().map(workerDto), continuation_token: null }),
-  )
+  app.route({
+    ...declared(workersApi.listWorkers),
+    handler: async () => okPage({ items: hub.list().map(workerDto), continuation_token: null }),
+  })
 
-  app.get(
-    '/workers/:id',
-    {
-      schema: {
-        tags: WORKERS,
-        summary: 'One connected worker',
-        params: WorkerParams,
-        response: { 200: Ok(WorkerInfo) },
-      },
-    },
-    async (req) => ok(workerDto(found(req.params.id))),
-  )
+  app.route({
+    ...declared(workersApi.getWorker),
+    handler: async (req) => ok(workerDto(found(req.params.id))),
+  })
 
-  app.post(
-    '/workers/:id/drain',
-    {
-      schema: {
-        tags: WORKERS,
-        summary: 'Let a worker finish its running jobs and push it no new ones',
-        params: WorkerParams,
-        response: { 200: Ok(WorkerInfo) },
-      },
-    },
-    async (req) => {
+  app.route({
+    ...declared(workersApi.drainWorker),
+    handler: async (req) => {
       found(req.params.id)
       hub.drain(req.params.id)
       return ok(workerDto(found(req.params.id)))
     },
-  )
+  })
 
-  app.post(
-    '/workers/:id/disconnect',
-    {
-      schema: {
-        tags: WORKERS,
-        summary: "Close a worker's socket",
-        description:
-          'Its running jobs keep their leases until they expire; an agent that reconnects in time takes them up again, else they run elsewhere.',
-        params: WorkerParams,
-        response: { 200: Ok(WorkerInfo) },
-      },
-    },
-    async (req) => {
+  app.route({
+    ...declared(workersApi.disconnectWorker),
+    handler: async (req) => {
       const session = found(req.params.id)
       hub.disconnect(req.params.id)
       return ok(workerDto(session))
     },
-  )
+  })
 
-  app.get(
-    '/workers/handlers/:endpoint/:version',
-    {
-      schema: {
-        tags: WORKERS,
-        summary: 'The bundle of a job handler version, for remote agents',
-        description: 'CommonJS text; the x-edgeforge-sha256 header carries its SHA-256, which agents check.',
-        params: Type.Object({
-          endpoint: Type.String({ minLength: 1, maxLength: 64 }),
-          version: Type.Integer({ minimum: 1 }),
-        }),
-      },
-    },
-    async (req, reply) => {
+  app.route({
+    ...declared(workersApi.getWorkerHandler),
+    handler: async (req, reply) => {
       const bundle = await deps.handlers.bundle(req.params.endpoint, req.params.version)
       if (!bundle)
         throw new ApiError(
@@ -135,25 +84,11 @@ export function workerRoutes(app: App, deps: WorkerRoutesDeps): void {
       reply.header('etag', `"${bundle.sha256}"`)
       return bundle.code
     },
-  )
+  })
 
-  app.post(
-    '/jobs/:id/input',
-    {
-      schema: {
-        tags: ['jobs'],
-        summary: "Send a message to a running job's ctx.input",
-        description:
-          '409 conflict when the job is not running, or runs in another gateway process (send it to that process).',
-        params: Type.Object(
-          { id: Type.String({ minLength: 1, maxLength: 64 }) },
-          { additionalProperties: false },
-        ),
-        body: JobInputBody,
-        response: { 200: Ok(JobInputResponse) },
-      },
-    },
-    async (req) => {
+  app.route({
+    ...declared(workersApi.sendJobInput),
+    handler: async (req) => {
       const job = await deps.engine.getJob(req.params.id)
       if (job.status !== 'running')
         throw new ApiError('conflict', `job ${job.id} is ${job.status}; input goes to running jobs only`, {
@@ -168,5 +103,5 @@ export function workerRoutes(app: App, deps: WorkerRoutesDeps): void {
         { status: job.status, lease_owner: job.leaseOwner },
       )
     },
-  )
+  })
 }

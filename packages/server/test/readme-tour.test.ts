@@ -126,7 +126,7 @@ test('the tour’s job steps: deploy a job handler and the signup endpoint, sign
 
 test('the tour’s services step: create two services, deploy with --service, the handler counts', async (t) => {
   const srv = await startTestServer(t)
-  const cli = (...args: string[]) => edgeforge([...args, '--url', srv.controlUrl], TOUR)
+  const cli = (...args: string[]) => edgeforgeScript([...args, '--url', srv.controlUrl], TOUR)
   for (const args of [
     ['services', 'create', 'main-db', '--type', 'sqlite', '--config', 'path=shop.db'],
     ['services', 'create', 'sessions', '--type', 'memory'],

@@ -1,5 +1,8 @@
 import {
   EndpointBindings,
+  Ok,
+  OkList,
+  OkNull,
   Service,
   ServiceBinding,
   ServiceCreate,
@@ -7,7 +10,7 @@ import {
   ServiceUpdate,
 } from '@edgeforge/protocol'
 import { Type } from 'typebox'
-import { type App, Ok, OkList, OkNull, ok, okPage } from '../http/index.ts'
+import { type App, ok, okPage } from '../http/index.ts'
 import type { ServiceManager } from './manage.ts'
 
 /*

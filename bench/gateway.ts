@@ -5,6 +5,7 @@
 //   npm run bench:gateway                              # 10 rounds: new processes, 5 s warm-up, 6 s each in 1 s slices
 //   npm run bench:gateway -- --duration 3 --rounds 1   # a quick look
 //   npm run bench:gateway -- --cpu-prof                # also profile the gateway child
+//   npm run bench:gateway -- --protected               # also the hello behind auth: { scopes } (issue 11)
 //
 // The goal (issue 2) is a throughput ratio of at least 0.90. Non-2xx responses and errors must be
 // 0: any makes the script exit 1. docs/performance.md explains how to read the output.
@@ -17,7 +18,7 @@ import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { machineBusyMs, ownCpuMs, processCpuMs, waitForQuiet } from './support/cpu.ts'
 import { intFlag } from './support/flags.ts'
-import { CORES, deployHello, pinSelf } from './support/gateway.ts'
+import { CORES, deployHello, deployProtectedHello, pinSelf } from './support/gateway.ts'
 import { LatencyHistogram } from './support/latency.ts'
 import { printProfile } from './support/profile.ts'
 import { fmtMs, fmtRate, fmtShare, median, printTable } from './support/table.ts'
@@ -37,6 +38,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     'quiet-wait': { type: 'string', default: '15' },
     'cpu-prof': { type: 'boolean', default: false },
+    protected: { type: 'boolean', default: false },
     pin: { type: 'boolean', default: true },
     help: { type: 'boolean', default: false },
   },
@@ -56,6 +58,9 @@ if (flags.help) {
   --quiet-wait <s>    before each round's warm-up and its measured slices, wait up to this long
                       for other processes to go quiet
                       (default 15; 0 does not wait); runs they disturbed are flagged either way
+  --protected         also measure the same hello as an endpoint with auth: { scopes } on the same
+                      edgeforge process, called with a client's bearer token, and print its ratio
+                      to the public one (goal ≥ 0.90)
   --cpu-prof          profile the first round's edgeforge child (node --cpu-prof) and print where
                       its time went
   --no-pin            do not pin the servers to CPU 0 and autocannon to CPU 1 (pinning needs
@@ -76,9 +81,10 @@ const connections = intFlag('bench:gateway', 'connections', flags.connections, 1
 const quietWaitS = intFlag('bench:gateway', 'quiet-wait', flags['quiet-wait'], 0, 120)
 
 interface Target {
-  name: 'edgeforge' | 'bare'
+  name: 'edgeforge' | 'bare' | 'protected'
   url: string
   pid: number | undefined
+  headers?: Record<string, string>
 }
 
 /** What one server did in one round (or its warm-up), summed over its slices. */
@@ -107,8 +113,10 @@ interface Run {
 // The whole run is bounded: past this the children are killed and the script fails.
 // Per round: a quiet wait before the warm-up and one before the slices, up to 1 s of autocannon's
 // start and finish per load, and 60 s (generous) to start a pair of servers and deploy.
-const loadsPerRound = 2 * ((warmupS > 0 ? 1 : 0) + slices)
-const budgetMs = rounds * (2 * (warmupS + durationS) + 2 * quietWaitS + loadsPerRound + 60) * 1000 + 60_000
+const targetCount = flags.protected ? 3 : 2
+const loadsPerRound = targetCount * ((warmupS > 0 ? 1 : 0) + slices)
+const budgetMs =
+  rounds * (targetCount * (warmupS + durationS) + 2 * quietWaitS + loadsPerRound + 60) * 1000 + 60_000
 const children: Child[] = []
 const watchdog = setTimeout(() => {
   console.error(`bench:gateway: still running after ${budgetMs / 1000} s; giving up`)
@@ -196,6 +204,15 @@ async function startServers(cpu: number | undefined, profileDir: string | undefi
     { name: 'edgeforge', url: await deployHello(gateway), pid: gateway.process.pid },
     { name: 'bare', url: bare.info.url, pid: bare.process.pid },
   ]
+  if (flags.protected) {
+    const guarded = await deployProtectedHello(gateway)
+    targets.push({
+      name: 'protected',
+      url: guarded.url,
+      pid: gateway.process.pid,
+      headers: { authorization: guarded.authorization },
+    })
+  }
   await checkSameAnswer(targets)
   return targets
 }
@@ -204,7 +221,10 @@ async function startServers(cpu: number | undefined, profileDir: string | undefi
 async function checkSameAnswer(targets: Target[]): Promise<void> {
   const answers = await Promise.all(
     targets.map(async (target) => {
-      const response = await fetch(target.url, { signal: AbortSignal.timeout(10_000) })
+      const response = await fetch(target.url, {
+        headers: target.headers,
+        signal: AbortSignal.timeout(10_000),
+      })
       const body = await response.text()
       return { target, status: response.status, body, headers: [...response.headers.keys()] }
     }),
@@ -240,7 +260,14 @@ async function measure(target: Target, seconds: number, into: Measured): Promise
   const loadBefore = ownCpuMs()
   const machineBefore = machineBusyMs()
   const result = await new Promise<Result>((resolve, reject) => {
-    const options = { url: target.url, connections, pipelining: 1, duration: seconds, timeout: 10 }
+    const options = {
+      url: target.url,
+      headers: target.headers,
+      connections,
+      pipelining: 1,
+      duration: seconds,
+      timeout: 10,
+    }
     autocannon(options, (error, done) => (error ? reject(error) : resolve(done))).on(
       'response',
       (_client, _status, _bytes, ms) => into.latency.record(ms),
@@ -336,10 +363,11 @@ function report(runs: Run[]): void {
   }
   const edgeforge = summary('edgeforge')
   const bare = summary('bare')
+  const guarded = flags.protected ? summary('protected') : undefined
   console.log('\nsummary (req/s over all rounds; the other columns are the median of the rounds)')
   printTable(
     ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'non-2xx', 'errors'],
-    [edgeforge, bare].map((s) => [
+    [edgeforge, bare, ...(guarded ? [guarded] : [])].map((s) => [
       s.name,
       fmtRate(s.rate),
       fmtMs(s.p50),
@@ -352,15 +380,23 @@ function report(runs: Run[]): void {
   )
 
   const ratio = edgeforge.rate / bare.rate
-  const perRound = [...new Set(runs.map((run) => run.round))].map((round) => {
-    const of = (name: Target['name']) =>
-      runs.find((run) => run.round === round && run.target === name)!.measured
-    return (rate(of('edgeforge')) / rate(of('bare'))).toFixed(3)
-  })
+  const roundRatio = (top: Target['name'], bottom: Target['name']) =>
+    [...new Set(runs.map((run) => run.round))].map((round) => {
+      const of = (name: Target['name']) =>
+        runs.find((run) => run.round === round && run.target === name)!.measured
+      return (rate(of(top)) / rate(of(bottom))).toFixed(3)
+    })
+  const perRound = roundRatio('edgeforge', 'bare')
   const verdict = ratio >= GOAL ? 'met' : 'NOT met'
   console.log(
     `\nthroughput ratio edgeforge/bare: ${ratio.toFixed(3)}× (goal ≥ ${GOAL.toFixed(2)}×: ${verdict}); per round: ${perRound.join(', ')}`,
   )
+  if (guarded) {
+    const protectedRatio = guarded.rate / edgeforge.rate
+    console.log(
+      `throughput ratio protected/public edgeforge: ${protectedRatio.toFixed(3)}× (goal ≥ ${GOAL.toFixed(2)}×: ${protectedRatio >= GOAL ? 'met' : 'NOT met'}); per round: ${roundRatio('protected', 'edgeforge').join(', ')}`,
+    )
+  }
   console.log(
     `p99 latency: edgeforge ${fmtMs(edgeforge.p99)} ms, bare ${fmtMs(bare.p99)} ms (${(edgeforge.p99 / bare.p99).toFixed(2)}×)`,
   )

@@ -57,10 +57,20 @@ function routeTable(operations: readonly Operation[]): string {
 }
 
 /** Codes every route can answer; the table lists the others. */
-const ALWAYS = new Set(['unauthorized', 'forbidden', 'bad_request', 'internal'])
+const ALWAYS = new Set([
+  'unauthorized',
+  'forbidden',
+  'insufficient_scopes',
+  'rate_limited',
+  'bad_request',
+  'internal',
+])
 
 function scopeText(expression: ScopeExpression): string {
   if (typeof expression === 'string') return `\`${expression}\``
-  if ('AllOf' in expression) return `all of ${expression.AllOf.map(scopeText).join(', ')}`
+  if ('AllOf' in expression)
+    return expression.AllOf.length === 0
+      ? 'any caller'
+      : `all of ${expression.AllOf.map(scopeText).join(', ')}`
   return `any of ${expression.AnyOf.map(scopeText).join(', ')}`
 }

@@ -29,6 +29,30 @@ export async function deployHello(gateway: Child): Promise<string> {
   return `${gateway.info.url}/hello`
 }
 
+/** The scope the protected hello requires, and the client id that holds it. */
+const PROTECTED_SCOPE = 'bench:hello'
+
+/**
+ * Deploys the same hello handler as an endpoint with `auth: { scopes }` and creates a client that
+ * holds the scope; returns its gateway URL and the Authorization header to send.
+ */
+export async function deployProtectedHello(gateway: Child): Promise<{ url: string; authorization: string }> {
+  const control = gateway.info.controlUrl
+  if (!control) throw new Error('the edgeforge child did not report its control URL')
+  const client = (await api(control, 'POST', '/api/clients/bench', { scopes: [PROTECTED_SCOPE] })) as {
+    access_token: string
+  }
+  const created = (await api(control, 'POST', '/api/endpoints', {
+    name: 'hello-protected',
+    path: '/hello-protected',
+    method: 'GET',
+    code: HELLO,
+    auth: { scopes: [PROTECTED_SCOPE] },
+  })) as { id: string }
+  await api(control, 'POST', `/api/endpoints/${created.id}/deploy`)
+  return { url: `${gateway.info.url}/hello-protected`, authorization: `Bearer ${client.access_token}` }
+}
+
 async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(base + path, {
     method,

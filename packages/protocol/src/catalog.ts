@@ -216,6 +216,20 @@ const DrainTimeoutMs = Type.Integer({
 })
 const CollectionRef = Nullable(Id('Collection id'), 'The collection it belongs to, or null')
 
+/** A protected endpoint: callers need a bearer credential holding every one of these scopes. */
+export const EndpointAuth = Nullable(
+  Type.Object(
+    {
+      scopes: Type.Array(Type.String({ pattern: '^[\\x21-\\x7e]{1,256}$' }), {
+        maxItems: 100,
+        description: 'Scopes the caller must hold, all of them (a held scope ending in * covers any suffix)',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  'null: public. Otherwise the gateway answers 401/403 unless the bearer credential holds the scopes; the handler sees ctx.auth',
+)
+
 const endpointProperties = {
   id: Id('Endpoint id (UUIDv7)'),
   name: EndpointName,
@@ -243,6 +257,7 @@ const endpointProperties = {
   timeout_ms: TimeoutMs,
   body_limit_bytes: BodyLimitBytes,
   drain_timeout_ms: DrainTimeoutMs,
+  auth: EndpointAuth,
   status: EndpointStatusSchema,
   running_version: Nullable(Type.Integer(), 'Version that serves requests, or null'),
   compiled_version: Nullable(Type.Integer(), 'Newest successfully compiled version, or null'),
@@ -288,6 +303,7 @@ export const EndpointCreate = Type.Object(
     timeout_ms: Type.Optional(TimeoutMs),
     body_limit_bytes: Type.Optional(BodyLimitBytes),
     drain_timeout_ms: Type.Optional(DrainTimeoutMs),
+    auth: Type.Optional(EndpointAuth),
   },
   {
     additionalProperties: false,
@@ -317,6 +333,7 @@ export const EndpointUpdate = Type.Object(
     timeout_ms: Type.Optional(TimeoutMs),
     body_limit_bytes: Type.Optional(BodyLimitBytes),
     drain_timeout_ms: Type.Optional(DrainTimeoutMs),
+    auth: Type.Optional(EndpointAuth),
   },
   {
     additionalProperties: false,

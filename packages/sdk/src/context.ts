@@ -84,6 +84,12 @@ export interface JobsClient {
  *   return Response.json(res.status, await res.json())
  * })
  */
+/** Who called a protected endpoint (`auth: { scopes }`): its client id and every scope it holds. */
+export interface CallerAuth {
+  readonly clientId: string
+  readonly scopes: readonly string[]
+}
+
 export interface Context extends ServiceAccess {
   /** The request's id, as in the log and error bodies. @example ctx.log.info(ctx.requestId) */
   readonly requestId: string
@@ -93,4 +99,9 @@ export interface Context extends ServiceAccess {
   readonly log: Logger
   /** The job queue. @example await ctx.jobs.enqueue('emails', { to }) */
   readonly jobs: JobsClient
+  /**
+   * The caller of an endpoint that requires scopes; null (or absent) on a public endpoint.
+   * @example if (!ctx.auth?.scopes.includes('orders:refund')) throw new HandlerError(403, 'forbidden', 'no refunds')
+   */
+  readonly auth?: CallerAuth | null
 }

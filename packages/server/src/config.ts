@@ -14,6 +14,9 @@ export interface Config {
   controlHost: string
   controlPort: number
   adminToken: string
+  authCacheMs: number
+  rateLimitPerMinute: number
+  corsOrigins: string[]
   controlAllowedHosts: string[]
   requestTimeoutMs: number
   bodyLimitBytes: number
@@ -101,8 +104,34 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'admin-token',
     kind: 'string',
     default: '',
-    help: 'When set, every control-plane call needs "Authorization: Bearer <token>". Set it in the environment: a --admin-token flag is readable by every local user (ps, /proc/<pid>/cmdline)',
+    help: 'Token of the root client (scope *). When set, every control-plane call needs credentials; when empty, a loopback control plane is open. Set it in the environment: a --admin-token flag is readable by every local user (ps, /proc/<pid>/cmdline)',
     secret: true,
+  },
+  {
+    key: 'authCacheMs',
+    env: 'EDGEFORGE_AUTH_CACHE_MS',
+    flag: 'auth-cache-ms',
+    kind: 'integer',
+    default: '2000',
+    min: 0,
+    help: 'How long a looked-up client is reused; a client disabled or reset by another process sharing the database stops working within this time',
+  },
+  {
+    key: 'rateLimitPerMinute',
+    env: 'EDGEFORGE_RATE_LIMIT_PER_MINUTE',
+    flag: 'rate-limit-per-minute',
+    kind: 'integer',
+    default: '1200',
+    min: 0,
+    help: 'Control-plane requests per minute per client, in bursts up to the same number (429 beyond); the root client is never limited; 0 turns it off',
+  },
+  {
+    key: 'corsOrigins',
+    env: 'EDGEFORGE_CORS_ORIGINS',
+    flag: 'cors-origins',
+    kind: 'list',
+    default: '',
+    help: 'Comma-separated browser origins (https://admin.example.com) allowed to call the control plane cross-origin',
   },
   {
     key: 'controlAllowedHosts',
@@ -307,6 +336,11 @@ export function loadConfig(
       `refusing to expose the control plane on ${config.controlHost} without a token: set EDGEFORGE_ADMIN_TOKEN (or --admin-token), or bind it to 127.0.0.1`,
     )
   }
+  const badOrigin = config.corsOrigins.find((origin) => !/^https?:\/\/[^/\s?#]+$/.test(origin))
+  if (badOrigin !== undefined)
+    throw new ConfigError(
+      `EDGEFORGE_CORS_ORIGINS / --cors-origins: "${badOrigin}" is not an origin such as https://admin.example.com (scheme, host and port only)`,
+    )
   return config
 }
 

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { WORKER_SOCKET_PATH } from '@edgeforge/protocol'
+import { ApiError, WORKER_SOCKET_PATH } from '@edgeforge/protocol'
+import {
+  Authenticator,
+  authGuard,
+  authRoutes,
+  ClientRateLimiter,
+  ClientStore,
+  EndpointGate,
+  missingCredentials,
+  type ScopeLookups,
+  satisfies,
+} from './auth/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
 import { Compiler } from './compiler/index.ts'
 import { type Config, redactedConfig } from './config.ts'
@@ -105,13 +116,67 @@ export async function startServer(
   const workerGuard = createGuard({ adminToken: config.adminToken, allowedHosts: config.controlAllowedHosts })
   const hub = new WorkerHub({
     engine: jobRuntime.engine,
-    // Until scoped credentials exist, the admin token (or loopback without one) may work every queue.
-    auth: { authenticate: (req) => workerGuard(req), mayWork: () => undefined },
+    // The worker socket's one credential check: a client (or the admin token) whose scopes cover
+    // queues:work:<queue> for every queue the agent declares.
+    auth: {
+      authenticate: async (req) => {
+        const refused = workerGuard(req)
+        if (refused) return refused
+        try {
+          const principal = await authenticator.authenticate(
+            {
+              authorization: req.headers.authorization,
+              url: req.url ?? '/',
+              method: 'GET',
+              authorizedScopes: undefined,
+            },
+            true,
+          )
+          return principal ? { scopes: principal.scopes } : missingCredentials()
+        } catch (error) {
+          if (error instanceof ApiError) return error
+          throw error
+        }
+      },
+      mayWork: (credential, queues) => {
+        const missing = queues.filter((queue) => !satisfies(credential.scopes, `queues:work:${queue}`))
+        return missing.length === 0
+          ? undefined
+          : new ApiError(
+              'forbidden',
+              `this credential may not work queue ${missing.join(', ')}: it needs scope queues:work:<queue>`,
+              {
+                missing_scopes: missing.map((queue) => `queues:work:${queue}`),
+              },
+            )
+      },
+    },
     handlers,
     logger,
     leaseMs: config.jobLeaseMs,
   })
-  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
+  // Clients authenticate the control plane and protected endpoints; a change drops both caches.
+  const clients = new ClientStore(db, () => {
+    authenticator.forget()
+    endpointGate.forget()
+  })
+  const authenticator = new Authenticator({
+    clients,
+    adminToken: config.adminToken,
+    cacheMs: config.authCacheMs,
+  })
+  const endpointGate = new EndpointGate({
+    authenticate: (input) => authenticator.authenticate(input, false),
+    cacheMs: config.authCacheMs,
+  })
+  const dispatcher = new Dispatcher({
+    router: () => snapshot,
+    endpointLogs,
+    logger,
+    jobs,
+    metrics,
+    guard: endpointGate,
+  })
   registry.onDrainTimeout = dispatcher.expire
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
@@ -195,12 +260,21 @@ export async function startServer(
   jobRuntime.start()
   hub.start()
 
+  const guard = authGuard({
+    authenticator,
+    rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
+    lookups: scopeLookups(catalog, jobRuntime),
+  })
   const app = await createControlApp({
     logger,
     adminToken: config.adminToken,
     allowedHosts: config.controlAllowedHosts,
+    corsOrigins: config.corsOrigins,
+    authenticate: guard.authenticate,
     version: VERSION,
   })
+  guard.install(app)
+  authRoutes(app, clients)
   systemRoutes(app, {
     version: VERSION,
     metrics,
@@ -308,6 +382,19 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
+/** Where the auth guard finds the names in a route's scopes: the endpoint's name, the job's queue. */
+function scopeLookups(catalog: Catalog, jobs: JobRuntime): ScopeLookups {
+  const absent = (error: unknown) => {
+    if (error instanceof ApiError && error.code === 'not_found') return undefined
+    throw error
+  }
+  return {
+    endpointName: (id) => catalog.getEndpoint(id).then((endpoint) => endpoint.name, absent),
+    jobQueue: (id) => jobs.engine.getJob(id).then((job) => job.queue, absent),
+    cronQueue: (name) => jobs.cron.get(name).then((schedule) => schedule.queue, absent),
+  }
+}
+
 /** The catalog seen through the port the deploy lifecycle is written against. */
 export function lifecyclePort(
   catalog: Catalog,
@@ -346,6 +433,7 @@ function toLifecycle(record: EndpointRecord, services: Record<string, string>): 
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,
       drainTimeoutMs: record.drainTimeoutMs,
+      authScopes: record.authScopes,
     },
   }
 }

@@ -230,7 +230,7 @@ export const catalogApi = {
     query: EndpointPageQuery,
     responses: { 200: OkList(EndpointListItem) },
     errors: ['not_found'],
-    scopes: { AllOf: ['collections:read:<id>', 'endpoints:read'] },
+    scopes: { AllOf: ['collections:read:<id>', 'endpoints:read:*'] },
     stability,
   }),
 
@@ -245,7 +245,7 @@ export const catalogApi = {
     query: EndpointListQuery,
     responses: { 200: OkList(EndpointListItem) },
     errors: [],
-    scopes: 'endpoints:read',
+    scopes: 'endpoints:read:<name>',
     stability,
   }),
   createEndpoint: declare({

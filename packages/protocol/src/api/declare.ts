@@ -53,6 +53,9 @@ export function errorsOf(operation: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>(operation.errors)
   codes.add('unauthorized')
   codes.add('forbidden')
+  // The auth guard: the route's scopes, and the caller's request rate.
+  codes.add('insufficient_scopes')
+  codes.add('rate_limited')
   codes.add('bad_request') // a path that is not valid percent-encoding
   codes.add('internal')
   if (operation.params) codes.add('uri_too_long')

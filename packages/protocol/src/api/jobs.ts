@@ -151,7 +151,7 @@ export const jobsApi = {
     query: ListJobsQuery,
     responses: { 200: OkList(Job) },
     errors: ['conflict'],
-    scopes: 'jobs:read',
+    scopes: 'jobs:read:<queue>',
     stability,
   }),
   getJob: declare({
@@ -163,7 +163,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: Ok(JobWithLogs) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:read',
+    scopes: 'jobs:read:<queue>',
     stability,
   }),
   getJobLog: declare({
@@ -192,7 +192,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: Ok(Job) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:retry',
+    scopes: 'jobs:retry:<queue>',
     stability,
   }),
   cancelJob: declare({
@@ -206,7 +206,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: Ok(CancelResponse) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:cancel',
+    scopes: 'jobs:cancel:<queue>',
     stability,
   }),
   deleteJob: declare({
@@ -219,7 +219,7 @@ export const jobsApi = {
     params: JobParams,
     responses: { 200: OkNull },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:delete',
+    scopes: 'jobs:delete:<queue>',
     stability,
   }),
 
@@ -246,7 +246,7 @@ export const jobsApi = {
     body: CronCreate,
     responses: { 201: Ok(CronSchedule) },
     errors: ['conflict'],
-    scopes: 'cron:create:<name>',
+    scopes: { AllOf: ['cron:create:<name>', 'jobs:create:<queue>'] },
     stability,
   }),
   getCronSchedule: declare({
@@ -272,7 +272,7 @@ export const jobsApi = {
     body: CronUpdate,
     responses: { 200: Ok(CronSchedule) },
     errors: ['not_found', 'conflict'],
-    scopes: 'cron:update:<name>',
+    scopes: { AllOf: ['cron:update:<name>', 'jobs:create:<queue>'] },
     stability,
   }),
   deleteCronSchedule: declare({

@@ -60,7 +60,7 @@ export const systemApi = {
     summary: 'Whether the server is up, and its version',
     responses: { 200: Ok(Health) },
     errors: [],
-    scopes: 'system:read',
+    scopes: { AllOf: [] },
     stability,
   }),
   stats: declare({
@@ -94,7 +94,7 @@ export const systemApi = {
     summary: 'This API as an OpenAPI 3.1 document, generated from the route declarations',
     responses: { 200: Type.Object({}, { additionalProperties: true, description: 'The OpenAPI document' }) },
     errors: [],
-    scopes: 'system:read',
+    scopes: { AllOf: [] },
     stability,
   }),
 } as const

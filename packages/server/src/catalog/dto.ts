@@ -47,6 +47,7 @@ export function endpointListItemDto(endpoint: EndpointSummary): EndpointListItem
     timeout_ms: endpoint.timeoutMs,
     body_limit_bytes: endpoint.bodyLimitBytes,
     drain_timeout_ms: endpoint.drainTimeoutMs,
+    auth: endpoint.authScopes === null ? null : { scopes: endpoint.authScopes },
     status: endpoint.status,
     running_version: endpoint.runningVersion,
     compiled_version: endpoint.compiledVersion,

@@ -127,8 +127,8 @@ export async function createEndpoint(ctx: CatalogContext, input: EndpointCreate)
       await assertNameFree(tx, name)
       await tx.run(
         'INSERT INTO endpoints (id, name, kind, queue, path, method, domain, collection_id, description, code, ' +
-          'dependencies, enabled, timeout_ms, body_limit_bytes, drain_timeout_ms, created_at, updated_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'dependencies, enabled, timeout_ms, body_limit_bytes, drain_timeout_ms, auth_scopes, created_at, updated_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [
           id,
           name,
@@ -145,6 +145,7 @@ export async function createEndpoint(ctx: CatalogContext, input: EndpointCreate)
           input.timeout_ms ?? ctx.defaults.timeoutMs,
           input.body_limit_bytes ?? ctx.defaults.bodyLimitBytes,
           input.drain_timeout_ms ?? ctx.defaults.drainTimeoutMs,
+          authColumn(input.auth ?? null),
           now,
           now,
         ],
@@ -190,7 +191,7 @@ export async function updateEndpoint(
         tx.run(
           'UPDATE endpoints SET name = ?, queue = ?, path = ?, method = ?, domain = ?, collection_id = ?, ' +
             'description = ?, code = ?, dependencies = ?, enabled = ?, timeout_ms = ?, body_limit_bytes = ?, ' +
-            'drain_timeout_ms = ?, updated_at = ? WHERE id = ?',
+            'drain_timeout_ms = ?, auth_scopes = ?, updated_at = ? WHERE id = ?',
           [
             name ?? current.name,
             queue,
@@ -205,6 +206,9 @@ export async function updateEndpoint(
             patch.timeout_ms ?? current.timeoutMs,
             patch.body_limit_bytes ?? current.bodyLimitBytes,
             patch.drain_timeout_ms ?? current.drainTimeoutMs,
+            patch.auth === undefined
+              ? authColumn(current.authScopes && { scopes: current.authScopes })
+              : authColumn(patch.auth),
             Object.keys(patch).length ? Date.now() : current.updatedAt,
             id,
           ],
@@ -309,4 +313,9 @@ export async function setEndpointState(
     if (changes === 0) throw new ApiError('not_found', `no endpoint with id ${id}`)
   }
   return loadEndpoint(ctx.db, id)
+}
+
+/** The auth_scopes column: the endpoint's required scopes as JSON, or NULL when it is public. */
+function authColumn(auth: { scopes: string[] } | null): string | null {
+  return auth === null ? null : JSON.stringify([...new Set(auth.scopes)].sort())
 }

@@ -60,6 +60,8 @@ export interface EndpointRecord {
   timeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
+  /** Scopes a caller must hold (all of them); null: the endpoint is public. */
+  authScopes: string[] | null
   createdAt: number
   /** Last change of the definition by a user; deploy state changes leave it alone. */
   updatedAt: number
@@ -152,7 +154,7 @@ export function routeOf(endpoint: Omit<EndpointRecord, 'code'>): Route | null {
  */
 export function routingKey(endpoint: Omit<EndpointRecord, 'code'>): string {
   const active = endpoint.enabled && endpoint.parentsEnabled
-  const limits = [endpoint.timeoutMs, endpoint.bodyLimitBytes, endpoint.drainTimeoutMs]
+  const limits = [endpoint.timeoutMs, endpoint.bodyLimitBytes, endpoint.drainTimeoutMs, endpoint.authScopes]
   return JSON.stringify([routeOf(endpoint), endpoint.kind === 'job' ? endpoint.queue : null, active, limits])
 }
 

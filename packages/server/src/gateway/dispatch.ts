@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
+import { type CallerAuth, isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger as ServerLogger } from '../observability/logger.ts'
 import { requestIdFor } from '../observability/request-id.ts'
 import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
 import { type Head, hostOf, IncomingInit, readBody, readHead, TOO_LARGE } from './incoming.ts'
-import type { HandlerVersion, RequestSeries } from './registry.ts'
+import type { HandlerVersion, RequestSeries, EndpointSlot as Slot } from './registry.ts'
 import type { RouterSnapshot } from './router.ts'
 
 /** What console.* inside a handler needs to attribute a line to its request. */
@@ -24,8 +24,19 @@ export interface RequestMetrics {
   series(endpointName: string): RequestSeries
 }
 
+/** Checks a protected endpoint's caller (auth/gate.ts): synchronous when the credential is cached. */
+export interface EndpointGuard {
+  check(authorization: string | undefined, required: readonly string[]): GateVerdict | Promise<GateVerdict>
+}
+
+export type GateVerdict =
+  | { ok: true; auth: CallerAuth }
+  | { ok: false; error: { status: number; toBody(): { error: { code: string; message: string } } } }
+
 export interface DispatcherOptions {
   router: () => RouterSnapshot
+  /** Needed by endpoints with `auth`; without it they answer 503 (closed, never open). */
+  guard?: EndpointGuard
   endpointLogs: EndpointLogs
   logger: ServerLogger
   jobs: JobsClient
@@ -67,12 +78,74 @@ export class Dispatcher implements ExchangeHost {
       return
     }
     const { store: slot, params } = match
+    const required = slot.limits.authScopes
+    if (required) {
+      this.guarded(req, res, slot, params, required, requestId, head.hasBody, method, path, url, q)
+      return
+    }
+    this.serve(req, res, slot, params, requestId, head.hasBody, method, path, url, q, null)
+  }
+
+  /** Checks the caller of a protected endpoint, then serves it, or answers 401/403 (or 503). */
+  private guarded(
+    req: IncomingMessage,
+    res: ServerResponse,
+    slot: Slot,
+    params: Record<string, string>,
+    required: readonly string[],
+    requestId: string,
+    hasBody: boolean,
+    method: string,
+    path: string,
+    url: string,
+    q: number,
+  ): void {
+    const guard = this.options.guard
+    if (!guard) {
+      sendError(res, 503, 'service_unavailable', 'this gateway cannot check credentials', requestId)
+      req.resume()
+      return
+    }
+    const admit = (verdict: GateVerdict) => {
+      if (verdict.ok) {
+        this.serve(req, res, slot, params, requestId, hasBody, method, path, url, q, verdict.auth)
+        return
+      }
+      const body = { ...verdict.error.toBody(), request_id: requestId }
+      res.writeHead(verdict.error.status, { 'content-type': 'application/json', 'x-request-id': requestId })
+      res.end(JSON.stringify(body))
+      req.resume()
+    }
+    const verdict = guard.check(rawHeader(req.rawHeaders, 'authorization'), required)
+    if (verdict instanceof Promise)
+      verdict.then(admit, (error: unknown) => {
+        this.options.logger.error({ err: error, requestId }, 'checking a credential failed')
+        sendError(res, 500, 'internal', 'the gateway failed to check the credential', requestId)
+        req.resume()
+      })
+    else admit(verdict)
+  }
+
+  private serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    slot: Slot,
+    params: Record<string, string>,
+    requestId: string,
+    hasBody: boolean,
+    method: string,
+    path: string,
+    url: string,
+    q: number,
+    auth: CallerAuth | null,
+  ): void {
     const version = slot.current
     version.acquire()
     const exchange = new Exchange(this, version, res, requestId, performance.now())
+    if (auth) exchange.auth = auth
     const limits = slot.limits
     const init = new IncomingInit(req, method, path, q === -1 ? '' : url.slice(q + 1), params, requestId)
-    if (!head.hasBody) {
+    if (!hasBody) {
       this.invoke(exchange, new Request(init), limits.timeoutMs)
       return
     }
@@ -294,6 +367,15 @@ export class Dispatcher implements ExchangeHost {
       message,
     })
   }
+}
+
+/** One header from node's flat rawHeaders list, without building `req.headers`. */
+function rawHeader(raw: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1]
+  }
+  return undefined
 }
 
 /** How often pending handlers are checked against their timeout: a 504 comes at most this late. */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type {
   CacheClient,
+  CallerAuth,
   Context,
   DatabaseClient,
   EmailClient,
@@ -42,6 +43,8 @@ export class Exchange implements Context {
   /** The endpoint's timeout, as configured: what a 504 reports. */
   timeoutMs = 0
   done = false
+  /** The caller of a protected endpoint (ctx.auth); null on a public one. */
+  auth: CallerAuth | null = null
   /** Neighbours in the dispatcher's list of pending exchanges (see PendingExchanges). */
   prevPending: Exchange | undefined = undefined
   nextPending: Exchange | undefined = undefined

@@ -12,6 +12,8 @@ export interface EndpointLimits {
   timeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
+  /** Scopes a caller's bearer credential must hold, all of them; absent or null: public. */
+  authScopes?: readonly string[] | null
 }
 
 // Any entry point: `never[]` parameters accept every function type without `any`.

@@ -6,11 +6,13 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
   type RawServerDefault,
 } from 'fastify'
 import type { Logger } from '../observability/logger.ts'
 import { requestIdFor } from '../observability/request-id.ts'
+import { corsHandler } from './cors.ts'
 import { errorBody, mapError } from './errors.ts'
 import { createGuard } from './guard.ts'
 import { type RegisteredRoute, RouteIndex } from './route-index.ts'
@@ -31,6 +33,13 @@ export interface ControlAppOptions {
   version: string
   /** Largest accepted request body, e.g. handler code or a batch of jobs. */
   bodyLimitBytes?: number
+  /** Browser origins allowed to call cross-origin (EDGEFORGE_CORS_ORIGINS). */
+  corsOrigins?: readonly string[]
+  /**
+   * Checks the request's credentials, throwing the 401 (the auth context's guard). Without it
+   * nothing is authenticated: only for tests of a context's routes.
+   */
+  authenticate?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>
 }
 
 const controlRoutes = new WeakMap<object, RegisteredRoute[]>()
@@ -52,11 +61,15 @@ export function okPage<T>(page: { items: T[]; continuation_token: string | null 
 
 /**
  * The control-plane shell: Fastify with TypeBox validation, the `{ ok, data | error }` envelope,
- * the guard (host, origin, bearer token), router errors in the envelope, 405s. Contexts add their
+ * the guard (host, origin), the auth context's credentials check, CORS, router errors in the envelope, 405s. Contexts add their
  * routes from the declarations in @edgeforge/protocol (see declared.ts).
  */
 export async function createControlApp(options: ControlAppOptions): Promise<App> {
-  const guard = createGuard({ adminToken: options.adminToken, allowedHosts: options.allowedHosts ?? [] })
+  const guard = createGuard({
+    adminToken: options.adminToken,
+    allowedHosts: options.allowedHosts ?? [],
+    corsOrigins: options.corsOrigins,
+  })
   const app = Fastify({
     loggerInstance: options.logger.child({ plane: 'control' }) as FastifyBaseLogger,
     // One line per request is noise for a management API; failures are logged by the error handler.
@@ -67,13 +80,20 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     // parameter): the guard still comes first, then the envelope.
     frameworkErrors: (error, req, reply: FastifyReply) => {
       reply.header('x-request-id', req.id)
-      const refused = guard(req)
-      const apiError =
-        refused ??
-        (error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      const routerError = () =>
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new ApiError('uri_too_long', 'a path parameter is longer than any this API accepts')
-          : new ApiError('bad_request', 'the request path is not valid percent-encoded text'))
-      reply.status(apiError.status).send(errorBody(apiError))
+          : new ApiError('bad_request', 'the request path is not valid percent-encoded text')
+      const send = (apiError: ApiError) => reply.status(apiError.status).send(errorBody(apiError))
+      const refused = guard(req)
+      if (refused || !options.authenticate) {
+        send(refused ?? routerError())
+        return
+      }
+      options.authenticate(req, reply).then(
+        () => send(routerError()),
+        (failure: unknown) => send(mapError(failure)),
+      )
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -107,10 +127,14 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     parseJson(req, text, done)
   })
 
+  // CORS first (a preflight carries no credentials), then host and origin, then credentials.
+  const cors = corsHandler(options.corsOrigins ?? [])
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id)
+    if (cors(req, reply)) return reply
     const refused = guard(req)
     if (refused) throw refused
+    await options.authenticate?.(req, reply)
   })
 
   app.setErrorHandler((error, req, reply) => {

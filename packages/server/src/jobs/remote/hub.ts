@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
+  ApiError,
   type HelloMessage,
   type JobRunRef,
   type ServerMessage,
@@ -18,6 +19,7 @@ import {
   type RemoteRun,
   refuseUpgrade,
   snapshotOf,
+  type WorkerCredential,
   type WorkerHubOptions,
   type WorkerSession,
 } from './session.ts'
@@ -83,19 +85,26 @@ export class WorkerHub {
 
   /** For the control listener's `upgrade` event: takes `/workers/connect`, leaves other paths. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const refused = this.stopped ? undefined : this.options.auth.authenticate(req)
-    if (this.stopped || refused) {
-      const status = refused?.status ?? 503
-      refuseUpgrade(
-        socket,
-        status,
-        refused
-          ? refused.toBody()
-          : { ok: false, error: { code: 'service_unavailable', message: 'the server is stopping' } },
-      )
+    const stopping = { ok: false, error: { code: 'service_unavailable', message: 'the server is stopping' } }
+    if (this.stopped) {
+      refuseUpgrade(socket, 503, stopping)
       return
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+    this.options.auth.authenticate(req).then(
+      (credential) => {
+        if (credential instanceof ApiError)
+          return refuseUpgrade(socket, credential.status, credential.toBody())
+        if (this.stopped) return refuseUpgrade(socket, 503, stopping)
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, credential))
+      },
+      (error) => {
+        this.options.logger.error({ err: error }, 'worker hub: authentication failed')
+        refuseUpgrade(socket, 500, {
+          ok: false,
+          error: { code: 'internal', message: 'authentication failed' },
+        })
+      },
+    )
   }
 
   list(): WorkerSession[] {
@@ -140,7 +149,7 @@ export class WorkerHub {
     return counts
   }
 
-  private accept(socket: WebSocket, req: IncomingMessage): void {
+  private accept(socket: WebSocket, req: IncomingMessage, credential: WorkerCredential): void {
     const helloTimer = setTimeout(
       () => this.refuse(socket, 'validation_failed', 'no hello within the time allowed'),
       this.options.helloTimeoutMs ?? 10_000,
@@ -151,7 +160,7 @@ export class WorkerHub {
       if (typeof message === 'string') return this.refuse(socket, 'validation_failed', message)
       if (message.type !== 'hello')
         return this.refuse(socket, 'validation_failed', 'the first message is hello')
-      void this.welcome(socket, req, message).catch((error) => {
+      void this.welcome(socket, req, message, credential).catch((error) => {
         this.options.logger.error({ err: error }, 'worker hub: hello failed')
         this.refuse(socket, 'internal', 'the server could not take this worker; it will be retried')
       })
@@ -164,7 +173,12 @@ export class WorkerHub {
     socket.close(WORKER_CLOSE.refused, code)
   }
 
-  private async welcome(socket: WebSocket, req: IncomingMessage, hello: HelloMessage): Promise<void> {
+  private async welcome(
+    socket: WebSocket,
+    req: IncomingMessage,
+    hello: HelloMessage,
+    credential: WorkerCredential,
+  ): Promise<void> {
     const { engine, logger, leaseMs } = this.options
     if (!SUPPORTED_WORKER_PROTOCOL_VERSIONS.includes(hello.protocol)) {
       return this.refuse(
@@ -173,7 +187,7 @@ export class WorkerHub {
         `this server speaks worker protocol ${SUPPORTED_WORKER_PROTOCOL_VERSIONS.join(', ')}; the agent spoke ${hello.protocol}: run an @edgeforge/worker that matches the server`,
       )
     }
-    const forbidden = this.options.auth.mayWork(req, hello.queues)
+    const forbidden = this.options.auth.mayWork(credential, hello.queues)
     if (forbidden) return this.refuse(socket, forbidden.code, forbidden.message)
     if (this.sessions.has(hello.worker_id))
       return this.refuse(socket, 'conflict', `a worker with id ${hello.worker_id} is already connected`)

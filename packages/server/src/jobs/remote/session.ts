@@ -16,8 +16,14 @@ export interface HandlerSource {
  * replace this function and nothing else.
  */
 export interface WorkerAuth {
-  authenticate(req: IncomingMessage): ApiError | undefined
-  mayWork(req: IncomingMessage, queues: readonly string[]): ApiError | undefined
+  /** Who is connecting, from the upgrade request; an ApiError refuses the upgrade with its status. */
+  authenticate(req: IncomingMessage): Promise<WorkerCredential | ApiError>
+  /** Whether that credential may work these queues (scope `queues:work:<queue>`). */
+  mayWork(credential: WorkerCredential, queues: readonly string[]): ApiError | undefined
+}
+
+export interface WorkerCredential {
+  scopes: readonly string[]
 }
 
 export interface WorkerHubOptions {

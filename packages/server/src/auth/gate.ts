@@ -1,0 +1,107 @@
+import { ApiError } from '@edgeforge/protocol'
+import { type CredentialsInput, missingCredentials, type Principal, readBearer } from './authenticator.ts'
+import { describeExpression, unsatisfied } from './scopes.ts'
+
+/** What a protected endpoint's handler sees as `ctx.auth`. */
+export interface EndpointAuth {
+  clientId: string
+  scopes: readonly string[]
+}
+
+/** The gate's answer: the caller, or the error the gateway answers with (same body as the control plane). */
+export type GateResult = { ok: true; auth: EndpointAuth } | { ok: false; error: ApiError }
+
+interface CachedPrincipal {
+  principal: Principal
+  at: number
+  /** The last decision, for the endpoint scopes array it was made for (the same array per endpoint). */
+  required?: readonly string[]
+  result?: GateResult
+}
+
+export interface EndpointGateOptions {
+  /** Turns credentials into a principal; the control plane's Authenticator. */
+  authenticate(input: CredentialsInput, allowAnonymous: false): Promise<Principal | undefined>
+  /** How long a bearer's principal is reused without asking `authenticate` again. */
+  cacheMs: number
+  now?: () => number
+}
+
+const CACHE_LIMIT = 10_000
+
+/**
+ * The one function the data plane calls for an endpoint with `auth: { scopes }`: checks the
+ * request's bearer credential and the endpoint's scopes (all of them are required). A principal is
+ * cached per bearer for `cacheMs`, so a protected hello world pays a Map lookup and a scope check
+ * per request, synchronously; only the first request of a credential (or the first after the
+ * cache time) waits for the store. Cached principals are dropped when any client changes on this
+ * process (`forget`), and never outlive their credential's expiry.
+ */
+export class EndpointGate {
+  private readonly options: EndpointGateOptions
+  private readonly now: () => number
+  private cache = new Map<string, CachedPrincipal>()
+
+  constructor(options: EndpointGateOptions) {
+    this.options = options
+    this.now = options.now ?? Date.now
+  }
+
+  forget(): void {
+    this.cache.clear()
+  }
+
+  /** Synchronous when the credential is cached (or missing or malformed), a promise otherwise. */
+  check(authorization: string | undefined, required: readonly string[]): GateResult | Promise<GateResult> {
+    let bearer: string | undefined
+    try {
+      bearer = readBearer(authorization)
+    } catch (error) {
+      return { ok: false, error: error as ApiError }
+    }
+    if (bearer === undefined) return { ok: false, error: missingCredentials() }
+    const now = this.now()
+    const hit = this.cache.get(bearer)
+    if (
+      hit &&
+      now - hit.at < this.options.cacheMs &&
+      (hit.principal.expiresAt ?? Number.POSITIVE_INFINITY) > now
+    ) {
+      if (hit.required !== required) {
+        hit.required = required
+        hit.result = decide(hit.principal, required)
+      }
+      return hit.result as GateResult
+    }
+    return this.options
+      .authenticate({ authorization, url: '', method: 'GET', authorizedScopes: undefined }, false)
+      .then(
+        (principal) => {
+          if (!principal) return { ok: false as const, error: missingCredentials() }
+          if (this.options.cacheMs > 0) {
+            if (this.cache.size >= CACHE_LIMIT) this.cache.clear()
+            this.cache.set(bearer, { principal, at: now })
+          }
+          return decide(principal, required)
+        },
+        (error: unknown) => {
+          if (error instanceof ApiError) return { ok: false as const, error }
+          throw error
+        },
+      )
+  }
+}
+
+function decide(principal: Principal, required: readonly string[]): GateResult {
+  const missing = unsatisfied(principal.scopes, { AllOf: required as string[] })
+  if (missing === undefined)
+    return { ok: true, auth: { clientId: principal.clientId, scopes: principal.scopes } }
+  return {
+    ok: false,
+    error: new ApiError(
+      'insufficient_scopes',
+      `client ${principal.clientId} lacks the scopes for this endpoint: needs ${describeExpression(missing)}`,
+      { client_id: principal.clientId, required: missing, scopes: principal.scopes },
+    ),
+  }
+}

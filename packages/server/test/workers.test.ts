@@ -159,6 +159,42 @@ describe('remote workers', () => {
     assert.equal(await old.closed, WORKER_CLOSE.refused)
 
     await assert.rejects(rawAgent(srv.controlUrl, { authorization: 'Bearer wrong' }), /401/)
+
+    // A client whose scopes cover another queue only is refused for this one.
+    const client = await srv.api<{ access_token: string }>(
+      'POST',
+      '/api/clients/builder',
+      { scopes: ['queues:work:other'] },
+      auth,
+    )
+    assert.equal(client.status, 201, JSON.stringify(client.body))
+    const scoped = await rawAgent(srv.controlUrl, {
+      authorization: `Bearer ${client.body.data.access_token}`,
+    })
+    scoped.send({
+      type: 'hello',
+      protocol: 1,
+      worker_id: 'scoped',
+      queues: ['q'],
+      concurrency: 1,
+      agent_version: '1',
+    })
+    const forbidden = await scoped.next('refused')
+    assert.equal(forbidden.code, 'forbidden')
+    assert.match(forbidden.message, /queues:work:<queue>/)
+    const allowed = await rawAgent(srv.controlUrl, {
+      authorization: `Bearer ${client.body.data.access_token}`,
+    })
+    allowed.send({
+      type: 'hello',
+      protocol: 1,
+      worker_id: 'allowed',
+      queues: ['other'],
+      concurrency: 1,
+      agent_version: '1',
+    })
+    assert.equal((await allowed.next('welcome')).worker_id, 'allowed')
+    allowed.socket.close()
     const agent = spawnAgent(t, srv.controlUrl, ['--queue', 'q'], { EDGEFORGE_TOKEN: 'wrong' })
     assert.equal((await agent.exited).code, 1)
     assert.ok(agent.lines().some((line) => String(line.msg).includes('HTTP 401')))

@@ -126,26 +126,18 @@ test('the tour’s job steps: deploy a job handler and the signup endpoint, sign
 
 test('the tour’s services step: create two services, deploy with --service, the handler counts', async (t) => {
   const srv = await startTestServer(t)
-  const cli = (...args: string[]) => edgeforgeScript([...args, '--url', srv.controlUrl], TOUR)
-  for (const args of [
-    ['services', 'create', 'main-db', '--type', 'sqlite', '--config', 'path=shop.db'],
-    ['services', 'create', 'sessions', '--type', 'memory'],
-    ['services', 'test', 'main-db'],
-    [
-      'deploy',
-      'visits.ts',
-      '--path',
-      '/visits/{page}',
-      '--method',
-      'GET',
-      '--service',
-      'db=main-db',
-      '--service',
-      'cache=sessions',
-    ],
+  const folder = mkdtempSync(join(tmpdir(), 'edgeforge-tour-svc-'))
+  t.after(() => rmSync(folder, { recursive: true, force: true }))
+  cpSync(TOUR, folder, { recursive: true })
+  const cli = (args: string[]) => edgeforgeScript([...args, '--url', srv.controlUrl], folder)
+  for (const start of [
+    'services create main-db',
+    'services create sessions',
+    'services test main-db',
+    'deploy visits.ts',
   ]) {
-    const run = await cli(...args)
-    assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`)
+    const run = await cli(readmeCommand(start))
+    assert.equal(run.code, 0, `${start}: ${run.stderr}`)
   }
   assert.deepEqual(await (await fetch(`${srv.gatewayUrl}/visits/home`)).json(), {
     page: 'home',

@@ -55,6 +55,16 @@ test('with PostgreSQL cut off, deploy, PUT and enqueue answer 503 store_unavaila
     handlerSource(`export default handler(() => Response.text(200, ${JSON.stringify(marker)}))`)
   const endpoint = await createEndpoint(srv, { name: 'outage', method: 'GET', path: '/o', code: code('v1') })
   expectStatus(await lifecycle(srv, endpoint.id, 'deploy'), 200)
+  const producer = await createEndpoint(srv, {
+    name: 'producer',
+    method: 'POST',
+    path: '/produce',
+    code: handlerSource(
+      "export default handler(async (req, ctx) => Response.json(201, await ctx.jobs.enqueue('q', {})))",
+    ),
+  })
+  expectStatus(await lifecycle(srv, producer.id, 'deploy'), 200)
+  assert.equal((await fetch(`${srv.gatewayUrl}/produce`, { method: 'POST' })).status, 201)
 
   await link.cut()
   const calls = {
@@ -76,6 +86,13 @@ test('with PostgreSQL cut off, deploy, PUT and enqueue answer 503 store_unavaila
   }
   // What was running keeps serving: the data plane does not need the store.
   assert.equal(await (await fetch(`${srv.gatewayUrl}/o`)).text(), 'v1')
+  // A handler that enqueues and does not catch passes the 503 on, with its Retry-After.
+  const produced = await fetch(`${srv.gatewayUrl}/produce`, { method: 'POST' })
+  const producedBody = await produced.text()
+  assert.equal(produced.status, 503, producedBody)
+  assert.equal(produced.headers.get('retry-after'), '5')
+  assert.match(producedBody, /"code":"store_unavailable"/)
+  assert.doesNotMatch(producedBody, /ECONN|127\.0\.0\.1|\n\s+at /)
 
   await link.restore()
   expectStatus(await calls.put(), 200)

@@ -3,6 +3,7 @@ import { catalogApi } from './catalog.ts'
 import type { Operation } from './declare.ts'
 import { deployApi } from './deploy.ts'
 import { jobsApi } from './jobs.ts'
+import { servicesApi } from './services.ts'
 import { systemApi } from './system.ts'
 
 export * from './auth.ts'
@@ -12,6 +13,7 @@ export * from './deploy.ts'
 export * from './envelope.ts'
 export * from './jobs.ts'
 export { type OpenApiOptions, openApiDocument } from './openapi.ts'
+export * from './services.ts'
 export * from './system.ts'
 
 /** Every control-plane operation, grouped by context. */
@@ -20,6 +22,7 @@ export const api = {
   catalog: catalogApi,
   deploy: deployApi,
   jobs: jobsApi,
+  services: servicesApi,
   system: systemApi,
 } as const
 

@@ -244,3 +244,55 @@ test('200 concurrent operations on a pool of 2 and a queue of 50: each answered 
   assert.equal(outcomes.filter((v) => v === 'service_busy').length, 148)
   assert.equal(new Set(ok).size, 52)
 })
+
+test('a connection that pipelines takes several operations at once, up to its limit, before another opens', async () => {
+  const f = factory()
+  const actor = new ServiceActor(f, { ...options, poolSize: 2, maxQueue: 10, operationsPerConnection: 3 })
+  const gate = deferred()
+  const used: number[] = []
+  const runs = Array.from({ length: 8 }, () =>
+    actor.run(async (c) => {
+      used.push(c.id)
+      await gate.promise
+      return c.id
+    }),
+  )
+  await new Promise((r) => setImmediate(r))
+  // 3 on the first connection, 3 on the second, 2 waiting.
+  assert.deepEqual(
+    { connections: actor.status().connections, inUse: actor.status().inUse, queued: actor.status().queued },
+    {
+      connections: 2,
+      inUse: 6,
+      queued: 2,
+    },
+  )
+  gate.resolve()
+  const ids = await Promise.all(runs)
+  assert.equal(f.made, 2)
+  assert.deepEqual([...new Set(ids)].sort(), [1, 2])
+  assert.equal(actor.status().inUse, 0)
+  await assert.rejects(actor.lease(), /cannot be leased/)
+  await actor.deactivate()
+  assert.equal(f.closed, 2)
+})
+
+test('a shared connection that dies is closed once, and its other operations answer 503', async () => {
+  const f = factory()
+  const actor = new ServiceActor(f, { ...options, poolSize: 1, operationsPerConnection: 4 })
+  const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+  const gate = deferred()
+  const ops = Array.from({ length: 3 }, () =>
+    actor.run(async () => {
+      await gate.promise
+      throw reset()
+    }),
+  )
+  await new Promise((r) => setImmediate(r))
+  gate.resolve()
+  for (const op of ops)
+    await assert.rejects(op, (e: unknown) => isHandlerError(e) && e.code === 'service_unavailable')
+  assert.equal(f.closed, 1)
+  assert.equal(actor.status().connections, 0)
+  assert.equal(await actor.run(async (c) => c.id), 2)
+})

@@ -23,6 +23,11 @@ export interface ActorOptions {
   maxQueue: number
   /** From submission to answer, queue wait included. */
   operationTimeoutMs: number
+  /**
+   * Operations one connection may run at once: 1 for drivers that take one statement at a time
+   * (SQL, FTP), more for protocols that pipeline (Redis). Default 1.
+   */
+  operationsPerConnection?: number
 }
 
 export type ActorOutcome = 'ok' | 'error' | 'busy' | 'unavailable' | 'timeout'
@@ -76,13 +81,18 @@ export class ServiceActor<C> {
   private readonly factory: ConnectionFactory<C>
   private readonly options: ActorOptions
   private readonly observer: ActorObserver | undefined
-  private readonly idle: C[] = []
+  /** Open connections and how many operations each runs now. */
+  private readonly load = new Map<C, number>()
+  /** The open connections with room for another operation (load below the sharing limit). */
+  private readonly spare: C[] = []
+  private readonly sharing: number
   private readonly waiters: Waiter<C>[] = []
   private waitersHead = 0
   /** Queued waiters that have not timed out. */
   private queuedCount = 0
   /** Connections open or being opened. */
   private total = 0
+  /** Operations holding a connection (running, or granted one and about to run). */
   private inUse = 0
   private state: ActorStatus['state'] = 'active'
   private connected = false
@@ -96,6 +106,7 @@ export class ServiceActor<C> {
     this.factory = factory
     this.options = options
     this.observer = observer
+    this.sharing = Math.max(1, options.operationsPerConnection ?? 1)
   }
 
   get name(): string {
@@ -172,6 +183,8 @@ export class ServiceActor<C> {
 
   /** Holds one connection until `release`, for operations that must share it (a transaction). */
   lease(): Promise<Lease<C>> {
+    if (this.sharing > 1)
+      return Promise.reject(new TypeError('a connection shared by several operations cannot be leased'))
     const started = performance.now()
     return new Promise<Lease<C>>((resolve, reject) => {
       let settled = false
@@ -215,9 +228,11 @@ export class ServiceActor<C> {
         this.drained = resolve
       })
     this.state = 'closed'
-    const idle = this.idle.splice(0)
-    this.total -= idle.length
-    await Promise.all(idle.map((connection) => this.factory.close(connection).catch(() => {})))
+    const open = [...this.load.keys()]
+    this.load.clear()
+    this.spare.length = 0
+    this.total -= open.length
+    await Promise.all(open.map((connection) => this.factory.close(connection).catch(() => {})))
   }
 
   private makeLease(connection: C): Lease<C> {
@@ -264,15 +279,17 @@ export class ServiceActor<C> {
       waiter.fail(serviceUnavailable(this.name, new Error('the service is not active')))
       return
     }
-    let connection = this.idle.pop()
+    let connection = this.spare.at(-1)
     while (connection !== undefined && this.factory.isAlive && !this.factory.isAlive(connection)) {
-      // Dropped while idle (the backend restarted): replace it rather than fail the caller.
-      this.total -= 1
-      void this.factory.close(connection).catch(() => {})
-      connection = this.idle.pop()
+      // Dropped while idle (the backend restarted): replace it rather than fail the caller. One
+      // that still runs operations is closed when the last of them comes back.
+      this.spare.pop()
+      if (this.load.get(connection) === 0) this.drop(connection)
+      connection = this.spare.at(-1)
     }
     if (connection !== undefined) {
       this.inUse += 1
+      this.take(connection)
       waiter.grant(connection)
     } else if (this.total < this.options.poolSize) {
       if (Date.now() < this.downUntil) {
@@ -297,7 +314,18 @@ export class ServiceActor<C> {
         this.connected = true
         this.lastError = null
         this.retryMs = FIRST_RETRY_MS
+        this.load.set(connection, 0)
+        this.spare.push(connection)
+        this.take(connection)
         waiter.grant(connection)
+        // Operations that queued while it was connecting share what room it has left.
+        while (this.load.has(connection) && (this.load.get(connection) ?? 0) < this.sharing) {
+          const next = this.shiftWaiter()
+          if (!next) break
+          this.inUse += 1
+          this.take(connection)
+          next.grant(connection)
+        }
       },
       (error: unknown) => {
         this.total -= 1
@@ -316,9 +344,19 @@ export class ServiceActor<C> {
     )
   }
 
-  /** Hands a connection to the next waiter, or back to the idle list; `dead` closes it. */
+  /** One more operation on `connection`; full, it leaves the spare list. */
+  private take(connection: C): void {
+    const load = (this.load.get(connection) ?? 0) + 1
+    this.load.set(connection, load)
+    if (load >= this.sharing) {
+      const at = this.spare.lastIndexOf(connection)
+      if (at !== -1) this.spare.splice(at, 1)
+    }
+  }
+
+  /** Hands an operation's slot to the next waiter, or frees it; `dead` closes the connection. */
   private giveBack(connection: C, dead: boolean): void {
-    if (dead) {
+    if (dead || !this.load.has(connection) || (this.factory.isAlive && !this.factory.isAlive(connection))) {
       this.discard(connection)
       return
     }
@@ -328,21 +366,31 @@ export class ServiceActor<C> {
       return
     }
     this.inUse -= 1
-    this.idle.push(connection)
+    const load = (this.load.get(connection) ?? 1) - 1
+    this.load.set(connection, load)
+    if (load === this.sharing - 1) this.spare.push(connection)
     this.checkDrained()
   }
 
+  /** An operation gives up its connection for good: closed (once, however many operations shared it), and a waiter gets a new one. */
   private discard(connection: C): void {
-    this.total -= 1
     this.inUse -= 1
-    void this.factory.close(connection).catch(() => {})
-    const next = this.shiftWaiter()
+    if (this.load.has(connection)) this.drop(connection)
+    const next = this.total < this.options.poolSize ? this.shiftWaiter() : undefined
     if (next) {
       // A waiter would otherwise wait for a release that may never come.
       this.inUse += 1
       this.open(next)
     }
     this.checkDrained()
+  }
+
+  private drop(connection: C): void {
+    this.load.delete(connection)
+    const at = this.spare.lastIndexOf(connection)
+    if (at !== -1) this.spare.splice(at, 1)
+    this.total -= 1
+    void this.factory.close(connection).catch(() => {})
   }
 
   private shiftWaiter(): Waiter<C> | undefined {

@@ -46,6 +46,8 @@ export interface ServiceKind<C = unknown> {
   defaultPoolSize: number
   /** The largest pool the backend makes sense with (sqlite: 1). */
   maxPoolSize?: number
+  /** Operations one connection runs at once (default 1); protocols that pipeline take more. */
+  operationsPerConnection?: number
   connector(service: string, config: ResolvedConfig, env: KindEnvironment): ConnectionFactory<C>
   operations: Readonly<Record<string, Operation<C>>>
   /** A cheap round trip, for `POST /api/services/{id}/test`. */

@@ -1,8 +1,7 @@
-import { ApiError } from '@edgeforge/protocol'
+import { ApiError, servicesApi } from '@edgeforge/protocol'
 import { isHandlerError, isServiceError, type Multipart, Request } from '@edgeforge/sdk'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
-import { type App, ok } from '../http/index.ts'
+import { type App, declared, ok } from '../http/index.ts'
 import type { ServiceRuntime } from './runtime.ts'
 import type { UrlSigner } from './signing.ts'
 
@@ -18,31 +17,6 @@ import type { UrlSigner } from './signing.ts'
  * They go through the service's actor like a handler's calls. A GET that carries a valid
  * `expires` + `signature` pair (a `filesystem` presignedUrl) is the same download.
  */
-
-const TAGS = ['storage']
-const ServiceParams = Type.Object(
-  { service: Type.String({ minLength: 1, maxLength: 100, description: 'The storage service name' }) },
-  { additionalProperties: false },
-)
-const KeyParams = Type.Object(
-  {
-    service: Type.String({ minLength: 1, maxLength: 100 }),
-    '*': Type.String({ minLength: 1, maxLength: 1024, description: 'The object key (slashes allowed)' }),
-  },
-  { additionalProperties: false },
-)
-const ListQuery = Type.Object(
-  {
-    prefix: Type.Optional(Type.String({ maxLength: 1024, default: '' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 })),
-    continuation_token: Type.Optional(Type.String({ maxLength: 2048 })),
-  },
-  { additionalProperties: false },
-)
-const SignedQuery = Type.Object(
-  { expires: Type.Optional(Type.Integer()), signature: Type.Optional(Type.String({ maxLength: 128 })) },
-  { additionalProperties: false },
-)
 
 export function objectRoutes(app: App, runtime: ServiceRuntime, signer: UrlSigner): void {
   const call = async (service: string, op: string, args: unknown[]) => {
@@ -66,17 +40,9 @@ export function objectRoutes(app: App, runtime: ServiceRuntime, signer: UrlSigne
       done(null, body),
     )
 
-    scope.get(
-      '/api/storage/:service/objects',
-      {
-        schema: {
-          tags: TAGS,
-          summary: "List a storage service's objects",
-          params: ServiceParams,
-          querystring: ListQuery,
-        },
-      },
-      async (req) => {
+    scope.route({
+      ...declared(servicesApi.listObjects),
+      handler: async (req) => {
         const { prefix = '', limit = 1000, continuation_token: token } = req.query
         const page = (await call(req.params.service, 'list', [prefix, limit, token ?? null])) as {
           objects: { key: string; size: number; lastModified: string | null }[]
@@ -89,18 +55,11 @@ export function objectRoutes(app: App, runtime: ServiceRuntime, signer: UrlSigne
           continuation_token: page.continuationToken,
         })
       },
-    )
+    })
 
-    scope.post(
-      '/api/storage/:service/objects',
-      {
-        schema: {
-          tags: TAGS,
-          summary: 'Upload an object (multipart: file, and key or the file name)',
-          params: ServiceParams,
-        },
-      },
-      async (req, reply) => {
+    scope.route({
+      ...declared(servicesApi.uploadObject),
+      handler: async (req, reply) => {
         const type = req.headers['content-type'] ?? ''
         if (!type.startsWith('multipart/form-data') || !Buffer.isBuffer(req.body))
           throw new ApiError(
@@ -140,13 +99,12 @@ export function objectRoutes(app: App, runtime: ServiceRuntime, signer: UrlSigne
           }),
         )
       },
-    )
+    })
 
-    scope.get(
-      '/api/storage/:service/objects/*',
-      { schema: { tags: TAGS, summary: 'Download an object', params: KeyParams, querystring: SignedQuery } },
-      async (req, reply) => {
-        const key = req.params['*']
+    scope.route({
+      ...declared(servicesApi.getObject),
+      handler: async (req, reply) => {
+        const key = objectKeyOf(req.params)
         const { expires, signature } = req.query
         if (signature !== undefined && !signer.verify(req.params.service, key, expires ?? 0, signature))
           throw new ApiError('forbidden', 'the signed URL is invalid or has expired')
@@ -157,20 +115,29 @@ export function objectRoutes(app: App, runtime: ServiceRuntime, signer: UrlSigne
         if (!object) throw new ApiError('not_found', `no object ${key} in ${req.params.service}`)
         reply.header('content-type', object.contentType)
         reply.header('content-length', object.body.byteLength)
-        return reply.send(Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength))
+        // The declaration types the body as its OpenAPI schema (a string); the bytes go out as they are.
+        const bytes: unknown = Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength)
+        return reply.send(bytes as string)
       },
-    )
+    })
 
-    scope.delete(
-      '/api/storage/:service/objects/*',
-      { schema: { tags: TAGS, summary: 'Delete an object', params: KeyParams } },
-      async (req) => {
-        const key = req.params['*']
+    scope.route({
+      ...declared(servicesApi.deleteObject),
+      handler: async (req) => {
+        const key = objectKeyOf(req.params)
         const deleted = (await call(req.params.service, 'delete', [key])) as boolean
         return ok({ service: req.params.service, key, deleted })
       },
-    )
+    })
   })
+}
+
+/** The object key: Fastify's `*` parameter, the rest of the path after /objects/. */
+function objectKeyOf(params: unknown): string {
+  const key = (params as Record<string, unknown>)['*']
+  if (typeof key !== 'string' || key === '')
+    throw new ApiError('validation_failed', 'params.key is required', { field: 'params.key' })
+  return key
 }
 
 function toApiError(error: unknown): unknown {

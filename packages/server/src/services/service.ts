@@ -37,6 +37,7 @@ export class ActiveService {
         poolSize: Math.min(poolSize, kind.maxPoolSize ?? poolSize),
         maxQueue: int(config, 'max_queue'),
         operationTimeoutMs: int(config, 'operation_timeout_ms'),
+        operationsPerConnection: kind.operationsPerConnection,
       },
       observer,
     )

@@ -174,8 +174,9 @@ export class JobRuntime implements JobHandlerPort {
           deduplicated: result.deduplicated,
         }
       } catch (error) {
-        // A handler that does not catch this answers its client with the right status.
-        if (error instanceof ApiError && error.status < 500) {
+        // A handler that does not catch this answers its client with the right status; a store
+        // that is down is the client's to retry too (503 store_unavailable), not a handler bug.
+        if (error instanceof ApiError && (error.status < 500 || error.code === 'store_unavailable')) {
           // A rate limit's wait travels with it, so a handler that passes it on sends retry-after.
           const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
             ?.retry_after_seconds

@@ -3,7 +3,7 @@ import { ACTOR_FIELDS, bool, int, isSocketError, type ServiceKind, str } from '.
 import { amount, cacheKey, cacheValue, ttlOf } from './memory.ts'
 
 /**
- * `redis`: one ioredis connection per pooled connection. ioredis's own reconnecting and offline
+ * `redis`: one ioredis connection per pooled connection, each running up to 32 commands at once. ioredis's own reconnecting and offline
  * queue are switched off: the actor owns reconnection and queueing, so a down Redis answers 503
  * at once instead of buffering commands in memory.
  */
@@ -11,6 +11,9 @@ export const redisKind: ServiceKind<Redis> = {
   type: 'redis',
   family: 'cache',
   defaultPoolSize: 4,
+  // Redis answers in order on one connection, and ioredis pipelines what is sent while it
+  // waits: one connection carries many operations at once, as a bare ioredis client does.
+  operationsPerConnection: 32,
   fields: [
     { name: 'host', type: 'string', required: true, help: 'Server host name or address' },
     { name: 'port', type: 'integer', default: 6379, min: 1, max: 65535, help: 'Server port' },

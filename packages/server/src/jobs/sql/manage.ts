@@ -138,7 +138,7 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
     where.push('status = ?')
     params.push(status)
     // The listing indexes leave out the hot path's states (migrations: postgres 0003, sqlite
-    // 0004). SQLite uses a partial index only when the query repeats its condition word for word.
+    // 0003). SQLite uses a partial index only when the query repeats its condition word for word.
     if (ctx.db.dialect === 'sqlite' && LISTED.has(status)) where.push(LISTING_CONDITION)
   }
   if (input.continuationToken) {

@@ -10,7 +10,6 @@ import {
   type LifecycleEndpoint,
   lifecycleRoutes,
 } from './deploy/index.ts'
-import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import { createControlApp, systemRoutes } from './http/index.ts'
 import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
@@ -18,6 +17,7 @@ import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
 import { openStore } from './store/index.ts'
+import { ThreadSupervisor } from './threads/index.ts'
 
 export const VERSION: string = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
@@ -29,7 +29,8 @@ export interface RunningServer {
   controlUrl: string
   storeLocation: string
   lifecycle: Lifecycle
-  registry: HandlerRegistry
+  /** The handler threads' supervisor: what every thread serves, their stats. */
+  gateway: ThreadSupervisor
   jobs: JobRuntime
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
@@ -49,12 +50,6 @@ export async function startServer(
   const { db } = store
 
   const endpointLogs = new EndpointLogs(config.endpointLogLines)
-  const registry = new HandlerRegistry()
-  let snapshot = new RouterSnapshot([])
-  const publish = () => {
-    snapshot = new RouterSnapshot(registry.slots.values())
-    for (const skipped of snapshot.skipped) logger.error(skipped, 'endpoint could not be routed')
-  }
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
@@ -71,8 +66,29 @@ export async function startServer(
     observer: jobMetrics,
   })
   const jobs = jobRuntime.client
-  const dispatcher = new Dispatcher({ router: () => snapshot, endpointLogs, logger, jobs, metrics })
-  registry.onDrainTimeout = dispatcher.expire
+  // No handler code runs on this thread: the data plane runs in the supervisor's threads.
+  const gateway = new ThreadSupervisor({
+    threads: config.gatewayThreads,
+    gatewayPort: config.gatewayPort,
+    gatewayHost: config.gatewayHost,
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+    heapLimitMb: config.threadHeapMb,
+    stuckGraceMs: config.threadStuckGraceMs,
+    stallMs: config.threadStallMs,
+    quarantineAfter: config.quarantineAfter,
+    quarantineWindowMs: config.quarantineWindowMs,
+    logger,
+    endpointLogs,
+    metrics,
+    calls: { 'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args) },
+    onQuarantine: (endpointId, reason) => {
+      lifecycle
+        ?.quarantine(endpointId, reason)
+        .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+    },
+  })
+  await gateway.start()
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -102,8 +118,7 @@ export async function startServer(
     db,
     catalog: port,
     compiler,
-    registry,
-    publish,
+    gateway,
     endpointLogs,
     logger,
     jobs: jobRuntime,
@@ -128,9 +143,10 @@ export async function startServer(
       return {
         endpoints_total: counts.total,
         endpoints_running: counts.running,
-        requests_handled: dispatcher.requestsHandled,
+        ...(await gateway
+          .stats()
+          .then(({ requests_handled, ...handlers }) => ({ requests_handled, handlers }))),
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
-        handlers: registry.stats(),
       }
     },
   })
@@ -145,13 +161,9 @@ export async function startServer(
     liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
-  const gateway = new GatewayListener(dispatcher, registry, {
-    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
-    requestTimeoutMs: config.gatewayRequestTimeoutMs,
-  })
   let gatewayAddress: { port: number }
   try {
-    gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)
+    gatewayAddress = { port: await gateway.listen() }
     await app.listen({ port: config.controlPort, host: config.controlHost })
   } catch (error) {
     await gateway.close(0).catch(() => {})
@@ -170,7 +182,7 @@ export async function startServer(
       ? redactLocation(config.databaseUrl)
       : join(config.dataDir, 'edgeforge.db'),
     lifecycle,
-    registry,
+    gateway,
     jobs: jobRuntime,
     async close() {
       await sync?.close()

@@ -19,7 +19,15 @@ interface Stats {
   endpoints_running: number
   requests_handled: number
   uptime_seconds: number
-  handlers: { loaded: number; draining: number; active_requests: number; draining_requests: number }
+  handlers: {
+    loaded: number
+    draining: number
+    active_requests: number
+    draining_requests: number
+    quarantined: number
+    threads: number
+    thread_restarts: number
+  }
 }
 
 interface OpenApiDocument {
@@ -52,7 +60,15 @@ test('management API across contexts', async (t) => {
       'requests_handled',
       'uptime_seconds',
     ])
-    assert.deepEqual(before.handlers, { loaded: 0, draining: 0, active_requests: 0, draining_requests: 0 })
+    assert.deepEqual(before.handlers, {
+      loaded: 0,
+      draining: 0,
+      active_requests: 0,
+      draining_requests: 0,
+      quarantined: 0,
+      threads: srv.config.gatewayThreads,
+      thread_restarts: 0,
+    })
     assert.deepEqual([before.endpoints_total, before.endpoints_running, before.requests_handled], [0, 0, 0])
     assert.ok(Number.isInteger(before.uptime_seconds) && before.uptime_seconds >= 0)
 

@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
-import type { Logger as ServerLogger } from '../observability/logger.ts'
 import { requestIdFor } from '../observability/request-id.ts'
 import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
 import { type Head, hostOf, IncomingInit, readBody, readHead, TOO_LARGE } from './incoming.ts'
@@ -24,12 +23,27 @@ export interface RequestMetrics {
   series(endpointName: string): RequestSeries
 }
 
+/** Where the dispatcher reports a handler call that runs synchronously (threads/liveness.ts). */
+export interface CallWatch {
+  /** `deadline` in epoch ms; `slot` the version's watchSlot. */
+  enter(deadline: number, slot: number): void
+  exit(): void
+}
+
+/** The server log as the data plane uses it: pino's, or a handler thread's forwarder. */
+export interface LogSink {
+  warn(fields: object, message: string): void
+  error(fields: object, message: string): void
+}
+
 export interface DispatcherOptions {
   router: () => RouterSnapshot
-  endpointLogs: EndpointLogs
-  logger: ServerLogger
+  endpointLogs: Pick<EndpointLogs, 'append'>
+  logger: LogSink
   jobs: JobsClient
   metrics?: RequestMetrics
+  /** Set in a handler thread: lets the supervisor see a handler call that never returns. */
+  watch?: CallWatch
 }
 
 /** Reused for every request: `readHead` fills it and `handle` reads it before anything can run in between. */
@@ -46,10 +60,12 @@ export class Dispatcher implements ExchangeHost {
   /** Exchanges whose handler is still pending: one coarse sweep enforces their timeouts. */
   private readonly pending = new PendingExchanges()
   private sweeper: NodeJS.Timeout | undefined
+  private readonly watch: CallWatch | undefined
 
   constructor(options: DispatcherOptions) {
     this.options = options
     this.jobs = options.jobs
+    this.watch = options.watch
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -67,6 +83,10 @@ export class Dispatcher implements ExchangeHost {
       return
     }
     const { store: slot, params } = match
+    if (slot.quarantined === true) {
+      this.quarantined(req, res, slot.current.endpointName, requestId)
+      return
+    }
     const version = slot.current
     version.acquire()
     const exchange = new Exchange(this, version, res, requestId, performance.now())
@@ -106,14 +126,18 @@ export class Dispatcher implements ExchangeHost {
       return
     }
     let result: unknown
+    const watch = this.watch
+    watch?.enter(performance.timeOrigin + exchange.startedAt + timeoutMs, version.watchSlot)
     try {
       result = version.usesConsole
         ? requestScope.run(exchange, version.fn, request, exchange)
         : version.fn(request, exchange)
     } catch (error) {
+      watch?.exit()
       this.finish(exchange, this.errorResponse(error, exchange))
       return
     }
+    watch?.exit()
     if (!isThenable(result)) {
       this.finish(exchange, result)
       return
@@ -150,6 +174,27 @@ export class Dispatcher implements ExchangeHost {
       clearInterval(this.sweeper)
       this.sweeper = undefined
     }
+  }
+
+  /** The pending request whose deadline comes first (epoch ms), for the thread's heartbeat. */
+  oldestPending(): { deadline: number; slot: number } | undefined {
+    let oldest: Exchange | undefined
+    for (let exchange = this.pending.first; exchange; exchange = exchange.nextPending) {
+      if (!oldest || exchange.deadline < oldest.deadline) oldest = exchange
+    }
+    return oldest && { deadline: performance.timeOrigin + oldest.deadline, slot: oldest.version.watchSlot }
+  }
+
+  private quarantined(req: IncomingMessage, res: ServerResponse, name: string, requestId: string): void {
+    res.setHeader('retry-after', '60')
+    sendError(
+      res,
+      503,
+      'endpoint_quarantined',
+      `endpoint ${name} is quarantined: its handler kept stopping its thread; an operator must start it again`,
+      requestId,
+    )
+    req.resume()
   }
 
   /**

@@ -28,6 +28,8 @@ export interface CallWatch {
   /** `deadline` in epoch ms; `slot` the version's watchSlot. */
   enter(deadline: number, slot: number): void
   exit(): void
+  /** The handler returned a promise that must settle by `deadline` (epoch ms). */
+  pending(deadline: number, slot: number): void
 }
 
 /** The server log as the data plane uses it: pino's, or a handler thread's forwarder. */
@@ -99,7 +101,6 @@ export class Dispatcher implements ExchangeHost {
     readBody(req, limits.bodyLimitBytes).then(
       (body) => {
         if (body === TOO_LARGE) {
-          res.setHeader('connection', 'close')
           const message = `request body exceeds this endpoint's limit of ${limits.bodyLimitBytes} bytes`
           this.finishWithError(exchange, 413, 'payload_too_large', message)
           return
@@ -146,6 +147,7 @@ export class Dispatcher implements ExchangeHost {
     // Counted from the request's arrival (a body's read time included): no second clock read.
     exchange.deadline = exchange.startedAt + timeoutMs
     this.pending.add(exchange)
+    watch?.pending(performance.timeOrigin + exchange.deadline, version.watchSlot)
     this.sweeper ??= setInterval(this.sweep, SWEEP_MS).unref()
     result.then(
       (response) => this.finish(exchange, response),

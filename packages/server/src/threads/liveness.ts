@@ -43,6 +43,18 @@ export class LivenessWriter {
   exit(): void {
     this.cells[CALL_DEADLINE] = 0
   }
+
+  /**
+   * A handler returned a promise that must settle by `deadline`. Recorded at once, not at the next
+   * beat: code that spins right after its first await would otherwise leave no trace.
+   */
+  pending(deadline: number, slot: number): void {
+    const cells = this.cells
+    if (cells[PENDING_DEADLINE] === 0 || deadline < cells[PENDING_DEADLINE]) {
+      cells[PENDING_SLOT] = slot
+      cells[PENDING_DEADLINE] = deadline
+    }
+  }
 }
 
 /** Why the watchdog gave up on a thread, and whose code was running. */

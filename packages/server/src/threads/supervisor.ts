@@ -1,3 +1,4 @@
+import { Counter, Gauge } from 'prom-client'
 import type { DrainReport, EndpointLimits, Route, SwapResult } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -70,6 +71,37 @@ export class ThreadSupervisor {
     options.metrics.collectGateway = async () => {
       await this.stats()
     }
+    this.registerMetrics(options.metrics)
+  }
+
+  private registerMetrics(metrics: Metrics): void {
+    const supervisor = this
+    const registers = [metrics.registry]
+    new Gauge({
+      name: 'edgeforge_gateway_threads',
+      help: 'Handler threads running the data plane',
+      registers,
+      collect() {
+        this.set(supervisor.threadCount)
+      },
+    })
+    new Counter({
+      name: 'edgeforge_gateway_thread_restarts_total',
+      help: 'Handler threads stopped (stuck, out of heap or crashed) and replaced',
+      registers,
+      collect() {
+        this.reset()
+        this.inc(supervisor.restarts)
+      },
+    })
+    new Gauge({
+      name: 'edgeforge_gateway_quarantined_endpoints',
+      help: 'Endpoints answered 503 endpoint_quarantined because their handler kept stopping its thread',
+      registers,
+      collect() {
+        this.set([...supervisor.served.values()].filter((served) => served.quarantined).length)
+      },
+    })
   }
 
   /** Starts every thread; they load endpoints but accept no connection before `listen`. */

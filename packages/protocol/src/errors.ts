@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   drain_timeout: 503,
   endpoint_quarantined: 503,
   service_busy: 503,
+  store_unavailable: 503,
   timeout: 504,
   service_timeout: 504,
 } as const

@@ -4,7 +4,7 @@
 const major = Number(process.versions.node.split('.')[0])
 if (major < 24) {
   console.error(
-    `edgeforge needs Node.js 24 or newer; this is ${process.version}. Run it as "npx edgeforge" inside the project (it pins node@24), or install Node.js 24.`,
+    `edgeforge needs Node.js 24 or newer; this is ${process.version}. Run it as "./edgeforge" from the clone (the script uses the node@24 the project pins), or install Node.js 24.`,
   )
   process.exit(1)
 }

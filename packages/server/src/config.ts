@@ -106,7 +106,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'admin-token',
     kind: 'string',
     default: '',
-    help: 'When set, every control-plane call needs "Authorization: Bearer <token>"',
+    help: 'When set, every control-plane call needs "Authorization: Bearer <token>". Set it in the environment: a --admin-token flag is readable by every local user (ps, /proc/<pid>/cmdline)',
     secret: true,
   },
   {
@@ -413,7 +413,10 @@ export interface ClientSettings {
   token: string
 }
 
-export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default http://127.0.0.1:9081)
+/** Where the client commands look for the control plane: the serve defaults' address. */
+export const DEFAULT_CLIENT_URL = 'http://127.0.0.1:9081'
+
+export const CLIENT_SETTINGS_HELP = `  --url <url>      EDGEFORGE_URL          control plane to talk to (default ${DEFAULT_CLIENT_URL})
   --token <token>  EDGEFORGE_ADMIN_TOKEN  bearer token, when the server has one`
 
 export function loadClientSettings(
@@ -421,7 +424,7 @@ export function loadClientSettings(
   flags: Record<string, string> = {},
 ): ClientSettings {
   return {
-    url: flags.url ?? env.EDGEFORGE_URL ?? 'http://127.0.0.1:9081',
+    url: flags.url ?? env.EDGEFORGE_URL ?? DEFAULT_CLIENT_URL,
     token: flags.token ?? env.EDGEFORGE_ADMIN_TOKEN ?? '',
   }
 }

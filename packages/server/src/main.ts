@@ -53,8 +53,7 @@ export async function startServer(
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
-    engine: { overview: (workers) => jobRuntime.engine.overview(workers) },
-    liveWorkers: () => jobRuntime.liveWorkers(),
+    engine: { overview: () => jobRuntime.engine.overview() },
     onError: (err) => logger.error({ err }, 'job metrics collection failed'),
   })
   const jobRuntime = new JobRuntime({
@@ -140,13 +139,24 @@ export async function startServer(
     metrics,
     stats: async () => {
       const counts = await catalog.countEndpoints()
+      // The job runtime keeps its versions in a registry of its own; its "requests" are jobs.
+      const jobs = jobRuntime.stats()
+      const gatewayStats = await gateway.stats()
+      const { requests_handled: _, ...httpHandlers } = gatewayStats
       return {
         endpoints_total: counts.total,
-        endpoints_running: counts.running,
-        ...(await gateway
-          .stats()
-          .then(({ requests_handled, ...handlers }) => ({ requests_handled, handlers }))),
+        endpoints_running: counts.running.http + counts.running.job,
+        endpoints_running_http: counts.running.http,
+        endpoints_running_job: counts.running.job,
+        requests_handled: gatewayStats.requests_handled,
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
+        http_handlers: httpHandlers,
+        job_handlers: {
+          loaded: jobs.loaded,
+          draining: jobs.draining,
+          active_jobs: jobs.active_requests,
+          draining_jobs: jobs.draining_requests,
+        },
       }
     },
   })
@@ -158,7 +168,6 @@ export async function startServer(
     db,
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
-    liveWorkers: () => jobRuntime.liveWorkers(),
   })
 
   let gatewayAddress: { port: number }
@@ -227,6 +236,7 @@ function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
     runningVersion: record.runningVersion,
     compiledVersion: record.compiledVersion,
     active: record.enabled && record.parentsEnabled,
+    resumeOnEnable: record.resumeOnEnable,
     limits: {
       timeoutMs: record.timeoutMs,
       bodyLimitBytes: record.bodyLimitBytes,

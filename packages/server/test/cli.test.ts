@@ -3,8 +3,10 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { cleanEnv, spawnServe } from './support/child.ts'
 import { edgeforge } from './support/cli.ts'
 import { startTestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 // The README tour's hello.ts (readme-tour.test.ts checks that the README shows this very file).
 const HELLO = readFileSync(
@@ -78,11 +80,22 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.deepEqual(rest, [])
     const json = await cli('endpoints', 'ls', '--json')
     assert.equal(json.code, 0, json.stderr)
-    const listed = JSON.parse(json.stdout) as Array<{ name: string; running_version: number }>
+    const listed = JSON.parse(json.stdout) as Array<{
+      name: string
+      running_version: number
+      last_error: string
+    }>
     assert.deepEqual(
       listed.map((e) => [e.name, e.running_version]),
       [['hello', 2]],
     )
+    // The message is longer than its column: cut after a whole word, with an ellipsis.
+    const message = listed[0].last_error
+    const cell = row.slice(row.indexOf('hello.ts:'))
+    assert.ok(message.length > 60 && cell.length <= 60, cell)
+    assert.ok(cell.endsWith('…'), cell)
+    const kept = cell.slice(0, -1)
+    assert.ok(message.startsWith(kept) && message[kept.length] === ' ', `${cell} cuts "${message}" mid-word`)
   })
 
   await t.test('logs <name> shows what the handler wrote, with request ids', async () => {
@@ -106,6 +119,9 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.equal(started.code, 0, started.stderr)
     assert.equal(started.stdout, 'started hello v2\n')
     assert.equal(await status(), 200)
+    // The failed deploy's error is history once the endpoint started successfully.
+    const listed = (await cli('endpoints', 'ls')).stdout.trimEnd().split('\n')[1]
+    assert.match(listed, /^hello\s+GET\s+\/hello\s+\*\s+running\s+v2$/)
 
     writeFileSync(join(dir, 'scratch.ts'), HELLO)
     assert.equal((await cli('deploy', 'scratch.ts', '--path', '/scratch', '--method', 'GET')).code, 0)
@@ -122,6 +138,34 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.match(nobody.stderr, /no endpoint named "nobody"/)
   })
 
+  await t.test(
+    'deploy --json shows the endpoint after the deploy; a new --method alone is not "unchanged"',
+    async () => {
+      writeFileSync(file, HELLO.replace('{ hello:', '{ hey:'))
+      const run = await cli('deploy', 'hello.ts', '--json')
+      assert.equal(run.code, 0, run.stderr)
+      const answer = JSON.parse(run.stdout) as {
+        endpoint: { status: string; running_version: number; last_error: string | null }
+        report: { running_version: number }
+      }
+      assert.equal(answer.report.running_version, 3)
+      assert.deepEqual(
+        [answer.endpoint.status, answer.endpoint.running_version, answer.endpoint.last_error],
+        ['running', 3, null],
+      )
+
+      const moved = await cli('deploy', 'hello.ts', '--method', 'POST')
+      assert.equal(moved.code, 0, moved.stderr)
+      assert.equal(
+        moved.stdout,
+        'deployed hello v3 → POST /hello (host *): code unchanged, moved from GET /hello (host *)\n',
+      )
+      assert.equal((await fetch(`${srv.gatewayUrl}/hello?name=x`, { method: 'POST' })).status, 200)
+      const again = await cli('deploy', 'hello.ts', '--method', 'POST')
+      assert.equal(again.stdout, 'deployed hello v3 → POST /hello (host *): unchanged\n')
+    },
+  )
+
   await t.test('--help of every command exits 0; usage mistakes exit 2; failures exit 1', async () => {
     const [top, deploy, endpoints, logs, serve] = await Promise.all([
       edgeforge(['--help'], dir),
@@ -136,6 +180,11 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.match(endpoints.stdout, /^edgeforge endpoints — list, stop, start and remove endpoints/)
     assert.match(logs.stdout, /^edgeforge logs — [\s\S]*--limit <n>/)
     assert.match(serve.stdout, /^edgeforge serve — [\s\S]*EDGEFORGE_ADMIN_TOKEN/)
+    // Where the other commands look for the control plane, and how to point them elsewhere.
+    assert.match(
+      serve.stdout,
+      /http:\/\/127\.0\.0\.1:9081[\s\S]*EDGEFORGE_URL=http:\/\/127\.0\.0\.1:\d+[\s\S]*--url/,
+    )
 
     const [unknown, noPath, noEndpoint, unreachable] = await Promise.all([
       edgeforge(['frobnicate'], dir),
@@ -152,4 +201,22 @@ test('the edgeforge CLI against a running server', async (t) => {
     assert.equal(unreachable.code, 1)
     assert.match(unreachable.stderr, /cannot reach the edgeforge control plane at http:\/\/127\.0\.0\.1:9/)
   })
+})
+
+test('serve on another control port prints the EDGEFORGE_URL the CLI then needs, and the CLI uses it', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-cli-url-'))
+  const server = await spawnServe(dataDir)
+  t.after(async () => {
+    server.child.kill('SIGTERM')
+    await server.exited
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  const hint = await waitFor(
+    'the EDGEFORGE_URL hint',
+    () => /set EDGEFORGE_URL=(\S+) /.exec(server.stderr())?.[1],
+  )
+  assert.equal(hint, server.controlUrl)
+  const run = await edgeforge(['endpoints', 'ls'], dataDir, { ...cleanEnv(), EDGEFORGE_URL: hint })
+  assert.equal(run.code, 0, run.stderr)
+  assert.match(run.stdout, /^no endpoints yet/)
 })

@@ -17,9 +17,11 @@ import { handlerSource, startTestServer } from './support/server.ts'
 interface Stats {
   endpoints_total: number
   endpoints_running: number
+  endpoints_running_http: number
+  endpoints_running_job: number
   requests_handled: number
   uptime_seconds: number
-  handlers: {
+  http_handlers: {
     loaded: number
     draining: number
     active_requests: number
@@ -28,6 +30,7 @@ interface Stats {
     threads: number
     thread_restarts: number
   }
+  job_handlers: { loaded: number; draining: number; active_jobs: number; draining_jobs: number }
 }
 
 interface OpenApiDocument {
@@ -55,12 +58,15 @@ test('management API across contexts', async (t) => {
     const before = await stats()
     assert.deepEqual(Object.keys(before).sort(), [
       'endpoints_running',
+      'endpoints_running_http',
+      'endpoints_running_job',
       'endpoints_total',
-      'handlers',
+      'http_handlers',
+      'job_handlers',
       'requests_handled',
       'uptime_seconds',
     ])
-    assert.deepEqual(before.handlers, {
+    assert.deepEqual(before.http_handlers, {
       loaded: 0,
       draining: 0,
       active_requests: 0,
@@ -69,21 +75,39 @@ test('management API across contexts', async (t) => {
       threads: srv.config.gatewayThreads,
       thread_restarts: 0,
     })
+    assert.deepEqual(before.job_handlers, { loaded: 0, draining: 0, active_jobs: 0, draining_jobs: 0 })
     assert.deepEqual([before.endpoints_total, before.endpoints_running, before.requests_handled], [0, 0, 0])
     assert.ok(Number.isInteger(before.uptime_seconds) && before.uptime_seconds >= 0)
 
     await createEndpoint(srv, { name: 'idle', method: 'GET', path: '/idle', code: text('idle') })
     await deployEndpoint(srv, { name: 'counted', method: 'GET', path: '/counted', code: text('counted') })
+    const { endpoint: worker } = await deployEndpoint(srv, {
+      name: 'stats-worker',
+      kind: 'job',
+      queue: 'stats-q',
+      code: handlerSource('export default job(async () => null)', 'job'),
+    })
+    // Every number says what it counts: running endpoints of both kinds, and this process's
+    // loaded HTTP handlers and job handlers, which add up to them.
     const deployed = await stats()
-    assert.deepEqual([deployed.endpoints_total, deployed.endpoints_running], [2, 1])
-    assert.equal(deployed.handlers.loaded, 1)
+    assert.deepEqual(
+      [
+        deployed.endpoints_total,
+        deployed.endpoints_running,
+        deployed.endpoints_running_http,
+        deployed.endpoints_running_job,
+      ],
+      [3, 2, 1, 1],
+    )
+    assert.deepEqual([deployed.http_handlers.loaded, deployed.job_handlers.loaded], [1, 1])
     assert.equal(deployed.requests_handled, 0)
+    expectStatus(await srv.api('DELETE', `/api/endpoints/${worker.id}`), 200)
 
     for (const path of ['/counted', '/counted', '/not-routed'])
       await (await fetch(srv.gatewayUrl + path)).text()
     const served = await stats()
     assert.equal(served.requests_handled, 3, 'every gateway request counts, 404s included')
-    assert.equal(served.handlers.active_requests, 0)
+    assert.equal(served.http_handlers.active_requests, 0)
   })
 
   await t.test('updating a running endpoint re-routes it; disabling unroutes it', async () => {
@@ -116,7 +140,7 @@ test('management API across contexts', async (t) => {
     assert.equal(wrongMethod.headers.get('allow'), 'POST')
     assert.equal((await fetch(`${srv.gatewayUrl}/new-place/1`, { method: 'POST' })).status, 200)
 
-    const loadedBefore = (await stats()).handlers.loaded
+    const loadedBefore = (await stats()).http_handlers.loaded
     const disabled = expectStatus(
       await srv.api<EndpointView>('PUT', `/api/endpoints/${endpoint.id}`, { enabled: false }),
       200,
@@ -124,7 +148,7 @@ test('management API across contexts', async (t) => {
     assert.equal(disabled.enabled, false)
     assert.equal((await fetch(`${srv.gatewayUrl}/new-place/1`, { method: 'POST' })).status, 404)
     assert.equal((await getEndpoint(srv, endpoint.id)).status, 'stopped')
-    assert.equal((await stats()).handlers.loaded, loadedBefore - 1)
+    assert.equal((await stats()).http_handlers.loaded, loadedBefore - 1)
     expectError(await lifecycle(srv, endpoint.id, 'start'), 409, 'conflict')
 
     expectStatus(await srv.api('PUT', `/api/endpoints/${endpoint.id}`, { enabled: true }), 200)
@@ -245,12 +269,12 @@ test('management API across contexts', async (t) => {
       expectStatus(await lifecycle(srv, endpoint.id, 'start'), 200)
       assert.equal((await onHost('pets.example.test', '/v2/pets/8')).status, 200)
 
-      const loadedBefore = (await stats()).handlers.loaded
+      const loadedBefore = (await stats()).http_handlers.loaded
       expectStatus(await srv.api('DELETE', `/api/collections/${collection.id}`), 200)
       assert.equal((await onHost('pets.example.test', '/v2/pets/8')).status, 404)
       expectError(await srv.api('GET', `/api/endpoints/${endpoint.id}`), 404, 'not_found')
       expectError(await srv.api('GET', `/api/collections/${collection.id}`), 404, 'not_found')
-      assert.equal((await stats()).handlers.loaded, loadedBefore - 1)
+      assert.equal((await stats()).http_handlers.loaded, loadedBefore - 1)
       expectStatus(await srv.api('DELETE', `/api/domains/${domain.id}`), 200)
     },
   )
@@ -316,7 +340,7 @@ test('management API across contexts', async (t) => {
     }
     assert.equal((await getEndpoint(srv, elsewhere.endpoint.id)).status, 'running')
     const after = await stats()
-    assert.equal(after.handlers.loaded, before.handlers.loaded - 2)
+    assert.equal(after.http_handlers.loaded, before.http_handlers.loaded - 2)
     assert.equal(after.endpoints_running, before.endpoints_running - 2)
     assert.equal(after.endpoints_total, before.endpoints_total - 2)
     expectError(await srv.api('DELETE', `/api/domains/${domain.id}`), 404, 'not_found')

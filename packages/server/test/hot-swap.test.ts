@@ -272,12 +272,12 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
     await waitFor(
       'old versions to finish draining',
       async () => {
-        const stats = await api<{ handlers: { draining: number; draining_requests: number } }>(
+        const stats = await api<{ http_handlers: { draining: number; draining_requests: number } }>(
           srv,
           'GET',
           '/api/stats',
         )
-        return stats.handlers.draining === 0 && stats.handlers.draining_requests === 0
+        return stats.http_handlers.draining === 0 && stats.http_handlers.draining_requests === 0
       },
       10_000,
     )

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import pino from 'pino'
 import { deployEndpoint, expectStatus, lifecycle, readLogs } from './support/endpoints.ts'
 import { startTestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -27,7 +28,8 @@ export default job<{ to: string; mode?: string }>(async (payload, ctx) => {
     name: 'send-welcome',
     kind: 'job',
     queue: 'emails',
-    code: worker('v1', 400),
+    // Long enough to still run after the swap's compile, even on a loaded machine.
+    code: worker('v1', 4000),
   })
   await deployEndpoint(srv, {
     name: 'signup',
@@ -78,10 +80,14 @@ export default handler(async (req, ctx) => {
     [1],
     'the job running on v1 is reported as draining',
   )
-  const done1 = await waitFor('job 1 to succeed', async () => {
-    const job = await engine.getJob(first.job_id)
-    return job.status === 'succeeded' ? job : undefined
-  })
+  const done1 = await waitFor(
+    'job 1 to succeed',
+    async () => {
+      const job = await engine.getJob(first.job_id)
+      return job.status === 'succeeded' ? job : undefined
+    },
+    15_000,
+  )
   assert.deepEqual(done1.result, { sent: true, version: 'v1' })
   assert.equal(done1.progress, 0.5)
   assert.ok(done1.logs.some((l: { line: string }) => l.line === 'sending to ada@example.com'))
@@ -133,4 +139,86 @@ export default handler(async (req, ctx) => {
   const parked = await signup('later@example.com')
   await new Promise((resolve) => setTimeout(resolve, 300))
   assert.equal((await engine.getJob(parked.job_id)).status, 'queued')
+})
+
+test('a failed job’s last_error names the TypeScript line and no frame of the server’s own files', async (t) => {
+  const srv = await startTestServer(t)
+  const { endpoint } = await deployEndpoint(srv, {
+    name: 'thrower',
+    kind: 'job',
+    queue: 'throws',
+    code: `import { job } from '@edgeforge/sdk'
+export default job(async () => {
+  throw new Error('the mail server said no')
+})
+`,
+  })
+  const { job } = await srv.server.jobs.engine.enqueue({ queue: 'throws', maxAttempts: 1 })
+  const failed = await waitFor('the job to fail', async () => {
+    const reply = expectStatus(
+      await srv.api<{ status: string; last_error: string }>('GET', `/jobs/${job.id}`),
+      200,
+    )
+    return reply.body.data.status === 'failed' ? reply.body.data : undefined
+  })
+  const lastError = failed.last_error
+  assert.match(lastError, /^Error: the mail server said no\n/)
+  assert.match(lastError, /\bthrower\.ts:3:9\b/, `the stack names the TypeScript line: ${lastError}`)
+  assert.doesNotMatch(lastError, /file:|node:internal|edgeforge:|\/jobs\/|\/src\//, lastError)
+  // The endpoint log says the same.
+  const logs = await readLogs(srv, endpoint.id)
+  assert.ok(logs.some((l) => l.request_id === job.id && l.message.includes('thrower.ts:3:9')))
+})
+
+test('a finish the store refused is not counted as an outcome; it is logged at warn with job, attempt and reason', async (t) => {
+  const lines: string[] = []
+  const logger = pino({ level: 'warn', base: undefined }, { write: (line: string) => lines.push(line) })
+  // A long lease: no heartbeat comes during the run, so it is the finish that the store refuses.
+  const srv = await startTestServer(t, { 'job-lease-ms': '600000' }, { logger })
+  const engine = srv.server.jobs.engine
+  await deployEndpoint(srv, {
+    name: 'slowpoke',
+    kind: 'job',
+    queue: 'slow',
+    code: `import { job } from '@edgeforge/sdk'
+export default job(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  return { done: true }
+})
+`,
+  })
+  const finished = async (outcome: string) => {
+    const text = await (await fetch(`${srv.controlUrl}/metrics`)).text()
+    const prefix = `edgeforge_jobs_finished_total{queue="slow",outcome="${outcome}"} `
+    return Number(
+      text
+        .split('\n')
+        .find((line) => line.startsWith(prefix))
+        ?.slice(prefix.length) ?? 0,
+    )
+  }
+
+  const { job } = await engine.enqueue({ queue: 'slow' })
+  await waitFor('the job to run', async () =>
+    (await engine.getJob(job.id)).status === 'running' ? true : undefined,
+  )
+  // Another process reaped and re-claimed it meanwhile (as after this one was frozen past its lease).
+  await engine.db.run("UPDATE jobs SET lease_owner = 'another-process' WHERE id = ?", [job.id])
+  const warning = await waitFor('the refused finish in the log', () =>
+    lines.map((line) => JSON.parse(line)).find((entry) => entry.jobId === job.id),
+  )
+  assert.equal(warning.level, 40)
+  assert.equal(warning.attempt, 1)
+  assert.equal(warning.reason, 'lease_lost')
+  assert.equal(warning.statusNow, 'running')
+  assert.match(warning.msg, /refused/)
+  assert.equal(await finished('succeeded'), 0)
+  assert.equal((await engine.getJob(job.id)).leaseOwner, 'another-process')
+
+  // A finish the store takes is counted.
+  const { job: next } = await engine.enqueue({ queue: 'slow' })
+  await waitFor('the next job to succeed', async () =>
+    (await engine.getJob(next.id)).status === 'succeeded' ? true : undefined,
+  )
+  assert.equal(await finished('succeeded'), 1)
 })

@@ -104,10 +104,10 @@ export default handler(async () => {
     assert.deepEqual(stopped.draining, [{ version: 1, in_flight: 1 }])
     assert.equal((await gw('/gated')).status, 404, 'new requests no longer reach it')
     const stats = expectStatus(
-      await srv.api<{ handlers: { draining_requests: number } }>('GET', '/api/stats'),
+      await srv.api<{ http_handlers: { draining_requests: number } }>('GET', '/api/stats'),
       200,
     )
-    assert.equal(stats.body.data.handlers.draining_requests, 1)
+    assert.equal(stats.body.data.http_handlers.draining_requests, 1)
     writeFileSync(gate, '')
     const finished = await inFlight
     assert.equal(finished.status, 200)
@@ -143,9 +143,12 @@ export default handler(async () => {
       assert.equal((await bodyOf('/overstayer')).text, 'v2', 'new requests reach v2 at once')
       const stats = async () =>
         expectStatus(
-          await srv.api<{ handlers: { draining: number; draining_requests: number } }>('GET', '/api/stats'),
+          await srv.api<{ http_handlers: { draining: number; draining_requests: number } }>(
+            'GET',
+            '/api/stats',
+          ),
           200,
-        ).body.data.handlers
+        ).body.data.http_handlers
       const during = await stats()
       assert.equal(during.draining, 1)
       assert.equal(during.draining_requests, 1)

@@ -9,6 +9,7 @@ import { ENDPOINTS_CHANNEL } from '../src/deploy/index.ts'
 import { createEndpoint, deployEndpoint, expectStatus, lifecycle } from './support/endpoints.ts'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const version = (marker: string) =>
   handlerSource(`export default handler(() => Response.text(200, ${JSON.stringify(marker)}))`)
@@ -21,14 +22,15 @@ async function answer(server: TestServer, path: string): Promise<string> {
 
 /** Polls until `server` answers `expected` on `path` (10 s at most). */
 async function until(server: TestServer, path: string, expected: string | RegExp): Promise<void> {
-  const deadline = Date.now() + 10_000
   let last = ''
-  while (Date.now() < deadline) {
-    last = await answer(server, path)
-    if (typeof expected === 'string' ? last === expected : expected.test(last)) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  assert.fail(`${path} on the second server answered "${last}", not ${expected}, within 10 s`)
+  await waitFor(
+    () => `${path} on the second server to answer ${expected} (it answered "${last}")`,
+    async () => {
+      last = await answer(server, path)
+      return typeof expected === 'string' ? last === expected : expected.test(last)
+    },
+    10_000,
+  )
 }
 
 test('two processes on one PostgreSQL database follow each other’s deploys', async (t) => {
@@ -99,11 +101,12 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
       queue: 'mail',
       code: handlerSource('export default job(async () => ({ sent: true }))', 'job'),
     })
-    const deadline = Date.now() + 10_000
-    while (b.server.jobs.current(job.id) === undefined && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-    assert.equal(b.server.jobs.current(job.id)?.version, 1)
+    const installed = await waitFor(
+      'the job handler to be installed in the other process',
+      () => b.server.jobs.current(job.id),
+      10_000,
+    )
+    assert.equal(installed.version, 1)
     expectStatus(await a.api('DELETE', `/api/endpoints/${job.id}`), 200)
   })
 

@@ -19,7 +19,7 @@ import { handlerSource, startTestServer } from './support/server.ts'
 
 interface Stats {
   endpoints_running: number
-  handlers: { loaded: number }
+  http_handlers: { loaded: number }
 }
 
 type VersionRows = Array<{ name: string; version: number }>
@@ -114,7 +114,7 @@ async function restartRestoresRunningEndpoints(
     before.map((e) => [e.name, e.status, e.running_version, e.compiled_version, e.last_error]),
   )
   const stats = expectStatus(await second.api<Stats>('GET', '/api/stats'), 200).body.data
-  assert.deepEqual([stats.endpoints_running, stats.handlers.loaded], [2, 2])
+  assert.deepEqual([stats.endpoints_running, stats.http_handlers.loaded], [2, 2])
   const logged = await readLogs(second, alpha.endpoint.id)
   assert.deepEqual(
     logged.map((line) => [line.request_id, line.version, line.message]),

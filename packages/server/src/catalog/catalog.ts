@@ -129,8 +129,8 @@ export class Catalog {
     return endpoints.listEndpoints(this.ctx, filter, page)
   }
 
-  /** How many endpoints exist and how many of them are running (for the stats route). */
-  countEndpoints(): Promise<{ total: number; running: number }> {
+  /** How many endpoints exist and how many of each kind are recorded as running (for the stats route). */
+  countEndpoints(): Promise<{ total: number; running: { http: number; job: number } }> {
     return endpoints.countEndpoints(this.ctx)
   }
 

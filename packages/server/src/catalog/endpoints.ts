@@ -249,12 +249,20 @@ export function listEndpoints(
   return selectPage(ctx.db, endpointSelect(withCode), 'e.id', conditions, page, endpointListMapper(withCode))
 }
 
-export async function countEndpoints(ctx: CatalogContext): Promise<{ total: number; running: number }> {
-  const row = await ctx.db.get<{ total: number | string; running: number | string | null }>(
-    "SELECT COUNT(*) AS total, SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running FROM endpoints",
+export async function countEndpoints(
+  ctx: CatalogContext,
+): Promise<{ total: number; running: { http: number; job: number } }> {
+  type Count = number | string | null
+  const row = await ctx.db.get<{ total: Count; http: Count; job: Count }>(
+    'SELECT COUNT(*) AS total, ' +
+      "SUM(CASE WHEN status = 'running' AND kind = 'http' THEN 1 ELSE 0 END) AS http, " +
+      "SUM(CASE WHEN status = 'running' AND kind = 'job' THEN 1 ELSE 0 END) AS job FROM endpoints",
   )
   // PostgreSQL returns COUNT and SUM as int8/numeric, which arrive as strings or numbers.
-  return { total: Number(row?.total ?? 0), running: Number(row?.running ?? 0) }
+  return {
+    total: Number(row?.total ?? 0),
+    running: { http: Number(row?.http ?? 0), job: Number(row?.job ?? 0) },
+  }
 }
 
 export function listEndpointsByStatus(
@@ -288,6 +296,10 @@ export async function setEndpointState(
   if (patch.lastError !== undefined) {
     sets.push('last_error = ?')
     params.push(patch.lastError)
+  }
+  if (patch.resumeOnEnable !== undefined) {
+    sets.push('resume_on_enable = ?')
+    params.push(patch.resumeOnEnable ? 1 : 0)
   }
   if (sets.length) {
     const { changes } = await ctx.db.run(`UPDATE endpoints SET ${sets.join(', ')} WHERE id = ?`, [

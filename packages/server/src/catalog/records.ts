@@ -52,6 +52,11 @@ export interface EndpointRecord {
   runningVersion: number | null
   compiledVersion: number | null
   lastError: string | null
+  /**
+   * Taken out of service while running by a disable (its own, its collection's or its domain's):
+   * enabling it again puts `runningVersion` back. A stop, start or deploy clears it.
+   */
+  resumeOnEnable: boolean
   timeoutMs: number
   bodyLimitBytes: number
   drainTimeoutMs: number
@@ -94,6 +99,7 @@ export interface EndpointStatePatch {
   runningVersion?: number | null
   compiledVersion?: number | null
   lastError?: string | null
+  resumeOnEnable?: boolean
 }
 
 /** Defaults of a new endpoint's limits: the server's settings. */

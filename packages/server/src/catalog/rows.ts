@@ -53,6 +53,7 @@ interface EndpointRow {
   running_version: number | null
   compiled_version: number | null
   last_error: string | null
+  resume_on_enable: number
   timeout_ms: number
   body_limit_bytes: number
   drain_timeout_ms: number
@@ -71,7 +72,7 @@ export const COLLECTION_SELECT =
 
 const ENDPOINT_COLUMNS = [
   'e.id, e.name, e.kind, e.queue, e.path, e.method, e.domain, e.collection_id, e.description, e.dependencies',
-  'e.enabled, e.status, e.running_version, e.compiled_version, e.last_error',
+  'e.enabled, e.status, e.running_version, e.compiled_version, e.last_error, e.resume_on_enable',
   'e.timeout_ms, e.body_limit_bytes, e.drain_timeout_ms, e.created_at, e.updated_at',
   // What routeOf needs: the collection's base path and whether the parents are enabled. The domain
   // is joined both through the collection and by host, so a loose endpoint on a host obeys it too.
@@ -132,6 +133,7 @@ function toSummary(row: EndpointRow): EndpointSummary {
     runningVersion: row.running_version,
     compiledVersion: row.compiled_version,
     lastError: row.last_error,
+    resumeOnEnable: row.resume_on_enable === 1,
     timeoutMs: row.timeout_ms,
     bodyLimitBytes: row.body_limit_bytes,
     drainTimeoutMs: row.drain_timeout_ms,

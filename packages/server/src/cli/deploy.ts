@@ -95,22 +95,32 @@ export async function deployCommand(argv: string[]): Promise<number> {
     ).data
   }
   const report = (await client.call<RunReport>('POST', `/api/endpoints/${endpoint.id}/deploy`)).data
+  // The record as the deploy left it (status, running_version, last_error), not as the PUT did.
+  endpoint = (await client.call<EndpointDto>('GET', `/api/endpoints/${endpoint.id}`)).data
   if (flags.json) {
     console.log(JSON.stringify({ endpoint, report }, null, 2))
     return 0
   }
-  const target =
-    endpoint.kind === 'job'
-      ? `queue ${endpoint.queue}`
-      : `${endpoint.method} ${endpoint.full_path} (host ${endpoint.domain})`
+  const target = targetOf(endpoint)
+  const before = existing && targetOf(existing)
+  const moved = before && before !== target ? `moved from ${before}` : ''
   const compiled = report.compile?.reused
-    ? 'unchanged'
-    : `compiled in ${sumTimings(report.compile?.timings_ms)} ms`
+    ? moved
+      ? `code unchanged, ${moved}`
+      : 'unchanged'
+    : `compiled in ${sumTimings(report.compile?.timings_ms)} ms${moved ? `, ${moved}` : ''}`
   const swap = report.swapped ? ', swapped' : ''
   console.log(
     `deployed ${endpoint.name} v${report.running_version} → ${target}: ${compiled}${swap}${drainingText(report.draining)}`,
   )
   return 0
+}
+
+/** Where an endpoint is served: its method, path and host, or its queue. */
+function targetOf(endpoint: EndpointDto): string {
+  return endpoint.kind === 'job'
+    ? `queue ${endpoint.queue}`
+    : `${endpoint.method} ${endpoint.full_path} (host ${endpoint.domain})`
 }
 
 function sumTimings(timings: { install: number; type_check: number; bundle: number } | undefined): number {

@@ -2,7 +2,7 @@ import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
 import { parseArgs, UsageError } from './args.ts'
 import { ControlClient } from './client.ts'
 import type { RunReport } from './deploy.ts'
-import { drainingText, table } from './print.ts'
+import { clip, drainingText, table } from './print.ts'
 
 export const ENDPOINTS_HELP = `edgeforge endpoints — list, stop, start and remove endpoints
 
@@ -54,7 +54,7 @@ export async function endpointsCommand(argv: string[]): Promise<number> {
     e.domain,
     e.status,
     e.running_version === null ? '-' : `v${e.running_version}`,
-    e.last_error ? e.last_error.split('\n')[0].slice(0, 60) : '',
+    e.last_error ? clip(e.last_error, 60) : '',
   ])
   console.log(table(['NAME', 'METHOD', 'PATH', 'DOMAIN', 'STATUS', 'VERSION', 'LAST ERROR'], rows))
   return 0

@@ -24,6 +24,22 @@ export function printDiagnostics(details: unknown): boolean {
   return true
 }
 
+/**
+ * `text` in at most `max` characters on one line: whole words up to the cut, then an ellipsis, so
+ * a reader knows there is more (`--json` shows all of it).
+ */
+export function clip(text: string, max: number): string {
+  const [first, ...more] = text.split('\n')
+  if (first.length <= max && more.length === 0) return first
+  if (first.length < max) return `${first}…`
+  const room = first.slice(0, max - 1)
+  // The cut is clean when a space follows it; otherwise drop the word it falls in.
+  const space = first[max - 1] === ' ' ? room.length : room.lastIndexOf(' ')
+  // One long word (a path, a URL) is cut inside it rather than shown as a lone ellipsis.
+  const kept = space > max / 3 ? room.slice(0, space) : room
+  return `${kept.trimEnd()}…`
+}
+
 /** A plain text table: columns padded to their widest cell. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))

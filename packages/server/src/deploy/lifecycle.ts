@@ -57,20 +57,20 @@ export class Lifecycle {
   }
 
   compile(id: string): Promise<CompileReport> {
-    return this.exclusive(id, () => this.compileLocked(id, false))
+    return this.changing(id, () => this.compileLocked(id, false))
   }
 
   start(id: string): Promise<RunReport> {
-    return this.exclusive(id, () => this.startLocked(id))
+    return this.changing(id, () => this.startLocked(id))
   }
 
   stop(id: string): Promise<RunReport> {
-    return this.exclusive(id, () => this.stopLocked(id))
+    return this.changing(id, () => this.stopLocked(id))
   }
 
   /** Compiles when the code or dependencies changed since the last compile, then starts or swaps. */
   deploy(id: string): Promise<RunReport> {
-    return this.exclusive(id, async () => {
+    return this.changing(id, async () => {
       const compile = await this.compileLocked(id, true)
       const report = await this.startLocked(id)
       return { ...report, compile }
@@ -97,14 +97,19 @@ export class Lifecycle {
     return { restored, failed }
   }
 
-  /** Catalog changes: removed endpoints leave service, updated ones get their new route. */
+  /**
+   * Catalog changes: removed endpoints leave service, updated ones get their new route. One that
+   * a disable takes out is marked, and put back when it is enabled again.
+   */
   async endpointsChanged(change: { updated: string[]; removed: string[] }): Promise<void> {
     for (const id of change.removed) await this.forget(id)
     for (const id of change.updated) {
       await this.exclusive(id, async () => {
         const endpoint = await this.deps.catalog.getEndpoint(id)
+        if (endpoint.resumeOnEnable && endpoint.active && endpoint.status !== 'running')
+          return this.resume(endpoint)
         if (!(await this.placement.follow(endpoint)))
-          await this.deps.catalog.setState(id, { status: 'stopped' })
+          await this.deps.catalog.setState(id, { status: 'stopped', resumeOnEnable: true })
       })
     }
     for (const id of [...change.removed, ...change.updated]) this.deps.announce?.(id)
@@ -147,6 +152,23 @@ export class Lifecycle {
       await this.reconcile(id).catch((error: unknown) =>
         this.deps.logger.error({ endpointId: id, err: error }, 'could not follow an endpoint change'),
       )
+    }
+  }
+
+  /** Puts back the version that ran before a disable; if it cannot (its route was taken), says why. */
+  private async resume(endpoint: LifecycleEndpoint): Promise<void> {
+    try {
+      if (endpoint.runningVersion === null) throw new Error('no running version recorded')
+      await this.placement.install(endpoint, await this.loadStored(endpoint, endpoint.runningVersion))
+      await this.deps.catalog.setState(endpoint.id, {
+        status: 'running',
+        resumeOnEnable: false,
+        lastError: null,
+      })
+    } catch (error) {
+      const message = `not restored when enabled again: ${(error as Error).message}`
+      this.deps.logger.warn({ endpoint: endpoint.name }, message)
+      await this.deps.catalog.setState(endpoint.id, { resumeOnEnable: false, lastError: message })
     }
   }
 
@@ -245,6 +267,8 @@ export class Lifecycle {
       )
     }
     if (endpoint.status === 'running' && this.placement.versionOf(endpoint) === target) {
+      // A start that succeeds leaves no error behind, even when it had nothing to do.
+      await this.deps.catalog.setState(id, { lastError: null })
       return {
         endpoint_id: id,
         status: 'running',
@@ -257,7 +281,12 @@ export class Lifecycle {
     const version = prepared?.version === target ? prepared : await this.loadStored(endpoint, target)
     const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
-    await this.deps.catalog.setState(id, { status: 'running', runningVersion: target })
+    await this.deps.catalog.setState(id, {
+      status: 'running',
+      runningVersion: target,
+      lastError: null,
+      resumeOnEnable: false,
+    })
     this.deps.announce?.(id)
     return {
       endpoint_id: id,
@@ -272,7 +301,8 @@ export class Lifecycle {
     const endpoint = await this.deps.catalog.getEndpoint(id)
     const draining = await this.placement.remove(endpoint)
     const status: EndpointStatus = endpoint.status === 'running' ? 'stopped' : endpoint.status
-    await this.deps.catalog.setState(id, { status })
+    // A stop while disabled also means: do not bring it back on enable.
+    await this.deps.catalog.setState(id, { status, resumeOnEnable: false })
     this.deps.announce?.(id)
     return { endpoint_id: id, status, running_version: endpoint.runningVersion, swapped: false, draining }
   }
@@ -330,6 +360,17 @@ export class Lifecycle {
       await this.deps.catalog.setState(id, { status: 'error', lastError: reason })
       this.deps.announce?.(id)
     })
+  }
+
+  /**
+   * For operations that change what an endpoint runs: one at a time in this process, and under
+   * the endpoint's lock in the store, so processes sharing a database take turns too. Without the
+   * store lock two processes numbered the same version and one deploy failed, or a deploy that
+   * had read the older code stored its version last and both served it while the record showed
+   * the newer code. `reconcile` needs only the local queue: it reads what was committed.
+   */
+  private changing<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.exclusive(id, () => this.deps.db.withLock(`endpoint ${id}`, work))
   }
 
   private exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {

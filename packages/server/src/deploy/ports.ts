@@ -23,6 +23,8 @@ export interface LifecycleEndpoint {
   compiledVersion: number | null
   /** Enabled, and so are its collection and domain. */
   active: boolean
+  /** Stopped by a disable while running: being enabled again puts `runningVersion` back. */
+  resumeOnEnable: boolean
   limits: EndpointLimits
 }
 
@@ -39,6 +41,7 @@ export interface CatalogPort {
       runningVersion?: number | null
       compiledVersion?: number | null
       lastError?: string | null
+      resumeOnEnable?: boolean
     },
   ): Promise<void>
 }

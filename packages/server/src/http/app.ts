@@ -115,6 +115,10 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     const apiError = mapError(error)
     if (apiError.status >= 500)
       req.log.error({ err: error, requestId: req.id }, 'control-plane request failed')
+    // A condition the client can wait out (a store that is down, a rate limit) says when to retry.
+    const retryAfter = (apiError.details as { retry_after_seconds?: unknown } | undefined)
+      ?.retry_after_seconds
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter))
     reply.status(apiError.status).send(errorBody(apiError))
   })
 

@@ -1,13 +1,40 @@
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { type App, ok } from './app.ts'
 
-export interface SystemStats {
-  endpoints_total: number
-  endpoints_running: number
-  requests_handled: number
-  uptime_seconds: number
-  handlers: { loaded: number; draining: number; active_requests: number; draining_requests: number }
-}
+const Count = (description: string) => Type.Integer({ minimum: 0, description })
+
+/**
+ * What `/api/stats` answers. The `endpoints_*` counts are the store's records (every process
+ * sharing it sees the same); `http_handlers` and `job_handlers` are what this process has loaded,
+ * so on one process `endpoints_running_http` = `http_handlers.loaded` and likewise for jobs.
+ */
+export const SystemStats = Type.Object({
+  endpoints_total: Count('Endpoints in the store, of both kinds'),
+  endpoints_running: Count('Endpoints recorded as running: endpoints_running_http + endpoints_running_job'),
+  endpoints_running_http: Count('HTTP endpoints recorded as running'),
+  endpoints_running_job: Count('Job endpoints (queue handlers) recorded as running'),
+  requests_handled: Count("Requests this process's gateway has answered since it started, 404s included"),
+  uptime_seconds: Count('Seconds since this process started'),
+  http_handlers: Type.Object(
+    {
+      loaded: Count('HTTP endpoints whose current version this gateway serves'),
+      draining: Count('Replaced HTTP versions still finishing requests'),
+      active_requests: Count('Requests in flight on current versions'),
+      draining_requests: Count('Requests in flight on draining versions'),
+    },
+    { description: "This process's gateway" },
+  ),
+  job_handlers: Type.Object(
+    {
+      loaded: Count('Job endpoints whose current version runs jobs here'),
+      draining: Count('Replaced job versions still finishing jobs'),
+      active_jobs: Count('Jobs running on current versions'),
+      draining_jobs: Count('Jobs running on draining versions'),
+    },
+    { description: "This process's job runtime" },
+  ),
+})
+export type SystemStats = Static<typeof SystemStats>
 
 /** Health and statistics of the whole process. */
 export function systemRoutes(
@@ -52,7 +79,8 @@ export function systemRoutes(
     {
       schema: {
         tags: ['system'],
-        summary: 'Endpoint counts, requests handled, uptime, loaded and draining handler versions',
+        summary: 'Endpoint counts by kind, requests handled, uptime, loaded and draining handler versions',
+        response: { 200: Type.Object({ ok: Type.Literal(true), data: SystemStats }) },
       },
     },
     async () => ok(await options.stats()),

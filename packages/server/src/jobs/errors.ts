@@ -49,6 +49,22 @@ export function rateLimited(queue: string, retryAfterMs: number): ApiError {
   )
 }
 
+// A frame in a file of this server (file:///…, /abs/path) or of node itself (node:internal/…): the
+// handler's own frames carry its mapped sources (worker.ts:5:21) or its bundle's name instead.
+const SERVER_FRAME = /^\s+at (?:.*\()?(?:file:\/\/|node:|\/)/
+
+/**
+ * A handler's stack as its author reads it: the message and the frames of the handler's code,
+ * without the frames of the server that called it (they say nothing to the author, and name the
+ * server's install paths).
+ */
+export function withoutServerFrames(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => !SERVER_FRAME.test(line))
+    .join('\n')
+}
+
 /** A readable one-line description of anything a handler may throw. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`

@@ -19,7 +19,7 @@ export {
   type QueueEngine,
   type QueueEngineOptions,
 } from './engine/engine.ts'
-// Metrics: main.ts calls registerJobMetrics(metrics.registry, { engine, liveWorkers }) once, and
+// Metrics: main.ts calls registerJobMetrics(metrics.registry, { engine }) once, and
 // the runner calls observeStart / observeFinish around each job it runs.
 export {
   JOB_SECONDS_BUCKETS,
@@ -39,7 +39,7 @@ export {
   queueSettingsDto,
 } from './http/dto.ts'
 export { isTransientStoreError, mapStoreError } from './http/errors.ts'
-// HTTP API: main.ts calls jobsRoutes(app, { engine, cron, db, schemaVersion, bootedAt, liveWorkers }) before listen.
+// HTTP API: main.ts calls jobsRoutes(app, { engine, cron, db, schemaVersion, bootedAt }) before listen.
 export { type JobsRoutesDeps, jobsRoutes } from './http/routes.ts'
 export {
   type AbortCause,

@@ -1,4 +1,4 @@
-import { isHandlerError, isServiceError } from '@edgeforge/sdk'
+import { isHandlerError, isServiceError, ServiceError } from '@edgeforge/sdk'
 import { operationFailed, serviceBusy, serviceTimeout, serviceUnavailable } from './errors.ts'
 
 /**
@@ -10,6 +10,8 @@ export interface ConnectionFactory<C> {
   close(connection: C): Promise<void>
   /** Whether an error an operation threw means the connection is dead (it is then closed and replaced). */
   isConnectionError(error: unknown): boolean
+  /** Whether an idle connection is still usable (the driver saw it drop): checked before reuse. */
+  isAlive?(connection: C): boolean
 }
 
 export interface ActorOptions {
@@ -262,7 +264,13 @@ export class ServiceActor<C> {
       waiter.fail(serviceUnavailable(this.name, new Error('the service is not active')))
       return
     }
-    const connection = this.idle.pop()
+    let connection = this.idle.pop()
+    while (connection !== undefined && this.factory.isAlive && !this.factory.isAlive(connection)) {
+      // Dropped while idle (the backend restarted): replace it rather than fail the caller.
+      this.total -= 1
+      void this.factory.close(connection).catch(() => {})
+      connection = this.idle.pop()
+    }
     if (connection !== undefined) {
       this.inUse += 1
       waiter.grant(connection)
@@ -384,6 +392,8 @@ function outcomeOf(error: Error): ActorOutcome {
 
 /** What the caller gets for an error that left the connection alive: the backend's message only (no driver object, no stack). */
 function refusal(service: string, error: unknown): Error {
-  if (isServiceError(error) || isHandlerError(error)) return error
+  if (isHandlerError(error)) return error
+  // A kind does not know the name it runs under: stamp it.
+  if (isServiceError(error)) return new ServiceError(service, error.code, error.message)
   return operationFailed(service, error)
 }

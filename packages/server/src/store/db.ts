@@ -22,6 +22,13 @@ export interface Queryable {
 export interface Db extends Queryable {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  /**
+   * Runs `fn` while holding the store-wide lock named `key`, so processes sharing the database
+   * take turns (PostgreSQL: a session advisory lock on a connection of its own). A caller that
+   * waits longer than `waitMs` gets a 409 `conflict` to retry. SQLite serves one process, whose
+   * callers serialise themselves, so there it just runs `fn`.
+   */
+  withLock<T>(key: string, fn: () => Promise<T>, waitMs?: number): Promise<T>
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>
   /** What the storage info route reports: file size or server version. */

@@ -1,11 +1,13 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from './db.ts'
+import { StoreOpenError } from './errors.ts'
 import { migrate } from './migrate.ts'
 import { PostgresDb } from './postgres.ts'
 import { SqliteDb } from './sqlite.ts'
 
 export type { Db, Dialect, Queryable, Row, SqlValue } from './db.ts'
+export { STORE_RETRY_AFTER_SECONDS, StoreOpenError, StoreUnavailableError, storeError } from './errors.ts'
 export { ListenConnection, type ListenOptions } from './listen.ts'
 export { migrate } from './migrate.ts'
 
@@ -27,10 +29,18 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // config.ts refuses other schemes with a message for the operator; this guards other callers.
     if (!/^postgres(ql)?:\/\//.test(options.databaseUrl))
       throw new Error('openStore: databaseUrl must be postgres:// or postgresql://, or empty for SQLite')
+    // The data dir still holds compiled dependencies; callers with no local files pass ''.
+    if (options.dataDir) prepareDataDir(options.dataDir)
     db = new PostgresDb(options.databaseUrl)
   } else {
-    mkdirSync(options.dataDir, { recursive: true })
-    db = new SqliteDb(join(options.dataDir, 'edgeforge.db'))
+    prepareDataDir(options.dataDir)
+    const path = join(options.dataDir, 'edgeforge.db')
+    try {
+      ownerOnlyFile(path)
+      db = new SqliteDb(path)
+    } catch (error) {
+      throw new StoreOpenError(`cannot open the SQLite database ${path}: ${osMessage(error)}`, error)
+    }
   }
   try {
     const schemaVersion = await migrate(db)
@@ -38,5 +48,43 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   } catch (error) {
     await db.close()
     throw error
+  }
+}
+
+/**
+ * The data dir holds the database, compiled handlers and the dependency cache: the server user's
+ * alone (0700), whatever the umask. One that exists with wider bits is narrowed; if we may not
+ * (not our directory), the files inside are still 0600.
+ */
+function prepareDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    chmodSync(dataDir, 0o700)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPERM') return
+    throw new StoreOpenError(`cannot use the data dir ${dataDir}: ${osMessage(error)}`, error)
+  }
+}
+
+/** `ENOTDIR: not a directory, mkdir '/x'` for an OS error; SQLite's own text for its errors. */
+function osMessage(error: unknown): string {
+  const { errstr, message } = error as { errstr?: unknown; message?: unknown }
+  if (typeof errstr === 'string' && typeof message === 'string' && message !== errstr)
+    return `${message} (${errstr})`
+  return String(message ?? error)
+}
+
+/**
+ * Creates the database file 0600 before SQLite opens it, and narrows one an older server left
+ * readable: SQLite gives its -wal and -shm files the main file's mode, so they follow.
+ */
+function ownerOnlyFile(path: string): void {
+  closeSync(openSync(path, 'a', 0o600))
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
   }
 }

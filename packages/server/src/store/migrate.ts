@@ -14,7 +14,7 @@ export interface Migration {
 
 export function listMigrations(dialect: Db['dialect']): Migration[] {
   const dir = join(MIGRATIONS_DIR, dialect)
-  return readdirSync(dir)
+  const migrations = readdirSync(dir)
     .filter((file) => /^\d{4}_.+\.sql$/.test(file))
     .sort()
     .map((file) => ({
@@ -22,6 +22,16 @@ export function listMigrations(dialect: Db['dialect']): Migration[] {
       name: file.slice(5, -4),
       sql: readFileSync(join(dir, file), 'utf8'),
     }))
+  // Two branches that each add "the next" migration land with one number twice; the second would
+  // be skipped on a database that has the first, so refuse to run at all.
+  for (let i = 1; i < migrations.length; i++) {
+    if (migrations[i].version === migrations[i - 1].version) {
+      throw new Error(
+        `two ${dialect} migrations share version ${migrations[i].version}: ${migrations[i - 1].name}, ${migrations[i].name}`,
+      )
+    }
+  }
+  return migrations
 }
 
 /**

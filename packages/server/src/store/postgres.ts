@@ -1,6 +1,8 @@
+import { ApiError } from '@edgeforge/protocol'
 import pg from 'pg'
 import { redactLocation } from '../observability/redact.ts'
 import type { Db, Queryable, Row, SqlValue } from './db.ts'
+import { StoreUnavailableError, storeError } from './errors.ts'
 
 // int8 columns hold UTC milliseconds and counts: well inside 2^53, so read them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value))
@@ -42,22 +44,32 @@ interface PgClientLike {
 }
 
 function queryable(client: PgClientLike): Queryable {
+  const query = async (sql: string, params: readonly SqlValue[]) => {
+    try {
+      return await client.query({ text: adapt(sql), values: [...params] })
+    } catch (error) {
+      throw storeError(error)
+    }
+  }
   return {
     dialect: 'postgres',
     async all<T = Row>(sql: string, params: readonly SqlValue[] = []) {
-      const result = await client.query({ text: adapt(sql), values: [...params] })
-      return result.rows as T[]
+      return (await query(sql, params)).rows as T[]
     },
     async get<T = Row>(sql: string, params: readonly SqlValue[] = []) {
-      const result = await client.query({ text: adapt(sql), values: [...params] })
-      return result.rows[0] as T | undefined
+      return (await query(sql, params)).rows[0] as T | undefined
     },
     async run(sql: string, params: readonly SqlValue[] = []) {
-      const result = await client.query({ text: adapt(sql), values: [...params] })
-      return { changes: result.rowCount ?? 0 }
+      return { changes: (await query(sql, params)).rowCount ?? 0 }
     },
   }
 }
+
+const ignore = () => {}
+
+// First key of `withLock`'s two-key advisory locks; it only has to differ from the other users'.
+const NAMED_LOCK_SPACE = 40_119
+const LOCK_WAIT_MS = 60_000
 
 /** PostgreSQL through a `pg` pool. */
 export class PostgresDb implements Db {
@@ -65,6 +77,11 @@ export class PostgresDb implements Db {
   readonly pool: pg.Pool
   readonly url: string
   private readonly base: Queryable
+  /**
+   * Connections that hold `withLock` locks, apart from the pool: a lock is held for a whole
+   * compile, and holders must not take the connections their own queries need.
+   */
+  private lockPool: pg.Pool | undefined
 
   constructor(url: string, poolSize = 10) {
     this.url = url
@@ -86,22 +103,75 @@ export class PostgresDb implements Db {
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw storeError(error)
+    })
+    // pg emits 'error' on a checked-out client whose connection dies (besides failing its query);
+    // unheard, that event would crash the process.
+    client.on('error', ignore)
+    let broken = false
     try {
       await client.query('BEGIN')
       const result = await fn(queryable(client))
       await client.query('COMMIT')
       return result
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
+      const mapped = storeError(error)
+      broken = mapped instanceof StoreUnavailableError
+      if (!broken) await client.query('ROLLBACK').catch(() => {})
+      throw mapped
     } finally {
-      client.release()
+      client.off('error', ignore)
+      // A client whose connection failed is discarded, not handed to the next caller.
+      client.release(broken || undefined)
+    }
+  }
+
+  async withLock<T>(key: string, fn: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
+    if (!this.lockPool) {
+      this.lockPool = new pg.Pool({ connectionString: this.url, max: 10, connectionTimeoutMillis: waitMs })
+      this.lockPool.on('error', () => {})
+    }
+    const client = await this.lockPool.connect().catch((error: unknown) => {
+      throw storeError(error)
+    })
+    client.on('error', ignore)
+    try {
+      // Waiting in PostgreSQL's lock queue (not polling) serves waiters first come, first served.
+      await client.query(`SET lock_timeout = ${Math.max(1, Math.round(waitMs))}`)
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [NAMED_LOCK_SPACE, key])
+    } catch (error) {
+      client.off('error', ignore)
+      client.release(true)
+      if ((error as { code?: unknown }).code === '55P03')
+        throw new ApiError(
+          'conflict',
+          `another process has been changing ${key} for ${Math.round(waitMs / 1000)} s; retry when it is done`,
+          { retryable: true },
+        )
+      throw storeError(error)
+    }
+    try {
+      return await fn()
+    } finally {
+      // If the unlock fails the connection is dropped, and PostgreSQL releases its locks with it.
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [NAMED_LOCK_SPACE, key]).then(
+        () => {
+          client.off('error', ignore)
+          client.release()
+        },
+        () => {
+          client.off('error', ignore)
+          client.release(true)
+        },
+      )
     }
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql)
+    await this.pool.query(sql).catch((error: unknown) => {
+      throw storeError(error)
+    })
   }
 
   async describe() {
@@ -117,6 +187,6 @@ export class PostgresDb implements Db {
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    await Promise.all([this.pool.end(), this.lockPool?.end()])
   }
 }

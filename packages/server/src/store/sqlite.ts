@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import type { Db, Queryable, Row, SqlValue } from './db.ts'
+import { storeError } from './errors.ts'
 
 /**
  * SQLite through the built-in `node:sqlite`. One connection, WAL journal. The driver is
@@ -41,16 +42,28 @@ export class SqliteDb implements Db {
   }
 
   allSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T[] {
-    return this.statement(sql).all(...params.map(toSqlite)) as T[]
+    try {
+      return this.statement(sql).all(...params.map(toSqlite)) as T[]
+    } catch (error) {
+      throw storeError(error)
+    }
   }
 
   getSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T | undefined {
-    return this.statement(sql).get(...params.map(toSqlite)) as T | undefined
+    try {
+      return this.statement(sql).get(...params.map(toSqlite)) as T | undefined
+    } catch (error) {
+      throw storeError(error)
+    }
   }
 
   runSync(sql: string, params: readonly SqlValue[] = []): { changes: number } {
-    const result = this.statement(sql).run(...params.map(toSqlite))
-    return { changes: Number(result.changes) }
+    try {
+      const result = this.statement(sql).run(...params.map(toSqlite))
+      return { changes: Number(result.changes) }
+    } catch (error) {
+      throw storeError(error)
+    }
   }
 
   /** Waits while another caller's transaction holds the connection. */
@@ -92,15 +105,26 @@ export class SqliteDb implements Db {
         if (this.db.isTransaction) this.db.exec('ROLLBACK')
         throw error
       }
+    } catch (error) {
+      throw storeError(error)
     } finally {
       this.locked = false
       release()
     }
   }
 
+  /** One process per data dir: the callers' own per-key queue is the whole lock. */
+  withLock<T>(_key: string, fn: () => Promise<T>): Promise<T> {
+    return fn()
+  }
+
   async exec(sql: string): Promise<void> {
     await this.idle()
-    this.db.exec(sql)
+    try {
+      this.db.exec(sql)
+    } catch (error) {
+      throw storeError(error)
+    }
   }
 
   async describe() {

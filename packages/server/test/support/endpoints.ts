@@ -2,6 +2,9 @@ import assert from 'node:assert/strict'
 import { type IncomingHttpHeaders, request } from 'node:http'
 import type { ApiReply, TestServer } from './server.ts'
 
+// waitFor lives in wait.ts; this re-export keeps tests written before the move compiling.
+export { waitFor } from './wait.ts'
+
 /** An endpoint as the management API returns it (the fields the end-to-end tests read). */
 export interface EndpointView {
   id: string

@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test'
 import type { ReplyBody } from '@edgeforge/protocol'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { type RunningServer, startServer } from '../../src/main.ts'
-import { createLogger } from '../../src/observability/logger.ts'
+import { createLogger, type Logger } from '../../src/observability/logger.ts'
 
 export interface TestServer {
   server: RunningServer
@@ -38,7 +38,7 @@ export interface ApiReply<T = unknown> {
 export async function startTestServer(
   t: TestContext,
   flags: Record<string, string> = {},
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'edgeforge-e2e-'))
   const config = loadConfig(options.env ?? {}, {
@@ -50,7 +50,7 @@ export async function startTestServer(
     'warm-compiler': 'false',
     ...flags,
   })
-  const server = await startServer(config, createLogger(config.logLevel))
+  const server = await startServer(config, options.logger ?? createLogger(config.logLevel))
   let stopped = false
   const stop = async () => {
     if (stopped) return

@@ -46,6 +46,7 @@ import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/ma
 import * as manage from '../sql/manage.ts'
 import { createNotifier, type Notifier } from '../sql/notifier.ts'
 import { DEFAULT_QUEUE_SETTINGS, type QueueDefaults, QueueSettingsStore } from '../sql/settings.ts'
+import { announceWorker, retireWorker, sweepWorkers } from '../sql/workers.ts'
 import type {
   ClaimInput,
   EnqueueInput,
@@ -222,7 +223,11 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     setProgress: (jobId: string, fraction: number) => manage.setProgress(ctx, jobId, fraction),
     getQueueSettings: (queue: string) => ctx.settings.get(queue),
     setQueueSettings: (queue: string, patch: QueueSettingsPatch) => ctx.settings.set(queue, patch),
-    overview: (liveWorkers?: Record<string, number>) => queueOverview(ctx, liveWorkers),
+    overview: () => queueOverview(ctx),
+    /** `owner` serves `queues` for the next `ttlMs` (the overview's live workers, cluster-wide). */
+    announceWorker: (owner: string, queues: readonly string[], ttlMs: number) =>
+      announceWorker(ctx, owner, queues, ttlMs),
+    retireWorker: (owner: string) => retireWorker(ctx, owner),
     reapExpired: () => reapExpired(ctx),
     sweepFinished: () => sweepFinished(ctx),
     /** Runs the reaper and the sweeper on timers until the returned function is called. */
@@ -237,7 +242,10 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
         intervals.reapMs ?? 5000,
       )
       const sweeper = setInterval(
-        guarded(() => sweepFinished(ctx)),
+        guarded(async () => {
+          await sweepFinished(ctx)
+          await sweepWorkers(ctx)
+        }),
         intervals.sweepMs ?? 60_000,
       )
       reaper.unref()

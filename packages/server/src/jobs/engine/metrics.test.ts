@@ -49,7 +49,6 @@ test('a failing depth query leaves the depth series out, counts the error, and t
         ]
       },
     },
-    liveWorkers: () => ({}),
     onError: (error) => errors.push(error),
   })
   assert.equal(sample(await registry.metrics(), 'edgeforge_jobs_queue_depth{queue="q",status="queued"}'), 4)
@@ -67,8 +66,9 @@ for (const [backend, open] of backends) {
       if (!store) return
       const engine = engineFor(store)
       const registry = new Registry()
-      const workers: Record<string, number> = { emails: 2 }
-      const metrics = registerJobMetrics(registry, { engine, liveWorkers: () => workers })
+      const metrics = registerJobMetrics(registry, { engine })
+      await engine.announceWorker('runner-1', ['emails'], LEASE)
+      await engine.announceWorker('runner-2', ['emails'], LEASE)
 
       await engine.enqueueBatch([{ queue: 'emails' }, { queue: 'emails' }, { queue: 'emails' }])
       const { job: other } = await engine.enqueue({ queue: 'other' })
@@ -94,8 +94,9 @@ for (const [backend, open] of backends) {
       assert.deepEqual([failed.ok, failed.ok && failed.status], [true, 'queued'])
       metrics.observeFinish(second, 'retried', 3)
       await engine.deleteJob(other.id)
-      workers.emails = 1
-      workers.thumbs = 3
+      await engine.announceWorker('runner-2', ['thumbs'], LEASE)
+      await engine.announceWorker('runner-3', ['thumbs'], LEASE)
+      await engine.announceWorker('runner-4', ['thumbs'], LEASE)
 
       text = await registry.metrics()
       assert.equal(sample(text, 'edgeforge_jobs_queue_depth{queue="emails",status="queued"}'), 2)
@@ -137,7 +138,8 @@ for (const [backend, open] of backends) {
       if (!store) return
       const engine = engineFor(store)
       const metrics = new Metrics()
-      const jobMetrics = registerJobMetrics(metrics.registry, { engine, liveWorkers: () => ({ emails: 1 }) })
+      const jobMetrics = registerJobMetrics(metrics.registry, { engine })
+      await engine.announceWorker('runner-1', ['emails'], LEASE)
       const app = await createControlApp({
         logger: pino({ level: 'silent' }),
         adminToken: '',

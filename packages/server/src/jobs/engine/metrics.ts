@@ -13,7 +13,6 @@ export interface JobMetrics {
 
 export interface JobMetricsDeps {
   engine: Pick<QueueEngine, 'overview'>
-  liveWorkers: () => Record<string, number>
   /** A failed depth query at scrape time; the scrape still answers, without the depth series. */
   onError?: (error: unknown) => void
 }
@@ -36,8 +35,9 @@ type Child = ReturnType<Histogram<'queue'>['labels']>
  * - `edgeforge_jobs_wait_seconds{queue}` — from when a job became due (its enqueue, or its run_at
  *   when later: a delay or a retry's backoff is not waiting) to its start;
  * - `edgeforge_jobs_run_seconds{queue}` — how long the handler ran, every outcome;
- * - `edgeforge_jobs_finished_total{queue,outcome}` — runs ended in this process, by outcome;
- * - `edgeforge_jobs_live_workers{queue}` — workers serving each queue right now.
+ * - `edgeforge_jobs_finished_total{queue,outcome}` — runs of this process the store accepted, by outcome;
+ * - `edgeforge_jobs_live_workers{queue}` — runners serving each queue right now on every process
+ *   on the store, read with the depth (the same for every process, like the depth).
  *
  * The runner calls `observeStart` when it starts a job and `observeFinish` once its outcome is
  * stored; both are cheap (label children are cached per queue).
@@ -49,6 +49,7 @@ export function registerJobMetrics(registry: Registry, deps: JobMetricsDeps): Jo
   // The registry collects every metric at once; the error counter waits for this scrape's depth
   // read (started first, as the depth gauge is registered first) so it reports this scrape's failure.
   let depthRead: Promise<void> = Promise.resolve()
+  let workers: Array<{ queue: string; liveWorkers: number }> | null = null
   new Gauge({
     name: 'edgeforge_jobs_queue_depth',
     help: 'Jobs in the store by queue and status, read at scrape time',
@@ -61,6 +62,7 @@ export function registerJobMetrics(registry: Registry, deps: JobMetricsDeps): Jo
           overview = await deps.engine.overview()
         } catch (error) {
           this.reset()
+          workers = null
           collectErrors.inc()
           onError(error)
           return
@@ -68,6 +70,7 @@ export function registerJobMetrics(registry: Registry, deps: JobMetricsDeps): Jo
         // Reset and refill with no await in between: a deleted queue's series goes away, and two
         // concurrent scrapes cannot interleave their writes.
         this.reset()
+        workers = overview
         for (const queue of overview) {
           for (const [status, count] of Object.entries(queue.counts))
             this.set({ queue: queue.queue, status }, count)
@@ -85,12 +88,16 @@ export function registerJobMetrics(registry: Registry, deps: JobMetricsDeps): Jo
 
   new Gauge({
     name: 'edgeforge_jobs_live_workers',
-    help: 'Workers serving each queue right now',
+    help: 'Runners serving each queue right now, over every process on the store',
     labelNames: ['queue'],
     registers,
-    collect() {
+    // Filled from the depth gauge's read of this scrape (no second query); left out when it failed.
+    async collect() {
+      await depthRead
       this.reset()
-      for (const [queue, count] of Object.entries(deps.liveWorkers())) this.set({ queue }, count)
+      for (const queue of workers ?? []) {
+        if (queue.liveWorkers > 0) this.set({ queue: queue.queue }, queue.liveWorkers)
+      }
     },
   })
 
@@ -110,7 +117,7 @@ export function registerJobMetrics(registry: Registry, deps: JobMetricsDeps): Jo
   })
   const finished = new Counter({
     name: 'edgeforge_jobs_finished_total',
-    help: 'Job runs ended in this process, by queue and outcome (retried = failed, queued again)',
+    help: 'Job runs of this process whose outcome the store accepted, by queue and outcome (retried = failed, queued again)',
     labelNames: ['queue', 'outcome'],
     registers,
   })

@@ -108,6 +108,28 @@ for (const [backend, open] of backends) {
       )
     })
 
+    test('live workers are every connection’s announced runners; a lapsed or retired one drops out', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const clock = manualClock()
+      const engine = engineFor(store, store.db, { now: clock.now })
+      const other = engineFor(store, await store.connect(), { now: clock.now })
+      const workersOf = async (e: typeof engine) =>
+        Object.fromEntries((await e.overview()).map((q) => [q.queue, q.liveWorkers]))
+      await engine.announceWorker('here', ['work', 'mail'], 1000)
+      await other.announceWorker('there', ['work'], 3000)
+      assert.deepEqual(await workersOf(engine), { mail: 1, work: 2 })
+      assert.deepEqual(await workersOf(other), { mail: 1, work: 2 })
+      // A new announcement replaces the runner's queues.
+      await engine.announceWorker('here', ['work'], 1000)
+      assert.deepEqual(await workersOf(other), { work: 2 })
+      // A runner that stops refreshing (killed, frozen) lapses after its time to live.
+      clock.advance(1000)
+      assert.deepEqual(await workersOf(other), { work: 1 })
+      await other.retireWorker('there')
+      assert.deepEqual(await workersOf(engine), {})
+    })
+
     test('overview counts jobs by queue and status next to the settings', async (t) => {
       const store = await open(t)
       if (!store) return
@@ -115,7 +137,11 @@ for (const [backend, open] of backends) {
       await engine.setQueueSettings('empty', { maxWorkers: 4 })
       await engine.enqueueBatch([{ queue: 'a' }, { queue: 'a' }, { queue: 'b' }])
       await engine.claim({ queues: ['a'], owner: OWNER, limit: 1, leaseMs: LEASE })
-      const overview = await engine.overview({ a: 2 })
+      await engine.announceWorker('runner-1', ['a'], LEASE)
+      await engine.announceWorker('runner-2', ['a', 'c'], LEASE)
+      await engine.retireWorker('runner-2')
+      await engine.announceWorker('runner-2', ['a'], LEASE)
+      const overview = await engine.overview()
       assert.deepEqual(
         overview.map((q) => [
           q.queue,

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, test } from 'node:test'
+import type { ReplyBody } from '@edgeforge/protocol'
 import pino from 'pino'
 import { backends, engineFor, type TestStore } from '../../../test/support/jobs.ts'
 import { createControlApp } from '../../http/app.ts'
@@ -14,16 +15,12 @@ import type { QueueEngineOptions } from '../engine/engine.ts'
 import { isTransientStoreError, mapStoreError } from './errors.ts'
 import { jobsRoutes } from './routes.ts'
 
+/** An injected reply: the envelope as protocol's ReplyBody, plus the raw text and headers. */
 interface Reply {
   status: number
   headers: Record<string, unknown>
   text: string
-  body: {
-    ok: boolean
-    data?: unknown
-    continuation_token?: string | null
-    error?: { code: string; message: string; details?: Record<string, unknown> }
-  }
+  body: ReplyBody
 }
 
 type Row = Record<string, unknown>
@@ -31,10 +28,7 @@ type Row = Record<string, unknown>
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const BOOTED_AT = Date.UTC(2030, 0, 2, 3, 4, 5, 6)
 
-async function serve(
-  store: TestStore,
-  options: { db?: Db; engine?: QueueEngineOptions; liveWorkers?: Record<string, number> } = {},
-) {
+async function serve(store: TestStore, options: { db?: Db; engine?: QueueEngineOptions } = {}) {
   const db = options.db ?? store.db
   const engine = engineFor(store, db, options.engine)
   const cron = createCronScheduler(engine)
@@ -46,7 +40,6 @@ async function serve(
     db,
     schemaVersion,
     bootedAt: BOOTED_AT,
-    liveWorkers: () => options.liveWorkers ?? {},
   })
   await app.ready()
   store.defer(() => app.close())
@@ -73,12 +66,20 @@ function data<T = Row>(reply: Reply, status = 200): T {
 }
 
 /** Asserts a failure reply: status, stable code and (when given) the field it names. */
-function assertError(reply: Reply, status: number, code: string, field?: string): Reply['body']['error'] {
+function assertError(
+  reply: Reply,
+  status: number,
+  code: string,
+  field?: string,
+): { code: string; message: string; details?: Record<string, unknown> } | undefined {
   assert.equal(reply.status, status, reply.text)
   assert.equal(reply.body.ok, false)
-  assert.equal(reply.body.error?.code, code, reply.body.error?.message)
-  if (field !== undefined) assert.equal(reply.body.error?.details?.field, field, reply.body.error?.message)
-  return reply.body.error
+  const error = reply.body.error as
+    | { code: string; message: string; details?: Record<string, unknown> }
+    | undefined
+  assert.equal(error?.code, code, error?.message)
+  if (field !== undefined) assert.equal(error?.details?.field, field, error?.message)
+  return error
 }
 
 const JOB_FIELDS = [
@@ -352,7 +353,9 @@ for (const [backend, open] of backends) {
     test('overview: every queue with jobs, settings or a live worker, counts by status', async (t) => {
       const store = await open(t)
       if (!store) return
-      const { call, engine } = await serve(store, { liveWorkers: { thumbs: 2, emails: 1 } })
+      const { call, engine } = await serve(store)
+      await engine.announceWorker('runner-1', ['thumbs', 'emails'], 30_000)
+      await engine.announceWorker('runner-2', ['thumbs'], 30_000)
       await engine.enqueueBatch([{ queue: 'emails' }, { queue: 'emails' }, { queue: 'emails' }])
       const [claimed] = await engine.claim({ queues: ['emails'], owner: 'w', limit: 1, leaseMs: 30_000 })
       await engine.complete(claimed.id, 'w', { ok: true })

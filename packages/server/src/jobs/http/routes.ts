@@ -58,8 +58,6 @@ export interface JobsRoutesDeps {
   schemaVersion: number
   /** When this process started, UTC milliseconds. */
   bootedAt: number
-  /** Live workers per queue (the runner registry, later the worker hub). */
-  liveWorkers: () => Record<string, number>
 }
 
 const QueueParams = Type.Object(
@@ -115,7 +113,7 @@ function routes(app: App, deps: JobsRoutesDeps): void {
         response: { 200: Ok(Type.Array(QueueOverview)) },
       },
     },
-    async () => ok((await engine.overview(deps.liveWorkers())).map(queueOverviewDto)),
+    async () => ok((await engine.overview()).map(queueOverviewDto)),
   )
 
   const settingsRoute = { tags: QUEUES, params: QueueParams, response: { 200: Ok(QueueSettings) } }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { backends, engineFor, eventually, type TestStore } from '../../../test/support/jobs.ts'
+import { backends, engineFor, type TestStore } from '../../../test/support/jobs.ts'
+import { waitFor } from '../../../test/support/wait.ts'
 import type { QueueEngine } from '../engine/engine.ts'
 import { UnrecoverableError } from '../errors.ts'
 import { PostgresNotifier } from '../sql/notifier.ts'
@@ -25,10 +26,14 @@ function runnerFor(
 }
 
 async function statusOf(engine: QueueEngine, id: string, ...wanted: string[]) {
-  return eventually(async () => {
-    const job = await engine.getJob(id)
-    return wanted.includes(job.status) ? job : undefined
-  })
+  return waitFor(
+    `job ${id} to be ${wanted.join(' or ')}`,
+    async () => {
+      const job = await engine.getJob(id)
+      return wanted.includes(job.status) ? job : undefined
+    },
+    10_000,
+  )
 }
 
 for (const [backend, open] of backends) {
@@ -51,10 +56,14 @@ for (const [backend, open] of backends) {
         const done = await statusOf(engine, job.id, 'succeeded')
         assert.deepEqual(done.result, { echoed: job.payload, attempt: 1 })
       }
-      const one = await eventually(async () => {
-        const job = await engine.getJob(results[0].job.id)
-        return job.logs.length > 0 ? job : undefined
-      })
+      const one = await waitFor(
+        'the job to log',
+        async () => {
+          const job = await engine.getJob(results[0].job.id)
+          return job.logs.length > 0 ? job : undefined
+        },
+        10_000,
+      )
       assert.deepEqual(
         one.logs.map((log) => log.line),
         ['hello 0'],
@@ -129,9 +138,9 @@ for (const [backend, open] of backends) {
       await statusOf(engine, job.id, 'running')
       // Another worker took it over (as after a reap and re-claim elsewhere).
       await store.db.run("UPDATE jobs SET lease_owner = 'someone-else' WHERE id = ?", [job.id])
-      await eventually(async () => cause)
+      await waitFor('the abort cause', async () => cause, 10_000)
       assert.equal(cause, 'lease_lost')
-      await eventually(async () => runner.stats.leaseLost === 1)
+      await waitFor('the lost lease to be counted', async () => runner.stats.leaseLost === 1, 10_000)
       const stored = await engine.getJob(job.id)
       assert.equal(stored.status, 'running')
       assert.equal(stored.leaseOwner, 'someone-else')
@@ -239,7 +248,7 @@ for (const [backend, open] of backends) {
       })
       if (engine.notifier instanceof PostgresNotifier) {
         const notifier = engine.notifier
-        await eventually(async () => notifier.listening)
+        await waitFor('the notifier to listen', async () => notifier.listening, 10_000)
       }
       // From this engine (in-process wake-up) and, on PostgreSQL, from another connection (NOTIFY).
       const producers = backend === 'postgres' ? [engine, producer] : [engine]
@@ -291,11 +300,14 @@ for (const [backend, open] of backends) {
       const good = await engine.enqueue({ queue: 'q', payload: 'good' })
       const bad = await engine.enqueue({ queue: 'q', payload: 'bad' })
       await statusOf(engine, bad.job.id, 'dead')
-      const gone = await eventually(async () =>
-        engine.getJob(good.job.id).then(
-          () => undefined,
-          (error: { code?: string }) => error,
-        ),
+      const gone = await waitFor(
+        'the succeeded job to be removed',
+        async () =>
+          engine.getJob(good.job.id).then(
+            () => undefined,
+            (error: { code?: string }) => error,
+          ),
+        10_000,
       )
       assert.equal(gone.code, 'not_found')
       assert.equal(runner.stats.succeeded, 1)

@@ -43,6 +43,17 @@ export interface RunnerOptions {
   heartbeatMs?: number
   /** The fallback poll for delayed jobs and lost wake-ups. Default 1 s. */
   pollMs?: number
+  /**
+   * The text stored as a failed job's last_error for what `execute` threw, if the caller knows
+   * better than the error's own stack (the job runtime maps it to the handler's sources).
+   */
+  describeFailure?: (error: unknown) => string | undefined
+  /**
+   * Called once the store answered a job's finish: its completion, failure or shutdown release,
+   * accepted or refused (the lease had gone to another worker). Not called when the store could
+   * not be reached (that goes to onError, and the outcome is unknown). `runMs` is the handler's.
+   */
+  onSettled?: (settled: SettledJob) => void
   /** Store errors the runner survives (it retries at the next poll). Default: console.error. */
   onError?: (error: unknown) => void
 }
@@ -51,6 +62,14 @@ interface Running {
   job: Job
   controller: AbortController
   cause: AbortCause | null
+}
+
+export interface SettledJob {
+  job: Job
+  outcome: FinishOutcome
+  /** The job was handed back at shutdown: its attempt did not count, it is not a run's end. */
+  released: boolean
+  runMs: number
 }
 
 export interface RunnerStats {
@@ -94,7 +113,7 @@ export function createRunner(options: RunnerOptions) {
   let dueAt = Number.POSITIVE_INFINITY
   const unsubscribers: Array<() => void> = []
 
-  let batch: Array<{ item: Completion; resolve: (outcome: FinishOutcome) => void }> = []
+  let batch: Array<{ item: Completion; resolve: (outcome: FinishOutcome | null) => void }> = []
   let flushing = false
 
   async function flush(): Promise<void> {
@@ -107,15 +126,16 @@ export function createRunner(options: RunnerOptions) {
         const outcomes = await engine.completeMany(current.map((entry) => entry.item))
         for (const [index, entry] of current.entries()) entry.resolve(outcomes[index])
       } catch (error) {
-        // The leases stay with us; the reaper re-queues the jobs if the store stays away.
+        // The leases stay with us; the reaper re-queues the jobs if the store stays away. Whether
+        // any of them were stored is unknown: none is counted either way.
         onError(error)
-        for (const entry of current) entry.resolve({ ok: false, reason: 'lease_lost', status: null })
+        for (const entry of current) entry.resolve(null)
       }
     }
     flushing = false
   }
 
-  function completeLater(item: Completion): Promise<FinishOutcome> {
+  function completeLater(item: Completion): Promise<FinishOutcome | null> {
     return new Promise((resolve) => {
       batch.push({ item, resolve })
       if (!flushing) setImmediate(flush)
@@ -128,25 +148,29 @@ export function createRunner(options: RunnerOptions) {
     entry.controller.abort(new JobAbortError(cause))
   }
 
-  async function report(entry: Running, ok: boolean, value: unknown): Promise<void> {
+  async function report(entry: Running, ok: boolean, value: unknown, runMs: number): Promise<void> {
     const { job, cause } = entry
     const ref = { id: job.id, owner, attempt: job.attempts }
-    let outcome: FinishOutcome
+    let outcome: FinishOutcome | null
     // Once we aborted the signal, a return is not proof the work was done.
     if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
     else if (cause === 'shutdown') outcome = await engine.release(ref)
     else if (ok && cause === null) outcome = await completeLater({ ...ref, queue: job.queue, result: value })
     else {
-      const error = cause === 'cancelled' ? 'cancelled on request' : value
+      const error =
+        cause === 'cancelled' ? 'cancelled on request' : (options.describeFailure?.(value) ?? value)
       outcome = await engine.fail(job.id, owner, error, {
         unrecoverable: isUnrecoverable(value),
         attempt: job.attempts,
       })
     }
+    if (outcome === null) return
+    const released = cause === 'shutdown'
     if (!outcome.ok) stats.leaseLost += 1
     else if (outcome.status === 'succeeded') stats.succeeded += 1
-    else stats.failed += 1
+    else if (!released) stats.failed += 1
     if (outcome.ok && outcome.runAt !== undefined) wakeAt(outcome.runAt)
+    options.onSettled?.({ job, outcome, released, runMs })
   }
 
   async function run(job: Job): Promise<void> {
@@ -160,17 +184,19 @@ export function createRunner(options: RunnerOptions) {
     }
     let ok = true
     let value: unknown
+    const startedAt = performance.now()
     try {
       value = await execute(job, ctx)
     } catch (error) {
       ok = false
       value = error
     }
+    const runMs = performance.now() - startedAt
     running.delete(job.id)
     finishing += 1
     if (!stopping) pumpSoon()
     try {
-      await report(entry, ok, value)
+      await report(entry, ok, value, runMs)
     } catch (error) {
       onError(error)
     } finally {
@@ -252,7 +278,29 @@ export function createRunner(options: RunnerOptions) {
     }, delay + 1)
   }
 
+  // What this runner last told the store it serves; announcements run one after the other, so
+  // a periodic one and one for a changed queue list never interleave their rewrite of our rows.
+  let announced: string | null = null
+  let presence: Promise<void> = Promise.resolve()
+  function announce(force: boolean): Promise<void> {
+    presence = presence.then(async () => {
+      if (!started || stopping) return
+      const queues = [...options.queues()].sort()
+      const key = queues.join('\n')
+      if (!force && key === announced) return
+      try {
+        // Two refreshes may be missed before the others count this runner gone.
+        await engine.announceWorker(owner, queues, leaseMs)
+        announced = key
+      } catch (error) {
+        onError(error)
+      }
+    })
+    return presence
+  }
+
   async function beat(): Promise<void> {
+    void announce(true)
     if (running.size === 0) return
     try {
       const answer = await engine.heartbeatMany([...running.keys()], owner, leaseMs)
@@ -288,10 +336,14 @@ export function createRunner(options: RunnerOptions) {
       )
       pollTimer = setInterval(() => void pump(), pollMs)
       heartbeatTimer = setInterval(() => void beat(), heartbeatMs)
+      void announce(true)
       void pump()
     },
-    /** Wakes the runner now (tests, or a caller that knows better than the poll). */
-    poke: () => pump(),
+    /**
+     * Wakes the runner now (tests, or a caller that knows better than the poll), and tells the
+     * store at once when the queues it serves changed.
+     */
+    poke: () => Promise.all([announce(false), pump()]).then(() => undefined),
     /**
      * Stops claiming, lets running jobs finish for up to `drainMs`, then aborts the rest (they are
      * released to the queue without using up an attempt) and waits for every outcome to be stored.
@@ -315,6 +367,8 @@ export function createRunner(options: RunnerOptions) {
       await done
       await flush()
       if (heartbeatTimer) clearInterval(heartbeatTimer)
+      await presence
+      await engine.retireWorker(owner).catch(onError)
     },
   }
 }

@@ -7,18 +7,25 @@ import type { Logger } from '../../observability/logger.ts'
 import type { Db } from '../../store/index.ts'
 import { type CronScheduler, createCronScheduler } from '../engine/cron.ts'
 import { createQueueEngine, type QueueEngine } from '../engine/engine.ts'
-import { isUnrecoverable } from '../errors.ts'
-import type { Job } from '../types.ts'
-import { createRunner, JobAbortError, type Runner, type RunnerJobContext } from './runner.ts'
+import { withoutServerFrames } from '../errors.ts'
+import type { Job, JobStatus } from '../types.ts'
+import { createRunner, type Runner, type RunnerJobContext, type SettledJob } from './runner.ts'
 
-/** What the runtime reports to metrics around each job it runs. */
+type RunOutcome = 'succeeded' | 'failed' | 'retried' | 'dead' | 'cancelled'
+
+/** What the runtime reports to metrics: a job's start, and its outcome once the store took it. */
 export interface JobObserver {
   observeStart(job: Job, startedAt: number): void
-  observeFinish(
-    job: Job,
-    outcome: 'succeeded' | 'failed' | 'retried' | 'dead' | 'cancelled',
-    runSeconds: number,
-  ): void
+  observeFinish(job: Job, outcome: RunOutcome, runSeconds: number): void
+}
+
+// A stored finish as metrics name it: a failure queued again is a retry.
+const OUTCOME_OF: Partial<Record<JobStatus, RunOutcome>> = {
+  succeeded: 'succeeded',
+  queued: 'retried',
+  failed: 'failed',
+  dead: 'dead',
+  cancelled: 'cancelled',
 }
 
 export interface JobRuntimeOptions {
@@ -45,6 +52,8 @@ export class JobRuntime implements JobHandlerPort {
   private readonly byQueue = new Map<string, string>()
   private readonly options: JobRuntimeOptions
   private stopMaintenance: (() => void) | undefined
+  /** What a handler threw, mapped to its sources: the runner stores this as last_error. */
+  private readonly failures = new WeakMap<object, string>()
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
@@ -54,6 +63,9 @@ export class JobRuntime implements JobHandlerPort {
       engine: this.engine,
       queues: () => [...this.byQueue.keys()],
       execute: (job, ctx) => this.execute(job, ctx),
+      onSettled: (settled) => this.settled(settled),
+      describeFailure: (error) =>
+        typeof error === 'object' && error !== null ? this.failures.get(error) : undefined,
       concurrency: Math.max(1, options.concurrency),
       leaseMs: options.leaseMs,
       onError: (error) =>
@@ -64,7 +76,10 @@ export class JobRuntime implements JobHandlerPort {
   start(): void {
     const onError = (error: unknown) => this.options.logger.error({ err: error }, 'job maintenance failed')
     this.stopMaintenance = this.engine.startMaintenance({ onError })
-    this.cron.start()
+    this.cron.start({
+      onError: (error) =>
+        this.options.logger.error({ err: error }, 'cron tick failed, retrying at the next tick'),
+    })
     if (this.options.concurrency > 0) this.runner.start()
   }
 
@@ -73,12 +88,6 @@ export class JobRuntime implements JobHandlerPort {
     this.stopMaintenance?.()
     await this.runner.stop({ drainMs })
     await this.engine.close()
-  }
-
-  /** Live workers per queue, as the overview and metrics report them. */
-  liveWorkers(): Record<string, number> {
-    if (this.options.concurrency === 0) return {}
-    return Object.fromEntries([...this.byQueue.keys()].map((queue) => [queue, 1]))
   }
 
   install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[] {
@@ -111,6 +120,8 @@ export class JobRuntime implements JobHandlerPort {
   remove(endpointId: string): DrainReport[] {
     const slot = this.handlers.get(endpointId)
     if (slot && this.byQueue.get(slot.route.path) === endpointId) this.byQueue.delete(slot.route.path)
+    // The runner tells the store it no longer serves the queue (the cluster's live workers).
+    void this.runner.poke()
     return this.handlers.remove(endpointId).draining
   }
 
@@ -200,15 +211,14 @@ export class JobRuntime implements JobHandlerPort {
       },
       progress: (fraction: number) => runnerCtx.progress(fraction),
     }
-    let outcome: Parameters<JobObserver['observeFinish']>[1] = 'failed'
     try {
-      const result = await requestScope.run({ requestId: job.id, version }, () =>
-        version.fn(job.payload, ctx),
-      )
-      outcome = 'succeeded'
-      return result
+      return await requestScope.run({ requestId: job.id, version }, () => version.fn(job.payload, ctx))
     } catch (error) {
-      const stack = error instanceof Error ? version.mapStack(error.stack ?? String(error)) : String(error)
+      const stack =
+        error instanceof Error
+          ? withoutServerFrames(version.mapStack(error.stack ?? String(error)))
+          : String(error)
+      if (error instanceof Error) this.failures.set(error, stack)
       logs.append(version.endpointId, {
         time: Date.now(),
         level: 'error',
@@ -216,22 +226,32 @@ export class JobRuntime implements JobHandlerPort {
         version: version.version,
         message: `job ${job.id} attempt ${runnerCtx.attempt} failed: ${stack}`,
       })
-      outcome = outcomeOfFailure(error, runnerCtx, job)
       throw error
     } finally {
       version.release()
-      this.options.observer?.observeFinish(job, outcome, (Date.now() - startedAt) / 1000)
     }
   }
-}
 
-function outcomeOfFailure(
-  error: unknown,
-  ctx: RunnerJobContext,
-  job: Job,
-): 'failed' | 'retried' | 'dead' | 'cancelled' {
-  if (isUnrecoverable(error)) return 'dead'
-  const reason = ctx.signal.aborted ? ctx.signal.reason : undefined
-  if (reason instanceof JobAbortError && reason.abortCause === 'cancelled') return 'cancelled'
-  return ctx.attempt < job.maxAttempts ? 'retried' : 'failed'
+  /**
+   * Counts a run once the store holds its outcome. A finish the store refused (the lease went to
+   * another worker: this process was frozen or cut off past it, and the job was reaped) is not
+   * this run's outcome — the other worker's is — so it is logged, not counted.
+   */
+  private settled({ job, outcome, released, runMs }: SettledJob): void {
+    if (!outcome.ok) {
+      this.options.logger.warn(
+        {
+          jobId: job.id,
+          queue: job.queue,
+          attempt: job.attempts,
+          reason: outcome.reason,
+          statusNow: outcome.status,
+        },
+        'job finish refused by the store: the lease is no longer ours (expired or taken by another worker), this run is not counted',
+      )
+      return
+    }
+    const counted = released ? undefined : OUTCOME_OF[outcome.status]
+    if (counted) this.options.observer?.observeFinish(job, counted, runMs / 1000)
+  }
 }

@@ -1,6 +1,7 @@
 import type { JobStatus, QueueOverview } from '../types.ts'
 import { JOB_STATUSES } from '../types.ts'
 import { type EngineContext, wakeQueue } from './context.ts'
+import { liveWorkers } from './workers.ts'
 
 const EXPIRED_SQLITE = "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < ?"
 // SKIP LOCKED: a job a worker is finishing right now is left to that worker.
@@ -67,16 +68,14 @@ export async function sweepFinished(ctx: EngineContext): Promise<number> {
 }
 
 /**
- * Every queue that has jobs or stored settings: job counts by status and the settings.
- * `liveWorkers` comes from whoever knows the runners (the runner registry, the worker hub).
+ * Every queue that has jobs, stored settings or a live worker: job counts by status, the
+ * settings, and the runners serving it on every process (from job_workers, not this process's).
  */
-export async function overview(
-  ctx: EngineContext,
-  liveWorkers: Record<string, number> = {},
-): Promise<QueueOverview[]> {
+export async function overview(ctx: EngineContext): Promise<QueueOverview[]> {
   const rows = await ctx.db.all<{ queue: string; status: JobStatus; n: number }>(
     'SELECT queue, status, count(*) AS n FROM jobs GROUP BY queue, status',
   )
+  const workers = await liveWorkers(ctx)
   const byQueue = new Map<string, QueueOverview>()
   const entry = (queue: string): QueueOverview => {
     let found = byQueue.get(queue)
@@ -89,7 +88,7 @@ export async function overview(
         queue,
         counts,
         settings: ctx.settings.defaultsFor(queue),
-        liveWorkers: liveWorkers[queue] ?? 0,
+        liveWorkers: workers[queue] ?? 0,
       }
       byQueue.set(queue, found)
     }
@@ -97,6 +96,6 @@ export async function overview(
   }
   for (const settings of await ctx.settings.list()) entry(settings.queue).settings = settings
   for (const row of rows) entry(row.queue).counts[row.status] = Number(row.n)
-  for (const queue of Object.keys(liveWorkers)) entry(queue)
+  for (const queue of Object.keys(workers)) entry(queue)
   return [...byQueue.values()].sort((a, b) => (a.queue < b.queue ? -1 : 1))
 }

@@ -87,7 +87,9 @@ export async function startServer(
         .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
     },
   })
-  await gateway.start()
+  // Threads load their modules while this thread builds the rest; restore below waits for them.
+  const threadsStarted = gateway.start()
+  threadsStarted.catch(() => {})
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -123,10 +125,6 @@ export async function startServer(
     jobs: jobRuntime,
     announce: sync?.announce,
   })
-  const restored = await lifecycle.restore()
-  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
-  sync?.open()
-  jobRuntime.start()
 
   const app = await createControlApp({
     logger,
@@ -169,6 +167,18 @@ export async function startServer(
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
   })
+
+  try {
+    await threadsStarted
+  } catch (error) {
+    await gateway.close(0).catch(() => {})
+    await db.close()
+    throw error
+  }
+  const restored = await lifecycle.restore()
+  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
+  sync?.open()
+  jobRuntime.start()
 
   let gatewayAddress: { port: number }
   try {

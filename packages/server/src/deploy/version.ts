@@ -1,6 +1,7 @@
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
-import { mapStack } from '../compiler/index.ts'
+// stack.ts, not the compiler's index: handler threads load this file and must not load the compiler.
+import { mapStack } from '../compiler/stack.ts'
 import { HandlerVersion, requestScope } from '../gateway/index.ts'
 import { type EndpointLogEntry, type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
 import { loadBundle } from './load.ts'

@@ -15,7 +15,7 @@ import {
   type HandlerVersion,
   RouterSnapshot,
 } from '../gateway/index.ts'
-import { EndpointSeries } from '../observability/metrics.ts'
+import { EndpointSeries } from '../observability/series.ts'
 import { LivenessWriter } from './liveness.ts'
 import type {
   Command,

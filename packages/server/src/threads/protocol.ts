@@ -1,6 +1,6 @@
 import type { DrainReport, EndpointLimits, Route } from '../gateway/index.ts'
 import type { EndpointLogEntry } from '../observability/endpoint-logs.ts'
-import type { SeriesCounts } from '../observability/metrics.ts'
+import type { SeriesCounts } from '../observability/series.ts'
 
 /**
  * The messages between the supervisor (main thread) and a handler thread. Every request from the

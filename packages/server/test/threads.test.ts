@@ -12,7 +12,7 @@ interface Handlers {
 }
 
 const handlers = async (srv: TestServer) =>
-  expectStatus(await srv.api<{ handlers: Handlers }>('GET', '/api/stats'), 200).body.data.handlers
+  expectStatus(await srv.api<{ http_handlers: Handlers }>('GET', '/api/stats'), 200).body.data.http_handlers
 
 /** Clients calling `path` back to back until stopped; counts what they got. */
 function load(url: string, clients: number) {

@@ -1,3 +1,5 @@
+import type { ServiceAccess } from './services.ts'
+
 /**
  * Writes to the endpoint's log, tagged with the request id. Arguments are formatted like
  * `console.log`'s.
@@ -72,7 +74,8 @@ export interface JobsClient {
 }
 
 /**
- * What a handler receives besides the request.
+ * What a handler receives besides the request: its id, signal, log, the job queue, and the
+ * services its endpoint binds (`ctx.database('db')`, `ctx.cache('cache')`, …; see ServiceAccess).
  *
  * @example
  * export default handler(async (req, ctx) => {
@@ -81,7 +84,7 @@ export interface JobsClient {
  *   return Response.json(res.status, await res.json())
  * })
  */
-export interface Context {
+export interface Context extends ServiceAccess {
   /** The request's id, as in the log and error bodies. @example ctx.log.info(ctx.requestId) */
   readonly requestId: string
   /** Aborted when the endpoint's timeout passes or the client goes away: pass it on. @example await fetch(url, { signal: ctx.signal }) */

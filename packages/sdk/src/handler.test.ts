@@ -7,6 +7,18 @@ import { job } from './job.ts'
 import { Request } from './request.ts'
 import { Response } from './response.ts'
 
+const noServices = () => {
+  throw new Error('no services in this test')
+}
+const NO_SERVICES_STUB = {
+  database: noServices,
+  cache: noServices,
+  storage: noServices,
+  files: noServices,
+  email: noServices,
+  records: noServices,
+}
+
 function fakeContext(lines: string[]): Context {
   const log =
     (level: string) =>
@@ -19,6 +31,7 @@ function fakeContext(lines: string[]): Context {
     jobs: {
       enqueue: async (queue) => ({ id: 'job-1', queue, status: 'queued', deduplicated: false }),
     },
+    ...NO_SERVICES_STUB,
   }
 }
 

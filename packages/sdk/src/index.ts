@@ -32,6 +32,7 @@ export {
   type FilesClient,
   isServiceError,
   type ObjectInfo,
+  type RecordsClient,
   type Row,
   type ServiceAccess,
   ServiceError,
@@ -39,4 +40,5 @@ export {
   type SqlRunner,
   type StorageClient,
   type StoredObject,
+  type StoredRecord,
 } from './services.ts'

@@ -6,6 +6,18 @@ import { handler } from './handler.ts'
 import { isJobDefinition, isUnrecoverableError, type JobContext, job, UnrecoverableError } from './job.ts'
 import { Response } from './response.ts'
 
+const noServices = () => {
+  throw new Error('no services in this test')
+}
+const NO_SERVICES_STUB = {
+  database: noServices,
+  cache: noServices,
+  storage: noServices,
+  files: noServices,
+  email: noServices,
+  records: noServices,
+}
+
 describe('job()', () => {
   test('returns a frozen job definition that runs with a payload and a job context', async () => {
     const definition = job(async (payload: { n: number }, ctx) => {
@@ -26,6 +38,7 @@ describe('job()', () => {
       log: (...args) => lines.push(args),
       progress: (fraction) => progress.push(fraction),
       jobs: { enqueue: async (queue) => ({ id: 'j2', queue, status: 'queued', deduplicated: false }) },
+      ...NO_SERVICES_STUB,
     }
     assert.deepEqual(await definition.fn({ n: 21 }, ctx), { doubled: 42, queue: 'math' })
     assert.deepEqual(lines, [['attempt', 2]])

@@ -1,5 +1,6 @@
 import type { JobsClient } from './context.ts'
 import { brand, isBranded } from './handler.ts'
+import type { ServiceAccess } from './services.ts'
 
 const UNRECOVERABLE_BRAND = Symbol.for('edgeforge.UnrecoverableError')
 
@@ -13,7 +14,7 @@ const UNRECOVERABLE_BRAND = Symbol.for('edgeforge.UnrecoverableError')
  *   return { status: res.status }
  * })
  */
-export interface JobContext {
+export interface JobContext extends ServiceAccess {
   /** The job's id. @example ctx.log('running', ctx.jobId) */
   readonly jobId: string
   /** The queue the job came from. @example if (ctx.queue === 'urgent') … */

@@ -266,6 +266,37 @@ export interface EmailClient {
   send(message: EmailMessage): Promise<{ messageId: string; accepted: string[]; rejected: string[] }>
 }
 
+/** A stored record: a JSON object with its `id`. @example { id: 'rex', name: 'Rex', status: 'available' } */
+export type StoredRecord = Record<string, unknown> & { id: string }
+
+/**
+ * The Storage abstraction: JSON records in a collection, the same calls whether the bound service
+ * is a database (a table named after the collection: `id`, `status`, `data`), object storage
+ * (`<collection>/<id>.json`) or a file server (`<collection>/<id>.json` under its base path).
+ * Ids are 1–128 letters, digits, `_`, `-` or `.`.
+ *
+ * @example
+ * const pets = ctx.records('store', 'pets')
+ * await pets.create('rex', { name: 'Rex', status: 'available' })
+ */
+export interface RecordsClient {
+  /** The record, or null. @example const pet = await pets.get('rex') */
+  get(id: string): Promise<StoredRecord | null>
+  /**
+   * Every record in id order; with a filter, those whose `status` field equals it.
+   *
+   * @example
+   * const available = await pets.list('available')
+   */
+  list(filter?: string): Promise<StoredRecord[]>
+  /** Stores a new record; ServiceError `conflict` when the id is taken. @example await pets.create('rex', { name: 'Rex' }) */
+  create(id: string, record: Record<string, unknown>): Promise<StoredRecord>
+  /** Replaces a record; false when there is none with that id. @example await pets.update('rex', { name: 'Rex', status: 'sold' }) */
+  update(id: string, record: Record<string, unknown>): Promise<boolean>
+  /** Deletes a record; false when there was none. @example await pets.delete('rex') */
+  delete(id: string): Promise<boolean>
+}
+
 /**
  * The services of an endpoint, by the names its bindings give them. Asking for a name that is
  * not bound throws an error that lists the bindings there are.
@@ -284,4 +315,12 @@ export interface ServiceAccess {
   files(name: string): FilesClient
   /** A bound email sender. @example await ctx.email('mail').send({ to, subject, text }) */
   email(name: string): EmailClient
+  /**
+   * JSON records in `collection` on a bound database, object store or file server: the same
+   * handler code on any of them, chosen by the binding.
+   *
+   * @example
+   * const pet = await ctx.records('store', 'pets').get(id)
+   */
+  records(name: string, collection: string): RecordsClient
 }

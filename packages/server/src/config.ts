@@ -31,6 +31,8 @@ export interface Config {
   typeCheck: boolean
   npmCommand: string
   warmCompiler: boolean
+  typeCheckMaxHeapMb: number
+  typeCheckRecycleAfter: number
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number
@@ -240,6 +242,24 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'boolean',
     default: 'true',
     help: 'Start the type checker at boot so the first deploy is as fast as the rest',
+  },
+  {
+    key: 'typeCheckMaxHeapMb',
+    env: 'EDGEFORGE_TYPE_CHECK_MAX_HEAP_MB',
+    flag: 'type-check-max-heap-mb',
+    kind: 'integer',
+    default: '256',
+    min: 0,
+    help: "Heap limit of the type checker's worker thread in MB (0: V8's default); one that runs out is replaced and the check retried once",
+  },
+  {
+    key: 'typeCheckRecycleAfter',
+    env: 'EDGEFORGE_TYPE_CHECK_RECYCLE_AFTER',
+    flag: 'type-check-recycle-after',
+    kind: 'integer',
+    default: '200',
+    min: 0,
+    help: 'Compiles a type checker worker serves before a fresh one replaces it, which bounds its memory (0: never)',
   },
   {
     key: 'npmCommand',

@@ -10,12 +10,22 @@ import {
   type LifecycleEndpoint,
   lifecycleRoutes,
 } from './deploy/index.ts'
-import { createControlApp, systemRoutes } from './http/index.ts'
+import { createControlApp, type RegisteredRoute, registeredRoutes, systemRoutes } from './http/index.ts'
 import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
+import {
+  BoundServices,
+  ServiceManager,
+  ServiceRuntime,
+  ServiceStore,
+  servicesRoutes,
+} from './services/index.ts'
+import { registerServiceMetrics } from './services/metrics.ts'
+import { objectRoutes } from './services/object-routes.ts'
+import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
 import { ThreadSupervisor } from './threads/index.ts'
 
@@ -32,6 +42,8 @@ export interface RunningServer {
   /** The handler threads' supervisor: what every thread serves, their stats. */
   gateway: ThreadSupervisor
   jobs: JobRuntime
+  /** The control plane's routes as registered (tests check them against the declarations). */
+  controlRoutes: readonly RegisteredRoute[]
   /** Stops accepting, drains in-flight requests, closes the store. */
   close(): Promise<void>
 }
@@ -80,7 +92,11 @@ export async function startServer(
     logger,
     endpointLogs,
     metrics,
-    calls: { 'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args) },
+    calls: {
+      'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args),
+      // The seam of services/caller.ts: handler threads' ctx.database()… arrive here.
+      'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+    },
     onQuarantine: (endpointId, reason) => {
       lifecycle
         ?.quarantine(endpointId, reason)
@@ -94,6 +110,8 @@ export async function startServer(
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
     npmCommand: config.npmCommand,
+    typeCheckMaxHeapMb: config.typeCheckMaxHeapMb,
+    typeCheckRecycleAfter: config.typeCheckRecycleAfter,
   })
 
   let lifecycle: Lifecycle | undefined
@@ -109,7 +127,35 @@ export async function startServer(
       drainTimeoutMs: config.drainTimeoutMs,
     },
   )
-  const port = lifecyclePort(catalog)
+  const signer = new UrlSigner()
+  const observeService = registerServiceMetrics(metrics.registry, () =>
+    serviceRuntime.list().map((s) => ({ name: s.name, status: s.status() })),
+  )
+  const serviceRuntime: ServiceRuntime = new ServiceRuntime(
+    { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
+    observeService,
+  )
+  const serviceStore = new ServiceStore(db)
+  const services = new ServiceManager({
+    store: serviceStore,
+    runtime: serviceRuntime,
+    env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
+    endpoints: {
+      describe: async (ids) => {
+        const found = []
+        for (const id of ids) {
+          const record = await catalog.getEndpoint(id).catch(() => undefined)
+          if (record) found.push({ id, name: record.name, running: record.status === 'running' })
+        }
+        return found
+      },
+      exists: async (id) => (await catalog.getEndpoint(id).catch(() => undefined)) !== undefined,
+    },
+    logger,
+  })
+  // Before endpoints are restored, so their first calls find the services active.
+  await services.start()
+  const port = lifecyclePort(catalog, (id) => serviceStore.bindings(id))
   // Several processes on one PostgreSQL database follow each other's deploys.
   const sync =
     db.dialect === 'postgres' && config.databaseUrl
@@ -124,6 +170,16 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
+    services: (endpointId, version, bindings) =>
+      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
+        endpointLogs.append(endpointId, {
+          time: Date.now(),
+          level: 'error',
+          requestId: requestId ?? null,
+          version,
+          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
+        }),
+      ),
   })
 
   const app = await createControlApp({
@@ -159,6 +215,8 @@ export async function startServer(
     },
   })
   catalogRoutes(app, catalog)
+  servicesRoutes(app, services)
+  objectRoutes(app, serviceRuntime, signer)
   lifecycleRoutes(app, lifecycle, port, endpointLogs)
   jobsRoutes(app, {
     engine: jobRuntime.engine,
@@ -187,12 +245,14 @@ export async function startServer(
   } catch (error) {
     await gateway.close(0).catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
+    await serviceRuntime.close()
     await sync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
   }
   const controlPort = (app.server.address() as { port: number }).port
+  signer.setBase(`http://${urlHost(config.controlHost)}:${controlPort}`)
   const server: RunningServer = {
     version: VERSION,
     gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
@@ -203,9 +263,12 @@ export async function startServer(
     lifecycle,
     gateway,
     jobs: jobRuntime,
+    controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
+      // After the handlers drained: their last service calls finish, then the pools close.
+      await serviceRuntime.close()
       await app.close()
       compiler.close()
       await db.close()
@@ -217,25 +280,41 @@ export async function startServer(
   return server
 }
 
+/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
+function describeServiceError(error: unknown): string {
+  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
+  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
+}
+
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
 }
 
 /** The catalog seen through the port the deploy lifecycle is written against. */
-export function lifecyclePort(catalog: Catalog): CatalogPort {
+export function lifecyclePort(
+  catalog: Catalog,
+  bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
+): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id)),
+    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
-    listRunning: async () => (await catalog.listEndpointsByStatus('running')).map(toLifecycle),
+    listRunning: async () =>
+      Promise.all(
+        (await catalog.listEndpointsByStatus('running')).map(async (r) =>
+          toLifecycle(r, await bindingsOf(r.id)),
+        ),
+      ),
     setState: async (id, patch) => {
       await catalog.setEndpointState(id, patch)
     },
   }
 }
 
-function toLifecycle(record: EndpointRecord): LifecycleEndpoint {
+function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
   return {
+    services,
     id: record.id,
     name: record.name,
     kind: record.kind,

@@ -475,7 +475,7 @@ test('management API across contexts', async (t) => {
       has('put', `/api/${collection}/{id}`)
       has('delete', `/api/${collection}/{id}`)
     }
-    assert.deepEqual(doc.paths['/api/endpoints/{id}/deploy'].post.tags, ['lifecycle'])
+    assert.deepEqual(doc.paths['/api/endpoints/{id}/deploy'].post.tags, ['deploy'])
     // Every $ref points at something the document defines.
     const serialized = JSON.stringify(doc)
     for (const [, ref] of serialized.matchAll(/"\$ref":"([^"]+)"/g)) {

@@ -74,6 +74,17 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
     await until(b, '/moved', '200 v2')
   })
 
+  await t.test(
+    'a disable takes it out in the other too, and enabling it again brings it back there',
+    async () => {
+      expectStatus(await a.api('PUT', `/api/endpoints/${created.id}`, { enabled: false }), 200)
+      await until(b, '/moved', /^404 /)
+      expectStatus(await a.api('PUT', `/api/endpoints/${created.id}`, { enabled: true }), 200)
+      assert.equal(await answer(a, '/moved'), '200 v2')
+      await until(b, '/moved', '200 v2')
+    },
+  )
+
   await t.test('a change missed while the LISTEN connection was down is caught up on reconnect', async () => {
     // Cut every LISTEN connection on the endpoints channel (both servers'), then deploy at once:
     // the notice goes out while nobody listens, and the other server only learns of v3 when its

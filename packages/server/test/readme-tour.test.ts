@@ -123,3 +123,38 @@ test('the tour’s job steps: deploy a job handler and the signup endpoint, sign
     ['sending to ada@example.com'],
   )
 })
+
+test('the tour’s services step: create two services, deploy with --service, the handler counts', async (t) => {
+  const srv = await startTestServer(t)
+  const cli = (...args: string[]) => edgeforgeScript([...args, '--url', srv.controlUrl], TOUR)
+  for (const args of [
+    ['services', 'create', 'main-db', '--type', 'sqlite', '--config', 'path=shop.db'],
+    ['services', 'create', 'sessions', '--type', 'memory'],
+    ['services', 'test', 'main-db'],
+    [
+      'deploy',
+      'visits.ts',
+      '--path',
+      '/visits/{page}',
+      '--method',
+      'GET',
+      '--service',
+      'db=main-db',
+      '--service',
+      'cache=sessions',
+    ],
+  ]) {
+    const run = await cli(...args)
+    assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`)
+  }
+  assert.deepEqual(await (await fetch(`${srv.gatewayUrl}/visits/home`)).json(), {
+    page: 'home',
+    visits: 1,
+    total: 1,
+  })
+  assert.deepEqual(await (await fetch(`${srv.gatewayUrl}/visits/about`)).json(), {
+    page: 'about',
+    visits: 1,
+    total: 2,
+  })
+})

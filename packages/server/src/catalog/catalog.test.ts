@@ -266,7 +266,10 @@ for (const [backend, open] of backends) {
         (await s.catalog.listEndpointsByStatus('running')).map((e) => [e.id, e.code]),
         [[b.id, '']],
       )
-      assert.deepEqual(await s.catalog.countEndpoints(), { total: 2, running: 1 })
+      assert.deepEqual(await s.catalog.countEndpoints(), { total: 2, running: { http: 1, job: 0 } })
+      const worker = await s.catalog.createEndpoint({ name: 'counted-worker', kind: 'job', queue: 'count' })
+      await s.catalog.setEndpointState(worker.id, { status: 'running', runningVersion: 1 })
+      assert.deepEqual(await s.catalog.countEndpoints(), { total: 3, running: { http: 1, job: 1 } })
     })
 
     test('deleting a domain removes its collections, their endpoints and endpoints on its host, and reports them', async (t) => {

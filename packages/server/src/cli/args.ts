@@ -33,3 +33,32 @@ export function parseArgs(
 }
 
 export class UsageError extends Error {}
+
+/** Every value of a flag given more than once (`--service db=main --service cache=redis`). */
+export function repeatedFlag(argv: string[], name: string): string[] {
+  const values: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === `--${name}` && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) {
+      values.push(argv[i + 1])
+      i += 1
+    } else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3))
+  }
+  return values
+}
+
+/** `key=value` pairs into an object; a value that parses as JSON (5432, true, null, "007") is taken as such. */
+export function keyValues(pairs: string[], flag: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--${flag} takes key=value, got "${pair}"`)
+    const raw = pair.slice(eq + 1)
+    let value: unknown = raw
+    try {
+      value = JSON.parse(raw)
+    } catch {}
+    out[pair.slice(0, eq)] = value
+  }
+  return out
+}

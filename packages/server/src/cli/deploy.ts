@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
-import { parseArgs, UsageError } from './args.ts'
+import { parseArgs, repeatedFlag, UsageError } from './args.ts'
 import { ControlClient } from './client.ts'
 import { drainingText } from './print.ts'
 
@@ -19,6 +19,8 @@ Options:
   --domain <host>        host the endpoint answers on (default *: any host)
   --collection <id>      collection id the endpoint belongs to
   --dependencies <json>  npm dependencies, e.g. '{"nanoid":"^5"}'
+  --service <name=svc>   bind the name the handler uses to a service, e.g. --service db=main-db
+                         (repeatable; adds or replaces those bindings, others stay)
   --json                 print the server's answer as JSON
 ${CLIENT_SETTINGS_HELP}
 
@@ -93,6 +95,15 @@ export async function deployCommand(argv: string[]): Promise<number> {
         ...body,
       })
     ).data
+  }
+  for (const pair of repeatedFlag(argv, 'service')) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0)
+      throw new UsageError(`--service takes name=service, e.g. --service db=main-db; got "${pair}"`)
+    await client.call('POST', `/api/endpoints/${endpoint.id}/services`, {
+      binding: pair.slice(0, eq),
+      service: pair.slice(eq + 1),
+    })
   }
   const report = (await client.call<RunReport>('POST', `/api/endpoints/${endpoint.id}/deploy`)).data
   // The record as the deploy left it (status, running_version, last_error), not as the PUT did.

@@ -4,6 +4,7 @@ import { DEPLOY_HELP, deployCommand } from './deploy.ts'
 import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
+import { SERVICES_HELP, servicesCommand } from './services.ts'
 
 const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
 
@@ -16,6 +17,8 @@ Commands:
   endpoints stop|start|rm <name>
                         take an endpoint out of service, serve it again, delete it
   logs <name>           show what an endpoint's handler logged
+  services ls|create|update|test|activate|deactivate|rm
+                        databases, caches, storage, file servers and email for handlers
   help [command]        show help for a command
 
 Run "edgeforge <command> --help" for a command's options.`
@@ -32,6 +35,7 @@ const COMMANDS: Record<
   deploy: { help: DEPLOY_HELP, run: deployCommand },
   endpoints: { help: ENDPOINTS_HELP, run: endpointsCommand },
   logs: { help: LOGS_HELP, run: logsCommand },
+  services: { help: SERVICES_HELP, run: servicesCommand },
 }
 
 async function main(argv: string[]): Promise<number> {

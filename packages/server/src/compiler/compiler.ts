@@ -24,11 +24,15 @@ const NO_DEPENDENCIES = 'none'
 export class Compiler {
   private readonly typeCheck: boolean
   private readonly installer: DependencyInstaller
-  private readonly typeChecker = new TypeCheckClient()
+  private readonly typeChecker: TypeCheckClient
   private closed = false
 
   constructor(options: CompilerOptions) {
     this.typeCheck = options.typeCheck ?? true
+    this.typeChecker = new TypeCheckClient({
+      recycleAfter: options.typeCheckRecycleAfter,
+      maxHeapMb: options.typeCheckMaxHeapMb,
+    })
     this.installer = new DependencyInstaller(join(options.cacheDir, 'deps'), options.npmCommand ?? 'npm')
   }
 
@@ -107,6 +111,11 @@ export class Compiler {
       () => {},
       () => {},
     )
+  }
+
+  /** How many type checker workers this compiler has started (recycling starts new ones). */
+  get typeCheckWorkersStarted(): number {
+    return this.typeChecker.workersStarted
   }
 
   /** Stops running installs and the type checker's worker. */

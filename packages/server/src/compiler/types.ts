@@ -37,4 +37,8 @@ export interface CompilerOptions {
   typeCheck?: boolean
   /** Default `npm`. */
   npmCommand?: string
+  /** Checks a type checker worker serves before a fresh one replaces it; 0 or absent: never. */
+  typeCheckRecycleAfter?: number
+  /** The type checker worker's heap limit in MB; 0 or absent: V8's default. */
+  typeCheckMaxHeapMb?: number
 }

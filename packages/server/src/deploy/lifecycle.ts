@@ -1,6 +1,7 @@
 import { ApiError } from '@edgeforge/protocol'
+import type { JobFunction } from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
-import type { Route } from '../gateway/index.ts'
+import type { HandlerVersion, Route, VersionServices } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
@@ -10,6 +11,7 @@ import type {
   CompileReport,
   EndpointStatus,
   GatewayPort,
+  HttpVersion,
   JobHandlerPort,
   LifecycleEndpoint,
   RunReport,
@@ -31,6 +33,8 @@ export interface LifecycleDeps {
    * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
    */
   announce?: (endpointId: string) => void
+  /** The `ctx.database()`… of a version with these bindings; absent, handlers have no services. */
+  services?: (endpointId: string, version: number, bindings: Record<string, string>) => VersionServices
 }
 
 /**
@@ -266,7 +270,14 @@ export class Lifecycle {
         `endpoint ${endpoint.name} has not been compiled: POST /api/endpoints/${id}/deploy compiles and starts it`,
       )
     }
-    if (endpoint.status === 'running' && this.placement.versionOf(endpoint) === target) {
+    const current = this.placement.currentOf(endpoint)
+    // Same version with the same bindings: nothing to swap. Changed bindings swap in a fresh
+    // instance of the version, so requests in flight finish with the bindings they started with.
+    if (
+      endpoint.status === 'running' &&
+      current?.version === target &&
+      current.bindingKey === bindingKey(endpoint.services)
+    ) {
       // A start that succeeds leaves no error behind, even when it had nothing to do.
       await this.deps.catalog.setState(id, { lastError: null })
       return {
@@ -278,7 +289,10 @@ export class Lifecycle {
       }
     }
     const prepared = this.prepared.get(id)
-    const version = prepared?.version === target ? prepared : await this.loadStored(endpoint, target)
+    const version =
+      prepared?.version === target && prepared.bindingKey === bindingKey(endpoint.services)
+        ? prepared
+        : await this.loadStored(endpoint, target)
     const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
     await this.deps.catalog.setState(id, {
@@ -330,20 +344,26 @@ export class Lifecycle {
     check: boolean,
   ): Promise<AnyVersion> {
     if (endpoint.kind === 'job') {
-      return instantiateVersion(
+      const version = instantiateVersion(
         endpoint,
         versionNumber,
         bundle,
         sourceMap,
         this.deps.endpointLogs,
-      ) as AnyVersion
+      ) as HandlerVersion<JobFunction>
+      version.services = this.deps.services?.(endpoint.id, versionNumber, endpoint.services)
+      version.bindingKey = bindingKey(endpoint.services)
+      return version
     }
-    const version = {
+    const version: HttpVersion = {
       endpointId: endpoint.id,
       endpointName: endpoint.name,
       version: versionNumber,
       bundle,
       sourceMap,
+      // The handler threads build the version's ctx.database()… from these, over the call channel.
+      bindings: endpoint.services,
+      bindingKey: bindingKey(endpoint.services),
     }
     if (check) await this.deps.gateway.validate(version)
     return version
@@ -392,4 +412,9 @@ function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {
   const where = first.line ? `${first.file ?? `${name}.ts`}:${first.line}:${first.column ?? 1}: ` : ''
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''
   return `${where}${first.code ? `${first.code} ` : ''}${first.message}${more}`
+}
+
+/** Bindings in a canonical order, to tell whether a version was made with these. */
+function bindingKey(bindings: Record<string, string>): string {
+  return JSON.stringify(Object.entries(bindings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }

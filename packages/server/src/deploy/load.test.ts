@@ -13,6 +13,18 @@ import { type BundleConsole, loadBundle } from './load.ts'
 
 const run = promisify(execFile)
 
+const noServices = () => {
+  throw new Error('no services in this test')
+}
+const NO_SERVICES_STUB = {
+  database: noServices,
+  cache: noServices,
+  storage: noServices,
+  files: noServices,
+  email: noServices,
+  records: noServices,
+}
+
 function request(query = ''): sdk.Request {
   return new sdk.Request({
     method: 'GET',
@@ -33,6 +45,7 @@ function context(): sdk.Context {
     signal: new AbortController().signal,
     log,
     jobs: { enqueue: () => Promise.reject(new Error('no queue in this test')) },
+    ...NO_SERVICES_STUB,
   }
 }
 

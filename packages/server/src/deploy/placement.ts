@@ -31,9 +31,12 @@ export class Placement {
 
   /** The version served here (or running jobs) for the endpoint; undefined when none. */
   versionOf(endpoint: LifecycleEndpoint): number | undefined {
-    return endpoint.kind === 'http'
-      ? this.gateway.get(endpoint.id)?.version
-      : this.jobs?.current(endpoint.id)?.version
+    return this.currentOf(endpoint)?.version
+  }
+
+  /** The version serving the endpoint here, if any. */
+  currentOf(endpoint: LifecycleEndpoint): { version: number; bindingKey: string } | undefined {
+    return endpoint.kind === 'http' ? this.gateway.get(endpoint.id) : this.jobs?.current(endpoint.id)
   }
 
   /** Puts `version` in service: a first start, or a hot swap that drains the version it replaces. */

@@ -26,6 +26,8 @@ export interface LifecycleEndpoint {
   /** Stopped by a disable while running: being enabled again puts `runningVersion` back. */
   resumeOnEnable: boolean
   limits: EndpointLimits
+  /** Service bindings: the name a handler uses → the service's name. */
+  services: Record<string, string>
 }
 
 /** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
@@ -56,12 +58,17 @@ export interface HttpVersion {
   version: number
   bundle: string
   sourceMap: string
+  /** The endpoint's service bindings (the name a handler uses → the service) it was loaded with. */
+  bindings: Record<string, string>
+  bindingKey: string
 }
 
 /** Where HTTP versions are served: the handler threads' supervisor. */
 export interface GatewayPort {
   /** What is served for an endpoint; undefined when it is not served. */
-  get(endpointId: string): { route: Route; version: number; endpointName: string } | undefined
+  get(
+    endpointId: string,
+  ): { route: Route; version: number; endpointName: string; bindingKey: string } | undefined
   ids(): string[]
   /** Loads the version once, off the main thread, and drops it; throws with why it cannot load. */
   validate(version: HttpVersion): Promise<void>

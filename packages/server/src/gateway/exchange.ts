@@ -1,7 +1,18 @@
 import type { ServerResponse } from 'node:http'
-import type { Context, JobsClient, Logger } from '@edgeforge/sdk'
+import type {
+  CacheClient,
+  Context,
+  DatabaseClient,
+  EmailClient,
+  FilesClient,
+  JobsClient,
+  Logger,
+  RecordsClient,
+  StorageClient,
+} from '@edgeforge/sdk'
 import { type EndpointLogEntry, formatLogLine } from '../observability/endpoint-logs.ts'
 import type { HandlerVersion } from './registry.ts'
+import { NO_SERVICES } from './services.ts'
 
 /** Where an exchange reports what it logs; the dispatcher. */
 export interface ExchangeHost {
@@ -78,6 +89,30 @@ export class Exchange implements Context {
 
   get jobs(): JobsClient {
     return this.host.jobs
+  }
+
+  database(name: string): DatabaseClient {
+    return (this.version.services ?? NO_SERVICES).database(name, this.requestId)
+  }
+
+  cache(name: string): CacheClient {
+    return (this.version.services ?? NO_SERVICES).cache(name, this.requestId)
+  }
+
+  storage(name: string): StorageClient {
+    return (this.version.services ?? NO_SERVICES).storage(name, this.requestId)
+  }
+
+  files(name: string): FilesClient {
+    return (this.version.services ?? NO_SERVICES).files(name, this.requestId)
+  }
+
+  email(name: string): EmailClient {
+    return (this.version.services ?? NO_SERVICES).email(name, this.requestId)
+  }
+
+  records(name: string, collection: string): RecordsClient {
+    return (this.version.services ?? NO_SERVICES).records(name, collection, this.requestId)
   }
 
   /** Aborts the signal (if anyone asked for it) with the request's scope, so abort listeners log under its id. */

@@ -10,3 +10,4 @@ export {
   type SwapResult,
 } from './registry.ts'
 export { RouterSnapshot } from './router.ts'
+export { NO_SERVICES, serviceMethods, type VersionServices } from './services.ts'

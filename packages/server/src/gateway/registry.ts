@@ -1,4 +1,5 @@
 import type { HandlerFunction } from '@edgeforge/sdk'
+import type { VersionServices } from './services.ts'
 
 /** Where an endpoint is served: `host` is '*' or a lower-case hostname; `path` a template. */
 export interface Route {
@@ -47,6 +48,10 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   expired = false
   /** The endpoint's metrics series; the dispatcher attaches it on the version's first request. */
   series: RequestSeries | undefined
+  /** `ctx.database()`… for this version: its endpoint's service bindings when it was loaded. */
+  services: VersionServices | undefined = undefined
+  /** Which bindings `services` was made with (the lifecycle compares it to swap on a rebinding). */
+  bindingKey = '[]'
   readonly drained: Promise<void>
   private resolveDrained!: () => void
 

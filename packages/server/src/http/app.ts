@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ApiError } from '@edgeforge/protocol'
+import { ApiError, type Operation } from '@edgeforge/protocol'
 import { AjvCompiler } from '@fastify/ajv-compiler'
-import swagger from '@fastify/swagger'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, {
   type FastifyBaseLogger,
@@ -14,7 +13,7 @@ import type { Logger } from '../observability/logger.ts'
 import { requestIdFor } from '../observability/request-id.ts'
 import { errorBody, mapError } from './errors.ts'
 import { createGuard } from './guard.ts'
-import { RouteIndex } from './route-index.ts'
+import { type RegisteredRoute, RouteIndex } from './route-index.ts'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -34,6 +33,13 @@ export interface ControlAppOptions {
   bodyLimitBytes?: number
 }
 
+const controlRoutes = new WeakMap<object, RegisteredRoute[]>()
+
+/** The routes registered on a control app so far, for the test that they are the declared ones. */
+export function registeredRoutes(app: App): readonly RegisteredRoute[] {
+  return controlRoutes.get(app) ?? []
+}
+
 /** The success envelope every control-plane route returns. */
 export function ok<T>(data: T): { ok: true; data: T } {
   return { ok: true, data }
@@ -46,7 +52,8 @@ export function okPage<T>(page: { items: T[]; continuation_token: string | null 
 
 /**
  * The control-plane shell: Fastify with TypeBox validation, the `{ ok, data | error }` envelope,
- * the bearer-token guard and the OpenAPI document. Contexts add their routes as plugins.
+ * the guard (host, origin, bearer token), router errors in the envelope, 405s. Contexts add their
+ * routes from the declarations in @edgeforge/protocol (see declared.ts).
  */
 export async function createControlApp(options: ControlAppOptions): Promise<App> {
   const guard = createGuard({ adminToken: options.adminToken, allowedHosts: options.allowedHosts ?? [] })
@@ -80,7 +87,11 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
   app.setValidatorCompiler((route) => (route.httpPart === 'body' ? strict : lenient)(route))
 
   const routes = new RouteIndex()
-  app.addHook('onRoute', (route) => routes.add(route.method, route.url))
+  app.addHook('onRoute', (route) => {
+    const operation = (route.config as { operation?: Operation } | undefined)?.operation
+    routes.add(route.method, route.url, operation?.name)
+  })
+  controlRoutes.set(app, routes.routes)
 
   // Action routes (deploy, stop, retry, …) take no body, and many clients send `content-type:
   // application/json` on every request: an empty JSON body reads as no body. Anything else goes to
@@ -94,15 +105,6 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
       return
     }
     parseJson(req, text, done)
-  })
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'edgeforge control plane', version: options.version },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: options.adminToken ? [{ bearer: [] }] : [],
-    },
   })
 
   app.addHook('onRequest', async (req, reply) => {
@@ -141,8 +143,6 @@ export async function createControlApp(options: ControlAppOptions): Promise<App>
     }
     reply.status(404).send(errorBody(new ApiError('not_found', `no route ${req.method} ${path}`)))
   })
-
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   return app
 }

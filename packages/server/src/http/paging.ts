@@ -1,15 +1,4 @@
 import { ApiError } from '@edgeforge/protocol'
-import { Type } from 'typebox'
-
-/** Query fields every list route accepts. */
-export const PageQuery = {
-  limit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page' }),
-  ),
-  continuation_token: Type.Optional(
-    Type.String({ maxLength: 512, description: 'Opaque token from the previous page; absent on the first' }),
-  ),
-}
 
 export interface Page<T> {
   items: T[]

@@ -392,7 +392,8 @@ function outcomeOf(error: Error): ActorOutcome {
 
 /** What the caller gets for an error that left the connection alive: the backend's message only (no driver object, no stack). */
 function refusal(service: string, error: unknown): Error {
-  if (isHandlerError(error)) return error
+  // HandlerErrors are the actor's own; TypeErrors are a kind refusing the caller's arguments (a bad key, a missing SQL text).
+  if (isHandlerError(error) || error instanceof TypeError) return error
   // A kind does not know the name it runs under: stamp it.
   if (isServiceError(error)) return new ServiceError(service, error.code, error.message)
   return operationFailed(service, error)

@@ -4,8 +4,8 @@ import type { ServiceFamily } from './kind.ts'
 export interface CallTarget {
   /** The service's name (what the binding points at, e.g. `main-db`). */
   service: string
-  /** The ctx method used; a `ctx.cache()` call on a database service is refused. */
-  family: ServiceFamily
+  /** The ctx method used; a `ctx.cache()` call on a database service is refused. `records` works on databases, storage and files. */
+  family: ServiceFamily | 'records'
   /** The name the handler used (e.g. `db`), for error messages. */
   binding: string
 }

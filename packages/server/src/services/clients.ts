@@ -7,12 +7,14 @@ import type {
   FileEntry,
   FilesClient,
   ObjectInfo,
+  RecordsClient,
   Row,
   ServiceAccess,
   SqlParam,
   SqlRunner,
   StorageClient,
   StoredObject,
+  StoredRecord,
 } from '@edgeforge/sdk'
 import type { CallTarget, ServiceCaller } from './caller.ts'
 import type { ServiceFamily } from './kind.ts'
@@ -20,25 +22,35 @@ import type { ServiceFamily } from './kind.ts'
 /** An endpoint's bindings: the name a handler uses → the service's name. */
 export type Bindings = Readonly<Record<string, string>>
 
+/** Told of every failed call (for the endpoint's log); the error still reaches the handler. */
+export type ServiceErrorHook = (
+  target: CallTarget,
+  op: string,
+  error: unknown,
+  requestId: string | undefined,
+) => void
+
 /**
  * The handler side of services: `ctx.database(name)` and its siblings over a ServiceCaller.
  * Nothing here holds a connection; each method is one call through the seam.
  */
-export class EndpointServices implements ServiceAccess {
+export class BoundServices implements ServiceAccess {
   private readonly caller: ServiceCaller
   private readonly bindings: Bindings
+  private readonly onError: ServiceErrorHook | undefined
 
-  constructor(caller: ServiceCaller, bindings: Bindings) {
+  constructor(caller: ServiceCaller, bindings: Bindings, onError?: ServiceErrorHook) {
     this.caller = caller
     this.bindings = bindings
+    this.onError = onError
   }
 
-  database(name: string): DatabaseClient {
-    return databaseClient(this.send(this.target('database', name)))
+  database(name: string, requestId?: string): DatabaseClient {
+    return databaseClient(this.send(this.target('database', name), requestId))
   }
 
-  cache(name: string): CacheClient {
-    const send = this.send(this.target('cache', name))
+  cache(name: string, requestId?: string): CacheClient {
+    const send = this.send(this.target('cache', name), requestId)
     return {
       get: (key) => send('get', [key]) as Promise<string | null>,
       set: async (key, value, options) => {
@@ -53,8 +65,8 @@ export class EndpointServices implements ServiceAccess {
     }
   }
 
-  storage(name: string): StorageClient {
-    const send = this.send(this.target('storage', name))
+  storage(name: string, requestId?: string): StorageClient {
+    const send = this.send(this.target('storage', name), requestId)
     return {
       put: async (key, body, options) => {
         await send('put', [key, await toBytes(body), options?.contentType ?? null])
@@ -71,8 +83,8 @@ export class EndpointServices implements ServiceAccess {
     }
   }
 
-  files(name: string): FilesClient {
-    const send = this.send(this.target('files', name))
+  files(name: string, requestId?: string): FilesClient {
+    const send = this.send(this.target('files', name), requestId)
     return {
       put: async (path, body) => {
         await send('put', [path, await toBytes(body)])
@@ -86,11 +98,22 @@ export class EndpointServices implements ServiceAccess {
     }
   }
 
-  email(name: string): EmailClient {
-    const send = this.send(this.target('email', name))
+  email(name: string, requestId?: string): EmailClient {
+    const send = this.send(this.target('email', name), requestId)
     return {
       send: (message: EmailMessage) =>
         send('send', [message]) as Promise<{ messageId: string; accepted: string[]; rejected: string[] }>,
+    }
+  }
+
+  records(name: string, collection: string, requestId?: string): RecordsClient {
+    const send = this.send(this.target('records', name), requestId)
+    return {
+      get: (id) => send('get', [collection, id]) as Promise<StoredRecord | null>,
+      list: (filter) => send('list', [collection, filter ?? null]) as Promise<StoredRecord[]>,
+      create: (id, record) => send('create', [collection, id, record]) as Promise<StoredRecord>,
+      update: (id, record) => send('update', [collection, id, record]) as Promise<boolean>,
+      delete: (id) => send('delete', [collection, id]) as Promise<boolean>,
     }
   }
 
@@ -99,7 +122,7 @@ export class EndpointServices implements ServiceAccess {
     return Object.keys(this.bindings)
   }
 
-  private target(family: ServiceFamily, binding: string): CallTarget {
+  private target(family: ServiceFamily | 'records', binding: string): CallTarget {
     const service = Object.hasOwn(this.bindings, binding) ? this.bindings[binding] : undefined
     if (service === undefined) {
       const names = this.names()
@@ -111,8 +134,14 @@ export class EndpointServices implements ServiceAccess {
     return { service, family, binding }
   }
 
-  private send(target: CallTarget) {
-    return (op: string, args: readonly unknown[]) => this.caller.call(target, op, args)
+  private send(target: CallTarget, requestId: string | undefined) {
+    const onError = this.onError
+    if (!onError) return (op: string, args: readonly unknown[]) => this.caller.call(target, op, args)
+    return (op: string, args: readonly unknown[]) =>
+      this.caller.call(target, op, args).catch((error: unknown) => {
+        onError(target, op, error, requestId)
+        throw error
+      })
   }
 }
 

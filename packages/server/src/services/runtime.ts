@@ -1,5 +1,6 @@
 import type { ActorObserver, ActorStatus } from './actor.ts'
 import type { CallTarget, ServiceCaller } from './caller.ts'
+import { recordsOp } from './collections.ts'
 import { serviceUnavailable } from './errors.ts'
 import { resolveConfig } from './fields.ts'
 import type { KindEnvironment, ServiceKind } from './kind.ts'
@@ -36,6 +37,7 @@ export class ServiceRuntime implements ServiceCaller {
       return Promise.reject(
         serviceUnavailable(target.binding, new Error(`service "${target.service}" is not active`)),
       )
+    if (target.family === 'records') return recordsOp(service, op, args)
     if (service.kind.family !== target.family)
       return Promise.reject(
         new TypeError(

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { EnqueuedJob, HandlerFunction, JobsClient } from '@edgeforge/sdk'
-import { HandlerError } from '@edgeforge/sdk'
+import { HandlerError, ServiceError } from '@edgeforge/sdk'
 import { instantiateVersion } from '../deploy/version.ts'
 import {
   Dispatcher,
@@ -16,6 +16,8 @@ import {
   RouterSnapshot,
 } from '../gateway/index.ts'
 import { EndpointSeries } from '../observability/series.ts'
+import type { ServiceCaller } from '../services/caller.ts'
+import { BoundServices } from '../services/clients.ts'
 import { LivenessWriter } from './liveness.ts'
 import type {
   Command,
@@ -67,11 +69,23 @@ function callMain(method: string, args: unknown[]): Promise<unknown> {
   })
 }
 function fromWire(error: WireError): Error {
-  if (error.status !== undefined && error.code !== undefined)
+  if (error.kind === 'handler' && error.status !== undefined && error.code !== undefined)
     return new HandlerError(error.status, error.code, error.message, {
       retryAfterSeconds: error.retryAfterSeconds,
     })
+  if (error.kind === 'service')
+    return new ServiceError(error.service ?? '', error.code ?? 'operation_failed', error.message)
   return new Error(error.message)
+}
+/** As main.ts words it: the code, the message, and the backend's reason. */
+function describeServiceError(error: unknown): string {
+  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
+  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
+}
+
+const serviceCaller: ServiceCaller = {
+  call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
 const jobs: JobsClient = {
   enqueue: (queue, payload, options) =>
@@ -122,6 +136,25 @@ function load(artifact: VersionArtifact): HandlerVersion<HandlerFunction> {
 function install(endpoint: ServedEndpoint) {
   const version = load(endpoint.artifact)
   version.watchSlot = endpoint.slot
+  version.bindingKey = endpoint.artifact.bindingKey
+  const { endpointId, version: versionNumber } = endpoint.artifact
+  // ctx.database()… of this version: every operation is one call into the main thread's services.
+  version.services = new BoundServices(
+    serviceCaller,
+    endpoint.artifact.bindings,
+    (target, op, error, requestId) =>
+      send({
+        type: 'log',
+        endpointId,
+        entry: {
+          time: Date.now(),
+          level: 'error',
+          requestId: requestId ?? null,
+          version: versionNumber,
+          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
+        },
+      }),
+  )
   const result = registry.install(endpoint.artifact.endpointId, endpoint.route, endpoint.limits, version)
   registry.get(endpoint.artifact.endpointId)!.quarantined = endpoint.quarantined
   publish()

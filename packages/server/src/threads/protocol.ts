@@ -1,3 +1,4 @@
+import type { HttpVersion } from '../deploy/ports.ts'
 import type { DrainReport, EndpointLimits, Route } from '../gateway/index.ts'
 import type { EndpointLogEntry } from '../observability/endpoint-logs.ts'
 import type { SeriesCounts } from '../observability/series.ts'
@@ -9,13 +10,7 @@ import type { SeriesCounts } from '../observability/series.ts'
  */
 
 /** What a thread needs to load and serve one version of an HTTP endpoint. */
-export interface VersionArtifact {
-  endpointId: string
-  endpointName: string
-  version: number
-  bundle: string
-  sourceMap: string
-}
+export type VersionArtifact = HttpVersion
 
 /** An endpoint as every thread serves it. */
 export interface ServedEndpoint {
@@ -60,7 +55,12 @@ export type Command =
 
 /** A HandlerError (or any failure) as it crosses threads. */
 export interface WireError {
+  /** `handler`: a HandlerError (status, code); `service`: a ServiceError (service, code); else a plain Error. */
+  kind?: 'handler' | 'service'
+  service?: string
   message: string
+  /** The cause's message (a backend's reason): the endpoint log shows it, as on the main thread. */
+  cause?: string
   status?: number
   code?: string
   retryAfterSeconds?: number

@@ -1,3 +1,4 @@
+import { isHandlerError, isServiceError } from '@edgeforge/sdk'
 import { Counter, Gauge } from 'prom-client'
 import type { DrainReport, EndpointLimits, Route, SwapResult } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
@@ -129,10 +130,13 @@ export class ThreadSupervisor {
   }
 
   /** The version served for an endpoint, as every thread serves it. */
-  get(endpointId: string): { route: Route; version: number; endpointName: string } | undefined {
+  get(
+    endpointId: string,
+  ): { route: Route; version: number; endpointName: string; bindingKey: string } | undefined {
     const served = this.served.get(endpointId)
     return (
       served && {
+        bindingKey: served.artifact.bindingKey,
         route: served.route,
         version: served.artifact.version,
         endpointName: served.artifact.endpointName,
@@ -359,7 +363,7 @@ export class ThreadSupervisor {
           (value) => thread.send({ type: 'result', id: event.id, ok: true, value }),
           (error: unknown) => {
             const wire = toWire(error)
-            if (wire.status === undefined)
+            if (wire.kind === undefined)
               this.options.logger.error({ err: error, method: event.method }, 'a handler thread call failed')
             thread.send({ type: 'result', id: event.id, ok: false, error: wire })
           },
@@ -379,17 +383,21 @@ function culprit(buffer: SharedArrayBuffer): number {
 }
 
 function toWire(error: unknown): WireError {
-  const e = error as { message?: unknown; status?: unknown; code?: unknown; retryAfterSeconds?: unknown }
-  const wire: WireError = { message: typeof e?.message === 'string' ? e.message : String(error) }
-  if (typeof e?.status === 'number' && typeof e.code === 'string' && e.status < 500) {
-    wire.status = e.status
-    wire.code = e.code
-    if (typeof e.retryAfterSeconds === 'number') wire.retryAfterSeconds = e.retryAfterSeconds
-  } else {
-    // What the main thread failed at stays in its log; the handler sees a plain failure.
-    wire.message = 'the call failed inside the gateway'
+  // HandlerErrors (a rate limit, service_unavailable) and ServiceErrors are meant for the handler;
+  // anything else stays in the main thread's log and the handler sees a plain failure.
+  if (isHandlerError(error)) {
+    const wire: WireError = {
+      kind: 'handler',
+      status: error.status,
+      code: error.code,
+      message: error.message,
+    }
+    if (typeof error.retryAfterSeconds === 'number') wire.retryAfterSeconds = error.retryAfterSeconds
+    return wire
   }
-  return wire
+  if (isServiceError(error))
+    return { kind: 'service', service: error.service, code: error.code, message: error.message }
+  return { message: 'the call failed inside the gateway' }
 }
 
 /** One report per old version, its in-flight requests summed over the threads. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, test } from 'node:test'
-import type { ReplyBody } from '@edgeforge/protocol'
+import { jobsApi, openApiDocument, type ReplyBody } from '@edgeforge/protocol'
 import pino from 'pino'
 import { backends, engineFor, type TestStore } from '../../../test/support/jobs.ts'
 import { createControlApp } from '../../http/app.ts'
@@ -169,11 +169,8 @@ const ROUTES: Array<[method: string, path: string, tag: string]> = [
   ['GET', '/storage/info', 'storage'],
 ]
 
-test('every job route is in the OpenAPI document with its tag and summary, and in docs/api.md', async (t) => {
-  const store = await backends[0][1](t)
-  if (!store) return
-  const { call } = await serve(store)
-  const doc = (await call('GET', '/api/openapi.json')).body as unknown as {
+test('every job route is declared, in the OpenAPI document with a summary, and in docs/api.md', () => {
+  const doc = openApiDocument(Object.values(jobsApi), { version: 'test' }) as {
     paths: Record<string, Record<string, { tags?: string[]; summary?: string }>>
   }
   const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
@@ -184,9 +181,9 @@ test('every job route is in the OpenAPI document with its tag and summary, and i
     join(import.meta.dirname, '..', '..', '..', '..', '..', 'docs', 'api.md'),
     'utf8',
   )
-  for (const [method, path, tag] of ROUTES) {
+  for (const [method, path] of ROUTES) {
     const operation = doc.paths[path][method.toLowerCase()]
-    assert.deepEqual(operation.tags, [tag], `${method} ${path}`)
+    assert.deepEqual(operation.tags, ['jobs'], `${method} ${path}`)
     assert.ok(operation.summary, `${method} ${path} has a summary`)
     assert.ok(apiDoc.includes(`\`${method} ${path}\``), `docs/api.md lists ${method} ${path}`)
   }

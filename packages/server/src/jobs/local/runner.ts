@@ -58,12 +58,6 @@ export interface RunnerOptions {
   onError?: (error: unknown) => void
 }
 
-interface Running {
-  job: Job
-  controller: AbortController
-  cause: AbortCause | null
-}
-
 export interface SettledJob {
   job: Job
   outcome: FinishOutcome
@@ -94,7 +88,7 @@ export function createRunner(options: RunnerOptions) {
   const heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3))
   const pollMs = options.pollMs ?? 1000
   const onError = options.onError ?? ((error: unknown) => console.error('edgeforge job runner:', error))
-  const running = new Map<string, Running>()
+  const running = new Map<string, JobRun>()
   const stats: RunnerStats = { claimed: 0, succeeded: 0, failed: 0, leaseLost: 0 }
   let started = false
   let stopping = false
@@ -135,27 +129,76 @@ export function createRunner(options: RunnerOptions) {
     flushing = false
   }
 
+  let flushScheduled = false
   function completeLater(item: Completion): Promise<FinishOutcome | null> {
     return new Promise((resolve) => {
       batch.push({ item, resolve })
-      if (!flushing) setImmediate(flush)
+      if (flushing || flushScheduled) return
+      // One flush for every job that finishes in this turn (a running flush takes them as well).
+      flushScheduled = true
+      setImmediate(() => {
+        flushScheduled = false
+        void flush()
+      })
     })
   }
 
-  function abort(entry: Running, cause: AbortCause): void {
-    if (entry.cause) return
-    entry.cause = cause
-    entry.controller.abort(new JobAbortError(cause))
+  /**
+   * One running job: its state and the context its code gets, in one object (a runner allocates
+   * per job only what it must: thousands run per second).
+   */
+  class JobRun implements RunnerJobContext {
+    readonly job: Job
+    /** Made when the job first reads its signal: most jobs never do. */
+    controller: AbortController | null = null
+    cause: AbortCause | null = null
+
+    constructor(job: Job) {
+      this.job = job
+    }
+
+    get attempt(): number {
+      return this.job.attempts
+    }
+
+    get signal(): AbortSignal {
+      if (!this.controller) {
+        this.controller = new AbortController()
+        if (this.cause) this.controller.abort(new JobAbortError(this.cause))
+      }
+      return this.controller.signal
+    }
+
+    log(line: string): void {
+      engine.appendLog(this.job.id, line).catch(onError)
+    }
+
+    progress(fraction: number): void {
+      engine.setProgress(this.job.id, fraction).catch(onError)
+    }
   }
 
-  async function report(entry: Running, ok: boolean, value: unknown, runMs: number): Promise<void> {
+  function abort(entry: JobRun, cause: AbortCause): void {
+    if (entry.cause) return
+    entry.cause = cause
+    entry.controller?.abort(new JobAbortError(cause))
+  }
+
+  async function report(entry: JobRun, ok: boolean, value: unknown, runMs: number): Promise<void> {
     const { job, cause } = entry
-    const ref = { id: job.id, owner, attempt: job.attempts }
     let outcome: FinishOutcome | null
     // Once we aborted the signal, a return is not proof the work was done.
     if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
-    else if (cause === 'shutdown') outcome = await engine.release(ref)
-    else if (ok && cause === null) outcome = await completeLater({ ...ref, queue: job.queue, result: value })
+    else if (cause === 'shutdown')
+      outcome = await engine.release({ id: job.id, owner, attempt: job.attempts })
+    else if (ok && cause === null)
+      outcome = await completeLater({
+        id: job.id,
+        owner,
+        attempt: job.attempts,
+        queue: job.queue,
+        result: value,
+      })
     else {
       const error =
         cause === 'cancelled' ? 'cancelled on request' : (options.describeFailure?.(value) ?? value)
@@ -174,19 +217,13 @@ export function createRunner(options: RunnerOptions) {
   }
 
   async function run(job: Job): Promise<void> {
-    const entry: Running = { job, controller: new AbortController(), cause: null }
+    const entry = new JobRun(job)
     running.set(job.id, entry)
-    const ctx: RunnerJobContext = {
-      signal: entry.controller.signal,
-      attempt: job.attempts,
-      log: (line) => void engine.appendLog(job.id, line).catch(onError),
-      progress: (fraction) => void engine.setProgress(job.id, fraction).catch(onError),
-    }
     let ok = true
     let value: unknown
     const startedAt = performance.now()
     try {
-      value = await execute(job, ctx)
+      value = await execute(job, entry)
     } catch (error) {
       ok = false
       value = error

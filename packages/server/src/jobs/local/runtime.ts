@@ -1,7 +1,13 @@
 import { ApiError } from '@edgeforge/protocol'
 import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
 import type { JobHandlerPort, LifecycleEndpoint } from '../../deploy/index.ts'
-import { type DrainReport, HandlerRegistry, type HandlerVersion, requestScope } from '../../gateway/index.ts'
+import {
+  type DrainReport,
+  HandlerRegistry,
+  type HandlerVersion,
+  requestScope,
+  serviceMethods,
+} from '../../gateway/index.ts'
 import { type EndpointLogs, formatLogLine } from '../../observability/endpoint-logs.ts'
 import type { Logger } from '../../observability/logger.ts'
 import type { Db } from '../../store/index.ts'
@@ -196,7 +202,10 @@ export class JobRuntime implements JobHandlerPort {
       jobId: job.id,
       queue: job.queue,
       attempt: runnerCtx.attempt,
-      signal: runnerCtx.signal,
+      // Read through: the runner makes the signal only when the handler asks for it.
+      get signal() {
+        return runnerCtx.signal
+      },
       jobs: this.client,
       log: (...args: unknown[]) => {
         const line = formatLogLine(args)
@@ -210,6 +219,7 @@ export class JobRuntime implements JobHandlerPort {
         })
       },
       progress: (fraction: number) => runnerCtx.progress(fraction),
+      ...serviceMethods(version, job.id),
     }
     try {
       return await requestScope.run({ requestId: job.id, version }, () => version.fn(job.payload, ctx))

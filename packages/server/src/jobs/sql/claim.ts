@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '../../store/index.ts'
 import type { Job } from '../types.ts'
-import { byQueueOrder, type JobRow, toJob } from './rows.ts'
+import { byQueueOrder, type ClaimedRow, claimedJob } from './rows.ts'
 
 // How many jobs a claim may take: none while the queue is paused, else the caller's limit capped
 // by max_workers minus the jobs running in the queue right now (across every owner). A queue
@@ -15,11 +15,18 @@ const LIMIT_PG = `coalesce((SELECT CASE WHEN s.paused = 1 THEN 0 WHEN s.max_work
 const SET_RUNNING = `status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?,
   started_at = ?, updated_at = ?, progress = NULL`
 
-// One statement: the subquery walks the partial claim index in order and stops after LIMIT rows.
+// What a claim returns: the columns the claim does not set itself (claimedJob fills in the rest).
+// Every column is a value to decode per job: on SQLite this list and the rowid lookup below took
+// the statement from 5.4 to 4.4 µs a job (RETURNING * over the id index).
+const CLAIMED =
+  'id, payload, priority, run_at, attempts, max_attempts, result, last_error, cancel_requested, dedup_key, created_at, finished_at'
+
+// One statement: the subquery walks the partial claim index in order and stops after LIMIT rows;
+// the update finds them by rowid (the claim index holds it), not through the id index.
 const CLAIM_SQLITE = `UPDATE jobs SET ${SET_RUNNING}
-  WHERE id IN (SELECT id FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
+  WHERE rowid IN (SELECT rowid FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
     ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_SQLITE})
-  RETURNING *`
+  RETURNING ${CLAIMED}`
 
 // SKIP LOCKED lets concurrent claimers take different rows instead of queueing behind each other.
 const CLAIM_PG = `WITH picked AS (
@@ -30,7 +37,7 @@ const CLAIM_PG = `WITH picked AS (
   -- join over the whole table, succeeded history included (4.8 ms vs 1.7 ms per 100-job claim).
   UPDATE jobs SET ${SET_RUNNING.replace('attempts + 1', 'jobs.attempts + 1')}
   WHERE jobs.id = ANY(ARRAY(SELECT id FROM picked))
-  RETURNING jobs.*`
+  RETURNING ${CLAIMED.replace(/(\w+)/g, 'jobs.$1')}`
 
 // Two-key advisory lock space of the claim path; the first key only has to differ from other users.
 const CLAIM_LOCK_SPACE = 17_245
@@ -55,8 +62,9 @@ function claimParams(input: ClaimOneQueue, dialect: Db['dialect']): Array<string
 
 async function claimWith(q: Queryable, input: ClaimOneQueue): Promise<Job[]> {
   const sql = q.dialect === 'postgres' ? CLAIM_PG : CLAIM_SQLITE
-  const rows = await q.all<JobRow>(sql, claimParams(input, q.dialect))
-  return rows.map(toJob)
+  const rows = await q.all<ClaimedRow>(sql, claimParams(input, q.dialect))
+  const leaseExpiresAt = input.now + input.leaseMs
+  return rows.map((row) => claimedJob(row, input.queue, input.owner, input.now, leaseExpiresAt))
 }
 
 /**

@@ -47,6 +47,54 @@ export function toJob(row: JobRow): Job {
   }
 }
 
+/** The columns a claim returns (see claim.ts): the ones it does not set itself. */
+export type ClaimedRow = Pick<
+  JobRow,
+  | 'id'
+  | 'payload'
+  | 'priority'
+  | 'run_at'
+  | 'attempts'
+  | 'max_attempts'
+  | 'result'
+  | 'last_error'
+  | 'cancel_requested'
+  | 'dedup_key'
+  | 'created_at'
+  | 'finished_at'
+>
+
+/** A just-claimed job: what the claim set (status, lease, start) plus the returned columns. */
+export function claimedJob(
+  row: ClaimedRow,
+  queue: string,
+  owner: string,
+  now: number,
+  leaseExpiresAt: number,
+): Job {
+  return {
+    id: row.id,
+    queue,
+    payload: JSON.parse(row.payload),
+    priority: Number(row.priority),
+    runAt: Number(row.run_at),
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    status: 'running',
+    result: row.result === null ? null : JSON.parse(row.result),
+    lastError: row.last_error,
+    progress: null,
+    leaseOwner: owner,
+    leaseExpiresAt,
+    cancelRequested: Number(row.cancel_requested) === 1,
+    dedupKey: row.dedup_key,
+    createdAt: Number(row.created_at),
+    startedAt: now,
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    updatedAt: now,
+  }
+}
+
 /** Claims return rows in no particular order; runners start them in queue order. */
 export function byQueueOrder(a: Job, b: Job): number {
   return b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

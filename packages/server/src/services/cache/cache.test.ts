@@ -4,7 +4,7 @@ import { isHandlerError } from '@edgeforge/sdk'
 import { Redis } from 'ioredis'
 import memjs from 'memjs'
 import { needServer, testRuntime } from '../../../test/support/services.ts'
-import { EndpointServices } from '../clients.ts'
+import { BoundServices } from '../clients.ts'
 
 /** The three cache kinds; redis and memcached results are read back with a client of the test's own. */
 
@@ -46,7 +46,7 @@ for (const [type, make] of Object.entries(BACKENDS)) {
     t.after(() => backend.close())
     const { runtime } = testRuntime(t)
     runtime.activate({ id: type, name: 'sessions', type, config: backend.config, secrets: {} })
-    const cache = new EndpointServices(runtime, { cache: 'sessions' }).cache('cache')
+    const cache = new BoundServices(runtime, { cache: 'sessions' }).cache('cache')
     const k = (name: string) => `${prefix}${name}`
 
     assert.equal(await cache.get(k('missing')), null)
@@ -90,7 +90,7 @@ test('redis: an unreachable server is a 503 at once, without commands piling up'
     config: { host: '127.0.0.1', port: 1 },
     secrets: {},
   })
-  const cache = new EndpointServices(runtime, { cache: 'down' }).cache('cache')
+  const cache = new BoundServices(runtime, { cache: 'down' }).cache('cache')
   await assert.rejects(cache.get('k'), (e: unknown) => isHandlerError(e) && e.status === 503)
   assert.match(runtime.status('down')?.lastError ?? '', /ECONNREFUSED/)
 })
@@ -105,7 +105,7 @@ test('redis: a wrong password is a 503 whose message holds no password', async (
     config: { host: '127.0.0.1', port: 6379, username: 'edgeforge-nobody' },
     secrets: { password: 'not-the-password-17' },
   })
-  const cache = new EndpointServices(runtime, { cache: 'locked' }).cache('cache')
+  const cache = new BoundServices(runtime, { cache: 'locked' }).cache('cache')
   await assert.rejects(cache.get('k'), (e: unknown) => {
     assert.ok(isHandlerError(e) && e.status === 503)
     assert.ok(!e.message.includes('not-the-password-17'))
@@ -124,7 +124,7 @@ test('redis: connections the server drops (CLIENT KILL) are replaced', async (t)
     config: { host: '127.0.0.1', port: 6379, pool_size: 2 },
     secrets: {},
   })
-  const cache = new EndpointServices(runtime, { cache: `c-${process.pid}` }).cache('cache')
+  const cache = new BoundServices(runtime, { cache: `c-${process.pid}` }).cache('cache')
   await Promise.all([cache.get('a'), cache.get('b')])
   const admin = new Redis({ host: '127.0.0.1', port: 6379 })
   t.after(() => admin.disconnect())
@@ -151,6 +151,6 @@ test('memcached: an unreachable server is a 503', async (t) => {
     config: { host: '127.0.0.1', port: 1, connect_timeout_ms: 500 },
     secrets: {},
   })
-  const cache = new EndpointServices(runtime, { cache: 'down' }).cache('cache')
+  const cache = new BoundServices(runtime, { cache: 'down' }).cache('cache')
   await assert.rejects(cache.get('k'), (e: unknown) => isHandlerError(e) && e.status === 503)
 })

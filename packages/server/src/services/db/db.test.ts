@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { freshPostgresUrl } from '../../../test/support/postgres.ts'
 import { freshMariaDb, testRuntime } from '../../../test/support/services.ts'
-import { EndpointServices } from '../clients.ts'
+import { BoundServices } from '../clients.ts'
 import type { ServiceRuntime } from '../runtime.ts'
 
 /**
@@ -102,7 +102,7 @@ function setup(runtime: ServiceRuntime, backend: Backend, extra: Record<string, 
     config: { ...backend.config, ...extra },
     secrets: backend.secrets ?? {},
   })
-  return new EndpointServices(runtime, { db: 'main-db' }).database('db')
+  return new BoundServices(runtime, { db: 'main-db' }).database('db')
 }
 
 for (const [type, make] of Object.entries(BACKENDS)) {
@@ -230,7 +230,7 @@ for (const type of ['postgres', 'mysql'] as const) {
       config: { ...backend.config, username: 'edgeforge_no_such_user' },
       secrets: { password: 'wrong-password-42' },
     })
-    const bad = new EndpointServices(runtime, { db: 'bad-db' }).database('db')
+    const bad = new BoundServices(runtime, { db: 'bad-db' }).database('db')
     await assert.rejects(bad.query('SELECT 1'), (e: unknown) => {
       assert.ok(isHandlerError(e))
       assert.equal(e.status, 503)
@@ -247,7 +247,7 @@ for (const type of ['postgres', 'mysql'] as const) {
       config: { ...backend.config, host: '127.0.0.1', port: 1 },
       secrets: {},
     })
-    const off = new EndpointServices(runtime, { db: 'off-db' }).database('db')
+    const off = new BoundServices(runtime, { db: 'off-db' }).database('db')
     await assert.rejects(off.query('SELECT 1'), (e: unknown) => isHandlerError(e) && e.status === 503)
     assert.match(runtime.status('off-db')?.lastError ?? '', /ECONNREFUSED/)
   })

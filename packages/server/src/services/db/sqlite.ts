@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { ACTOR_FIELDS, bool, type ServiceKind, str } from '../kind.ts'
@@ -35,7 +35,8 @@ export const sqliteKind: ServiceKind<DatabaseSync> = {
     return {
       async connect() {
         if (create) mkdirSync(dirname(file), { recursive: true })
-        const db = new DatabaseSync(file, { open: true, ...(create ? {} : { readOnly: false }) })
+        else if (!existsSync(file)) throw new Error(`no database file ${file} (create_if_missing is false)`)
+        const db = new DatabaseSync(file)
         db.exec('PRAGMA busy_timeout = 5000')
         return db
       },

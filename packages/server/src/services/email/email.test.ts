@@ -4,7 +4,7 @@ import { type TestContext, test } from 'node:test'
 import { isHandlerError, isServiceError } from '@edgeforge/sdk'
 import { SMTPServer } from 'smtp-server'
 import { testRuntime } from '../../../test/support/services.ts'
-import { EndpointServices } from '../clients.ts'
+import { BoundServices } from '../clients.ts'
 
 /** A real SMTP server (smtp-server from npm) as the sink; the test reads each message as received. */
 
@@ -63,7 +63,7 @@ test('email: send with from name, cc, html and an attachment; the sink receives 
     },
     secrets: { password: 'mail-secret-8' },
   })
-  const email = new EndpointServices(runtime, { mail: 'mail' }).email('mail')
+  const email = new BoundServices(runtime, { mail: 'mail' }).email('mail')
   const sent = await email.send({
     to: 'ann@example.test',
     cc: 'bob@example.test',
@@ -108,7 +108,7 @@ test('email: a recipient the server refuses is a ServiceError with the server re
     from_address: 'a@example.test',
   }
   runtime.activate({ id: '1', name: 'mail', type: 'email', config: base, secrets: { password: 'right' } })
-  const email = new EndpointServices(runtime, { mail: 'mail' }).email('mail')
+  const email = new BoundServices(runtime, { mail: 'mail' }).email('mail')
   await assert.rejects(email.send({ to: 'nobody@example.test', subject: 's', text: 't' }), (e: unknown) => {
     assert.ok(isServiceError(e), String(e))
     assert.match(e.message, /no such mailbox/)
@@ -124,7 +124,7 @@ test('email: a recipient the server refuses is a ServiceError with the server re
     config: base,
     secrets: { password: 'wrong-77' },
   })
-  const locked = new EndpointServices(runtime, { mail: 'locked' }).email('mail')
+  const locked = new BoundServices(runtime, { mail: 'locked' }).email('mail')
   await assert.rejects(locked.send({ to: 'ann@example.test', subject: 's', text: 't' }), (e: unknown) => {
     assert.ok(isHandlerError(e) && e.status === 503 && !e.message.includes('wrong-77'))
     return true

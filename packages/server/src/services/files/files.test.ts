@@ -4,7 +4,7 @@ import { type TestContext, test } from 'node:test'
 import { isHandlerError, isServiceError } from '@edgeforge/sdk'
 import SftpClient from 'ssh2-sftp-client'
 import { FILE_SERVER_USER, needServer, TEST_SERVERS, testRuntime } from '../../../test/support/services.ts'
-import { EndpointServices } from '../clients.ts'
+import { BoundServices } from '../clients.ts'
 
 /**
  * The `ftp` kind over FTP and FTPS (vsftpd) and SFTP (OpenSSH), on the servers .ci/services.sh
@@ -45,7 +45,7 @@ for (const [protocol, { server, extra }] of Object.entries(PROTOCOLS)) {
       },
       secrets: { password: FILE_SERVER_USER.password },
     })
-    const files = new EndpointServices(runtime, { sftp: 'partner' }).files('sftp')
+    const files = new BoundServices(runtime, { sftp: 'partner' }).files('sftp')
     await files.mkdir('')
     await files.mkdir('reports/2026')
     await files.put('reports/2026/daily.csv', 'a,b\n1,2\n')
@@ -92,7 +92,7 @@ for (const [protocol, { server, extra }] of Object.entries(PROTOCOLS)) {
       },
       secrets: { password: 'wrong-pw-5150' },
     })
-    const files = new EndpointServices(runtime, { f: 'locked' }).files('f')
+    const files = new BoundServices(runtime, { f: 'locked' }).files('f')
     await assert.rejects(
       files.list('.'),
       (e: unknown) => isHandlerError(e) && e.status === 503 && !e.message.includes('wrong-pw'),

@@ -6,7 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { isHandlerError } from '@edgeforge/sdk'
 import { startS3 } from '../../../test/support/s3.ts'
 import { testRuntime } from '../../../test/support/services.ts'
-import { EndpointServices } from '../clients.ts'
+import { BoundServices } from '../clients.ts'
 
 /** The storage kinds; what they wrote is checked on disk (filesystem) or with the AWS SDK (s3). */
 
@@ -55,7 +55,7 @@ for (const [type, make] of Object.entries(BACKENDS)) {
     const { runtime, dataDir } = testRuntime(t)
     const backend = await make(t, dataDir)
     runtime.activate({ id: type, name: 'uploads', type, config: backend.config, secrets: backend.secrets })
-    const storage = new EndpointServices(runtime, { files: 'uploads' }).storage('files')
+    const storage = new BoundServices(runtime, { files: 'uploads' }).storage('files')
 
     await storage.put('docs/a.txt', 'alpha', { contentType: 'text/plain' })
     await storage.put('docs/b.bin', new Uint8Array([98, 101, 116, 97]))
@@ -129,7 +129,7 @@ test('s3: wrong credentials and a missing bucket are 503s whose reason is the la
     config: { ...s3.config, access_key: 'NOT-THE-KEY' },
     secrets: { secret_key: 'not-it-99' },
   })
-  const wrong = new EndpointServices(runtime, { s: 'wrong' }).storage('s')
+  const wrong = new BoundServices(runtime, { s: 'wrong' }).storage('s')
   await assert.rejects(
     wrong.get('k'),
     (e: unknown) => isHandlerError(e) && e.status === 503 && !e.message.includes('not-it-99'),
@@ -143,7 +143,7 @@ test('s3: wrong credentials and a missing bucket are 503s whose reason is the la
     config: { ...s3.config, bucket: 'no-such-bucket' },
     secrets: s3.secrets,
   })
-  const none = new EndpointServices(runtime, { s: 'nobucket' }).storage('s')
+  const none = new BoundServices(runtime, { s: 'nobucket' }).storage('s')
   await assert.rejects(none.get('k'), (e: unknown) => isHandlerError(e) && e.status === 503)
   assert.match(runtime.status('nobucket')?.lastError ?? '', /does not exist/)
 
@@ -154,7 +154,7 @@ test('s3: wrong credentials and a missing bucket are 503s whose reason is the la
     config: { ...s3.config, bucket: 'made-on-connect', create_bucket: true },
     secrets: s3.secrets,
   })
-  const made = new EndpointServices(runtime, { s: 'made' }).storage('s')
+  const made = new BoundServices(runtime, { s: 'made' }).storage('s')
   await made.put('k', 'v')
   assert.equal(Buffer.from((await made.get('k'))?.body ?? []).toString(), 'v')
 })

@@ -1,0 +1,19 @@
+import { catalogApi } from './catalog.ts'
+import type { Operation } from './declare.ts'
+import { deployApi } from './deploy.ts'
+import { jobsApi } from './jobs.ts'
+import { systemApi } from './system.ts'
+
+export * from './catalog.ts'
+export * from './declare.ts'
+export * from './deploy.ts'
+export * from './envelope.ts'
+export * from './jobs.ts'
+export { type OpenApiOptions, openApiDocument } from './openapi.ts'
+export * from './system.ts'
+
+/** Every control-plane operation, grouped by context. */
+export const api = { catalog: catalogApi, deploy: deployApi, jobs: jobsApi, system: systemApi } as const
+
+/** Every control-plane operation, in declaration order. */
+export const OPERATIONS: readonly Operation[] = Object.values(api).flatMap((group) => Object.values(group))

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { test } from 'node:test'
+import { ERROR_STATUS, errorsOf, isErrorCode, OPERATIONS, pathParams } from '@edgeforge/protocol'
+import { generatedApiFiles } from '../../../scripts/api-docs.ts'
+import { startTestServer } from './support/server.ts'
+
+// Issue 11, "one declaration per route": the server registers exactly the declared routes, every
+// declared code is in the registry, and the generated documents match the declarations.
+
+test('the routes the control plane registers are exactly the declared operations', async (t) => {
+  const srv = await startTestServer(t)
+  const registered = srv.server.controlRoutes
+    .filter((route) => route.method !== 'HEAD')
+    .map((route) => `${route.method} ${route.url}`)
+    .sort()
+  const declared = OPERATIONS.map(
+    (operation) => `${operation.method} ${operation.path.replaceAll(/\{(\w+)\}/g, ':$1')}`,
+  ).sort()
+  assert.deepEqual(registered, declared)
+  for (const route of srv.server.controlRoutes.filter((one) => one.method !== 'HEAD')) {
+    assert.ok(route.operation, `${route.method} ${route.url} is bound to a declaration`)
+  }
+  // What the server serves is the committed document.
+  const served = await (await fetch(`${srv.controlUrl}/api/openapi.json`)).json()
+  const committed = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'openapi.json'), 'utf8'),
+  )
+  assert.deepEqual(served, committed)
+})
+
+test('declarations are well formed: unique names, codes from the registry, params that match the path', () => {
+  const names = new Set<string>()
+  const routes = new Set<string>()
+  for (const operation of OPERATIONS) {
+    assert.match(operation.name, /^[a-z][A-Za-z]+$/, 'camelCase operation names')
+    assert.ok(!names.has(operation.name), `${operation.name} is declared once`)
+    names.add(operation.name)
+    const route = `${operation.method} ${operation.path}`
+    assert.ok(!routes.has(route), `${route} is declared once`)
+    routes.add(route)
+    for (const code of errorsOf(operation))
+      assert.ok(isErrorCode(code), `${operation.name}: ${code} is in the registry`)
+    for (const status of Object.keys(operation.responses)) {
+      assert.ok(
+        Number(status) >= 200 && Number(status) < 300,
+        `${operation.name}: responses are the successes`,
+      )
+    }
+    const declaredParams = Object.keys(
+      (operation.params as { properties?: Record<string, unknown> } | undefined)?.properties ?? {},
+    )
+    assert.deepEqual(declaredParams.sort(), pathParams(operation.path).sort(), `${operation.name}: params`)
+    assert.ok(operation.summary.length > 0 && operation.scopes, `${operation.name}: summary and scopes`)
+  }
+  assert.ok(Object.keys(ERROR_STATUS).length > 0)
+})
+
+test('docs/openapi.json and the route table in docs/api.md are what npm run gen:api generates', () => {
+  for (const file of generatedApiFiles()) {
+    const committed = readFileSync(file.path, 'utf8')
+    assert.ok(
+      committed === file.text,
+      `${relative(process.cwd(), file.path)} differs from the route declarations: run npm run gen:api and commit it`,
+    )
+  }
+})

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   internal: 500,
   service_unavailable: 503,
   drain_timeout: 503,
+  endpoint_quarantined: 503,
   service_busy: 503,
   store_unavailable: 503,
   timeout: 504,

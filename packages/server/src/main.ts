@@ -23,7 +23,6 @@ import {
   lifecycleRoutes,
   VersionStore,
 } from './deploy/index.ts'
-import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
 import {
   createControlApp,
   createGuard,
@@ -54,6 +53,7 @@ import { registerServiceMetrics } from './services/metrics.ts'
 import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
+import { ThreadSupervisor } from './threads/index.ts'
 
 export const VERSION: string = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
@@ -65,7 +65,8 @@ export interface RunningServer {
   controlUrl: string
   storeLocation: string
   lifecycle: Lifecycle
-  registry: HandlerRegistry
+  /** The handler threads' supervisor: what every thread serves, their stats. */
+  gateway: ThreadSupervisor
   jobs: JobRuntime
   /** The control plane's routes as registered (tests check them against the declarations). */
   controlRoutes: readonly RegisteredRoute[]
@@ -87,12 +88,6 @@ export async function startServer(
   const { db } = store
 
   const endpointLogs = new EndpointLogs(config.endpointLogLines)
-  const registry = new HandlerRegistry()
-  let snapshot = new RouterSnapshot([])
-  const publish = () => {
-    snapshot = new RouterSnapshot(registry.slots.values())
-    for (const skipped of snapshot.skipped) logger.error(skipped, 'endpoint could not be routed')
-  }
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
@@ -169,15 +164,42 @@ export async function startServer(
     authenticate: (input) => authenticator.authenticate(input, false),
     cacheMs: config.authCacheMs,
   })
-  const dispatcher = new Dispatcher({
-    router: () => snapshot,
-    endpointLogs,
+  // No handler code runs on this thread: the data plane runs in the supervisor's threads.
+  const gateway = new ThreadSupervisor({
+    threads: config.gatewayThreads,
+    gatewayPort: config.gatewayPort,
+    gatewayHost: config.gatewayHost,
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+    heapLimitMb: config.threadHeapMb,
+    stuckGraceMs: config.threadStuckGraceMs,
+    stallMs: config.threadStallMs,
+    quarantineAfter: config.quarantineAfter,
+    quarantineWindowMs: config.quarantineWindowMs,
     logger,
-    jobs,
+    endpointLogs,
     metrics,
-    guard: endpointGate,
+    calls: {
+      'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args),
+      // The seam of services/caller.ts: handler threads' ctx.database()… arrive here.
+      'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+      // A protected endpoint's caller, checked against the clients (cached here, see auth/gate.ts).
+      'auth.check': async (authorization: string | undefined, required: readonly string[]) => {
+        const verdict = await endpointGate.check(authorization, required)
+        return verdict.ok
+          ? verdict
+          : { ok: false, status: verdict.error.status, body: verdict.error.toBody() }
+      },
+    },
+    onQuarantine: (endpointId, reason) => {
+      lifecycle
+        ?.quarantine(endpointId, reason)
+        .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+    },
   })
-  registry.onDrainTimeout = dispatcher.expire
+  // Threads load their modules while this thread builds the rest; restore below waits for them.
+  const threadsStarted = gateway.start()
+  threadsStarted.catch(() => {})
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -237,8 +259,7 @@ export async function startServer(
     db,
     catalog: port,
     compiler,
-    registry,
-    publish,
+    gateway,
     endpointLogs,
     logger,
     jobs: jobRuntime,
@@ -254,11 +275,6 @@ export async function startServer(
         }),
       ),
   })
-  const restored = await lifecycle.restore()
-  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
-  sync?.open()
-  jobRuntime.start()
-  hub.start()
 
   const guard = authGuard({
     authenticator,
@@ -282,14 +298,16 @@ export async function startServer(
       const counts = await catalog.countEndpoints()
       // The job runtime keeps its versions in a registry of its own; its "requests" are jobs.
       const jobs = jobRuntime.stats()
+      const gatewayStats = await gateway.stats()
+      const { requests_handled: _, ...httpHandlers } = gatewayStats
       return {
         endpoints_total: counts.total,
         endpoints_running: counts.running.http + counts.running.job,
         endpoints_running_http: counts.running.http,
         endpoints_running_job: counts.running.job,
-        requests_handled: dispatcher.requestsHandled,
+        requests_handled: gatewayStats.requests_handled,
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
-        http_handlers: registry.stats(),
+        http_handlers: httpHandlers,
         job_handlers: {
           loaded: jobs.loaded,
           draining: jobs.draining,
@@ -322,13 +340,22 @@ export async function startServer(
     else socket.destroy()
   })
 
-  const gateway = new GatewayListener(dispatcher, registry, {
-    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
-    requestTimeoutMs: config.gatewayRequestTimeoutMs,
-  })
+  try {
+    await threadsStarted
+  } catch (error) {
+    await gateway.close(0).catch(() => {})
+    await db.close()
+    throw error
+  }
+  const restored = await lifecycle.restore()
+  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
+  sync?.open()
+  jobRuntime.start()
+  hub.start()
+
   let gatewayAddress: { port: number }
   try {
-    gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)
+    gatewayAddress = { port: await gateway.listen() }
     await app.listen({ port: config.controlPort, host: config.controlHost })
   } catch (error) {
     await gateway.close(0).catch(() => {})
@@ -350,7 +377,7 @@ export async function startServer(
       ? redactLocation(config.databaseUrl)
       : join(config.dataDir, 'edgeforge.db'),
     lifecycle,
-    registry,
+    gateway,
     jobs: jobRuntime,
     controlRoutes: registeredRoutes(app),
     async close() {

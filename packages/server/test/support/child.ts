@@ -56,23 +56,20 @@ export async function spawnServe(
   void exited.then(() => {
     exitedEarly = true
   })
-  let urls: { gatewayUrl: string; controlUrl: string }
-  try {
-    urls = await waitFor(
-      'the server to print its URLs',
-      () => {
-        if (exitedEarly) assert.fail(`edgeforge serve exited early: ${stderr}`)
-        const match =
-          /gateway on (http:\/\/\S+)(?: \(all interfaces\))?, control plane on (http:\/\/\S+),/.exec(stderr)
-        return match ? { gatewayUrl: match[1], controlUrl: match[2] } : undefined
-      },
-      20_000,
-    )
-  } catch (error) {
-    // The caller never gets the child to clean up: a server left running would keep the test
-    // file's process, and so the whole run, waiting for it.
+  // Generous: the handler threads load their modules at start, and a busy CI machine is slow at it.
+  const urls = await waitFor(
+    'the server to print its URLs',
+    () => {
+      if (exitedEarly) assert.fail(`edgeforge serve exited early: ${stderr}`)
+      const match =
+        /gateway on (http:\/\/\S+)(?: \(all interfaces\))?, control plane on (http:\/\/\S+),/.exec(stderr)
+      return match ? { gatewayUrl: match[1], controlUrl: match[2] } : undefined
+    },
+    60_000,
+  ).catch((error: unknown) => {
+    // A server that never came up must not outlive the test (its pipes would keep the runner waiting).
     child.kill('SIGKILL')
     throw error
-  }
+  })
   return { child, ...urls, stderr: () => stderr, exited }
 }

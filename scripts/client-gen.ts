@@ -1,4 +1,4 @@
-import { OPERATIONS, type Operation, pathParams } from '@edgeforge/protocol'
+import { api, OPERATIONS, type Operation, pathParams } from '@edgeforge/protocol'
 
 /*
  * packages/client/src/operations.generated.ts, written by `npm run gen:api` from the route
@@ -20,8 +20,15 @@ function paramNames(operation: Operation): string[] {
   return names
 }
 
+/** The key of `api` that holds an operation: its types are read there (a group may hold another context's). */
+function groupOf(operation: Operation): string {
+  for (const [group, operations] of Object.entries(api as Record<string, Record<string, Operation>>))
+    if (Object.values(operations).includes(operation)) return group
+  throw new Error(`${operation.name} is in no group of api`)
+}
+
 function method(operation: Operation): string {
-  const op = `Op<'${operation.context}', '${operation.name}'>`
+  const op = `Op<'${groupOf(operation)}', '${operation.name}'>`
   const params = paramNames(operation)
   const args = params.map((name) => `${name}: string`)
   const list = `[${params.join(', ')}]`

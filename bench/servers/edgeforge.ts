@@ -20,6 +20,8 @@ const config = loadConfig(
     'control-port': '0',
     'log-level': 'warn',
     'warm-compiler': 'false',
+    // One handler thread against one bare process: the per-request comparison of issue 10 item 7.
+    'gateway-threads': '1',
   },
 )
 const server = await startServer(config, createLogger(config.logLevel))

@@ -24,6 +24,7 @@ export class Edgeforge {
   readonly jobs: Operations['jobs']
   readonly services: Operations['services']
   readonly system: Operations['system']
+  readonly workers: Operations['workers']
 
   constructor(options: ClientOptions) {
     this.core = new Core(options)
@@ -34,6 +35,7 @@ export class Edgeforge {
     this.jobs = groups.jobs
     this.services = groups.services
     this.system = groups.system
+    this.workers = groups.workers
   }
 
   /**

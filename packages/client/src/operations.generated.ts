@@ -44,6 +44,7 @@ export const SPECS = {
   enqueueJobs: { name: 'enqueueJobs', method: 'POST', path: '/jobs', idempotent: false },
   listJobs: { name: 'listJobs', method: 'GET', path: '/jobs', idempotent: true },
   getJob: { name: 'getJob', method: 'GET', path: '/jobs/{id}', idempotent: true },
+  getJobLog: { name: 'getJobLog', method: 'GET', path: '/jobs/{id}/log', idempotent: true },
   retryJob: { name: 'retryJob', method: 'POST', path: '/jobs/{id}/retry', idempotent: false },
   cancelJob: { name: 'cancelJob', method: 'POST', path: '/jobs/{id}/cancel', idempotent: false },
   deleteJob: { name: 'deleteJob', method: 'DELETE', path: '/jobs/{id}', idempotent: true },
@@ -73,6 +74,12 @@ export const SPECS = {
   stats: { name: 'stats', method: 'GET', path: '/api/stats', idempotent: true },
   metrics: { name: 'metrics', method: 'GET', path: '/metrics', idempotent: true },
   openApi: { name: 'openApi', method: 'GET', path: '/api/openapi.json', idempotent: true },
+  listWorkers: { name: 'listWorkers', method: 'GET', path: '/workers', idempotent: true },
+  getWorker: { name: 'getWorker', method: 'GET', path: '/workers/{id}', idempotent: true },
+  drainWorker: { name: 'drainWorker', method: 'POST', path: '/workers/{id}/drain', idempotent: false },
+  disconnectWorker: { name: 'disconnectWorker', method: 'POST', path: '/workers/{id}/disconnect', idempotent: false },
+  getWorkerHandler: { name: 'getWorkerHandler', method: 'GET', path: '/workers/handlers/{endpoint}/{version}', idempotent: true },
+  sendJobInput: { name: 'sendJobInput', method: 'POST', path: '/jobs/{id}/input', idempotent: false },
 } as const satisfies Record<string, OperationSpec>
 
 export function operations(core: Core) {
@@ -253,11 +260,16 @@ export function operations(core: Core) {
       core.iterate<Item<Op<'jobs', 'listJobs'>>>(SPECS.listJobs, [], query as Query, options),
     /** The URL of listJobs; sign it with `ef.signUrl()`. */
     listJobsUrl: (query?: QueryOf<Op<'jobs', 'listJobs'>>): string => core.url + core.pathOf(SPECS.listJobs, [], query as Query),
-    /** GET /jobs/{id}: Get a job with its log */
+    /** GET /jobs/{id}: Get a job with the end of its log */
     getJob: (id: string, options?: CallOptions): Promise<Data<Op<'jobs', 'getJob'>>> =>
       core.call<Data<Op<'jobs', 'getJob'>>>(SPECS.getJob, [id], { }, options).then((page) => page.data),
     /** The URL of getJob; sign it with `ef.signUrl()`. */
     getJobUrl: (id: string): string => core.url + core.pathOf(SPECS.getJob, [id]),
+    /** GET /jobs/{id}/log: A page of a job's log */
+    getJobLog: (id: string, query?: QueryOf<Op<'jobs', 'getJobLog'>>, options?: CallOptions): Promise<Data<Op<'jobs', 'getJobLog'>>> =>
+      core.call<Data<Op<'jobs', 'getJobLog'>>>(SPECS.getJobLog, [id], { query: query as Query, }, options).then((page) => page.data),
+    /** The URL of getJobLog; sign it with `ef.signUrl()`. */
+    getJobLogUrl: (id: string, query?: QueryOf<Op<'jobs', 'getJobLog'>>): string => core.url + core.pathOf(SPECS.getJobLog, [id], query as Query),
     /** POST /jobs/{id}/retry: Queue a failed, dead or cancelled job again, attempts reset */
     retryJob: (id: string, options?: CallOptions): Promise<Data<Op<'jobs', 'retryJob'>>> =>
       core.call<Data<Op<'jobs', 'retryJob'>>>(SPECS.retryJob, [id], { }, options).then((page) => page.data),
@@ -294,6 +306,9 @@ export function operations(core: Core) {
       core.call<Data<Op<'jobs', 'storageInfo'>>>(SPECS.storageInfo, [], { }, options).then((page) => page.data),
     /** The URL of storageInfo; sign it with `ef.signUrl()`. */
     storageInfoUrl: (): string => core.url + core.pathOf(SPECS.storageInfo, []),
+    /** POST /jobs/{id}/input: Send a message to a running job's ctx.input */
+    sendJobInput: (id: string, body: BodyOf<Op<'workers', 'sendJobInput'>>, options?: CallOptions): Promise<Data<Op<'workers', 'sendJobInput'>>> =>
+      core.call<Data<Op<'workers', 'sendJobInput'>>>(SPECS.sendJobInput, [id], { body }, options).then((page) => page.data),
   },
   services: {
     /** GET /api/services: List services with their status */
@@ -376,6 +391,32 @@ export function operations(core: Core) {
       core.call<Data<Op<'system', 'openApi'>>>(SPECS.openApi, [], { }, options).then((page) => page.data),
     /** The URL of openApi; sign it with `ef.signUrl()`. */
     openApiUrl: (): string => core.url + core.pathOf(SPECS.openApi, []),
+  },
+  workers: {
+    /** GET /workers: Remote workers connected to this gateway process */
+    listWorkers: (options?: CallOptions): Promise<Page<Data<Op<'workers', 'listWorkers'>>>> =>
+      core.call<Data<Op<'workers', 'listWorkers'>>>(SPECS.listWorkers, [], { }, options),
+    /** Every item of listWorkers, following continuation tokens. */
+    listWorkersAll: (options?: CallOptions): AsyncGenerator<Item<Op<'workers', 'listWorkers'>>> =>
+      core.iterate<Item<Op<'workers', 'listWorkers'>>>(SPECS.listWorkers, [], undefined, options),
+    /** The URL of listWorkers; sign it with `ef.signUrl()`. */
+    listWorkersUrl: (): string => core.url + core.pathOf(SPECS.listWorkers, []),
+    /** GET /workers/{id}: One connected worker */
+    getWorker: (id: string, options?: CallOptions): Promise<Data<Op<'workers', 'getWorker'>>> =>
+      core.call<Data<Op<'workers', 'getWorker'>>>(SPECS.getWorker, [id], { }, options).then((page) => page.data),
+    /** The URL of getWorker; sign it with `ef.signUrl()`. */
+    getWorkerUrl: (id: string): string => core.url + core.pathOf(SPECS.getWorker, [id]),
+    /** POST /workers/{id}/drain: Let a worker finish its running jobs and push it no new ones */
+    drainWorker: (id: string, options?: CallOptions): Promise<Data<Op<'workers', 'drainWorker'>>> =>
+      core.call<Data<Op<'workers', 'drainWorker'>>>(SPECS.drainWorker, [id], { }, options).then((page) => page.data),
+    /** POST /workers/{id}/disconnect: Close a worker's socket */
+    disconnectWorker: (id: string, options?: CallOptions): Promise<Data<Op<'workers', 'disconnectWorker'>>> =>
+      core.call<Data<Op<'workers', 'disconnectWorker'>>>(SPECS.disconnectWorker, [id], { }, options).then((page) => page.data),
+    /** GET /workers/handlers/{endpoint}/{version}: The bundle of a job handler version, for remote agents */
+    getWorkerHandler: (endpoint: string, version: string, options?: CallOptions): Promise<Data<Op<'workers', 'getWorkerHandler'>>> =>
+      core.call<Data<Op<'workers', 'getWorkerHandler'>>>(SPECS.getWorkerHandler, [endpoint, version], { }, options).then((page) => page.data),
+    /** The URL of getWorkerHandler; sign it with `ef.signUrl()`. */
+    getWorkerHandlerUrl: (endpoint: string, version: string): string => core.url + core.pathOf(SPECS.getWorkerHandler, [endpoint, version]),
   },
   }
 }

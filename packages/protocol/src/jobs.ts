@@ -64,9 +64,39 @@ export type JobLogLine = Static<typeof JobLogLine>
 
 export const JobWithLogs = Type.Object({
   ...Job.properties,
-  logs: Type.Array(JobLogLine, { description: 'What the handler logged, oldest first' }),
+  logs: Type.Array(JobLogLine, {
+    description:
+      'The last 100 lines the handler logged, oldest first; GET /jobs/{id}/log pages the whole log',
+  }),
+  log_lines: Type.Integer({ minimum: 0, description: 'Lines in the whole log' }),
 })
 export type JobWithLogs = Static<typeof JobWithLogs>
+
+export const JobLogQuery = Type.Object({
+  start: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Offset of the first line to return (0 = the first line)',
+    }),
+  ),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Lines per page' }),
+  ),
+})
+export type JobLogQuery = Static<typeof JobLogQuery>
+
+export const JobLogPage = Type.Object({
+  lines: Type.Array(
+    Type.Object({ offset: Type.Integer({ minimum: 0 }), at: Timestamp('Logged at'), line: Type.String() }),
+    { description: 'Lines from `start`, in offset order' },
+  ),
+  next_start: Type.Integer({
+    minimum: 0,
+    description: 'Pass as `start` for the next page; equal to `start` when no line is stored there yet',
+  }),
+})
+export type JobLogPage = Static<typeof JobLogPage>
 
 /** Upper bound of `delay_seconds`: ten years. */
 export const MAX_DELAY_SECONDS = 10 * 365 * 86_400

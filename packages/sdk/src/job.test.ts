@@ -38,6 +38,7 @@ describe('job()', () => {
       log: (...args) => lines.push(args),
       progress: (fraction) => progress.push(fraction),
       jobs: { enqueue: async (queue) => ({ id: 'j2', queue, status: 'queued', deduplicated: false }) },
+      input: (async function* () {})(),
       ...NO_SERVICES_STUB,
     }
     assert.deepEqual(await definition.fn({ n: 21 }, ctx), { doubled: 42, queue: 'math' })

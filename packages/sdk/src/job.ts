@@ -39,6 +39,14 @@ export interface JobContext extends ServiceAccess {
   progress(fraction: number): void
   /** Enqueues follow-up jobs. @example await ctx.jobs.enqueue('notify', { jobId: ctx.jobId }) */
   readonly jobs: JobsClient
+  /**
+   * Messages sent to this run with `POST /jobs/{id}/input`, in the order they arrived; the
+   * iteration ends when the job ends.
+   *
+   * @example
+   * for await (const message of ctx.input) ctx.log('got', message)
+   */
+  readonly input: AsyncIterable<unknown>
 }
 
 /**

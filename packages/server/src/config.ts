@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { redactLocation } from './observability/redact.ts'
 
@@ -23,6 +24,12 @@ export interface Config {
   drainTimeoutMs: number
   gatewayHeadersTimeoutMs: number
   gatewayRequestTimeoutMs: number
+  gatewayThreads: number
+  threadHeapMb: number
+  threadStuckGraceMs: number
+  threadStallMs: number
+  quarantineAfter: number
+  quarantineWindowMs: number
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   typeCheck: boolean
   npmCommand: string
@@ -187,6 +194,60 @@ export const SETTINGS: readonly Setting[] = [
     help: 'Time a gateway client has to send a whole request, body included (handler time not counted); past it 408 and closed',
   },
   {
+    key: 'gatewayThreads',
+    env: 'EDGEFORGE_GATEWAY_THREADS',
+    flag: 'gateway-threads',
+    kind: 'integer',
+    default: '0',
+    min: 0,
+    help: 'Handler threads serving the gateway, each accepting connections on its port (0: one per CPU core)',
+  },
+  {
+    key: 'threadHeapMb',
+    env: 'EDGEFORGE_THREAD_HEAP_MB',
+    flag: 'thread-heap-mb',
+    kind: 'integer',
+    default: '512',
+    min: 16,
+    help: 'JavaScript heap limit of each handler thread in MB; a handler that exceeds it has its thread replaced (counts toward quarantine)',
+  },
+  {
+    key: 'threadStuckGraceMs',
+    env: 'EDGEFORGE_THREAD_STUCK_GRACE_MS',
+    flag: 'thread-stuck-grace-ms',
+    kind: 'integer',
+    default: '500',
+    min: 50,
+    help: "How far past a request's timeout a handler may hold its thread before the thread is stopped and replaced",
+  },
+  {
+    key: 'threadStallMs',
+    env: 'EDGEFORGE_THREAD_STALL_MS',
+    flag: 'thread-stall-ms',
+    kind: 'integer',
+    default: '30000',
+    min: 100,
+    help: "How long a handler thread's event loop may not turn at all (outside any request's timeout) before it is replaced",
+  },
+  {
+    key: 'quarantineAfter',
+    env: 'EDGEFORGE_QUARANTINE_AFTER',
+    flag: 'quarantine-after',
+    kind: 'integer',
+    default: '3',
+    min: 1,
+    help: 'Thread stops (stuck or out of heap) an endpoint may cause within the quarantine window before it is quarantined (status error, 503)',
+  },
+  {
+    key: 'quarantineWindowMs',
+    env: 'EDGEFORGE_QUARANTINE_WINDOW_MS',
+    flag: 'quarantine-window-ms',
+    kind: 'integer',
+    default: '600000',
+    min: 1000,
+    help: 'The sliding window EDGEFORGE_QUARANTINE_AFTER counts in',
+  },
+  {
     key: 'logLevel',
     env: 'EDGEFORGE_LOG_LEVEL',
     flag: 'log-level',
@@ -324,6 +385,7 @@ export function loadConfig(
     if (!SETTINGS.some((setting) => setting.flag === flag)) throw new ConfigError(`unknown option --${flag}`)
   }
   const config = values as unknown as Config
+  if (config.gatewayThreads === 0) config.gatewayThreads = availableParallelism()
   config.dataDir = resolve(config.dataDir)
   checkDatabaseUrl(config.databaseUrl)
   if (config.gatewayHeadersTimeoutMs > config.gatewayRequestTimeoutMs) {

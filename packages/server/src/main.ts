@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ApiError } from '@edgeforge/protocol'
+import { ApiError, WORKER_SOCKET_PATH } from '@edgeforge/protocol'
 import {
   Authenticator,
   authGuard,
@@ -8,7 +8,9 @@ import {
   ClientRateLimiter,
   ClientStore,
   EndpointGate,
+  missingCredentials,
   type ScopeLookups,
+  satisfies,
 } from './auth/index.ts'
 import { Catalog, catalogRoutes, type EndpointRecord } from './catalog/index.ts'
 import { Compiler } from './compiler/index.ts'
@@ -19,10 +21,23 @@ import {
   Lifecycle,
   type LifecycleEndpoint,
   lifecycleRoutes,
+  VersionStore,
 } from './deploy/index.ts'
-import { Dispatcher, GatewayListener, HandlerRegistry, RouterSnapshot } from './gateway/index.ts'
-import { createControlApp, type RegisteredRoute, registeredRoutes, systemRoutes } from './http/index.ts'
-import { JobRuntime, jobsRoutes, registerJobMetrics } from './jobs/index.ts'
+import {
+  createControlApp,
+  createGuard,
+  type RegisteredRoute,
+  registeredRoutes,
+  systemRoutes,
+} from './http/index.ts'
+import {
+  DeployedHandlers,
+  JobRuntime,
+  jobsRoutes,
+  registerJobMetrics,
+  WorkerHub,
+  workerRoutes,
+} from './jobs/index.ts'
 import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
@@ -38,6 +53,7 @@ import { registerServiceMetrics } from './services/metrics.ts'
 import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
+import { ThreadSupervisor } from './threads/index.ts'
 
 export const VERSION: string = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'),
@@ -49,7 +65,8 @@ export interface RunningServer {
   controlUrl: string
   storeLocation: string
   lifecycle: Lifecycle
-  registry: HandlerRegistry
+  /** The handler threads' supervisor: what every thread serves, their stats. */
+  gateway: ThreadSupervisor
   jobs: JobRuntime
   /** The control plane's routes as registered (tests check them against the declarations). */
   controlRoutes: readonly RegisteredRoute[]
@@ -71,12 +88,6 @@ export async function startServer(
   const { db } = store
 
   const endpointLogs = new EndpointLogs(config.endpointLogLines)
-  const registry = new HandlerRegistry()
-  let snapshot = new RouterSnapshot([])
-  const publish = () => {
-    snapshot = new RouterSnapshot(registry.slots.values())
-    for (const skipped of snapshot.skipped) logger.error(skipped, 'endpoint could not be routed')
-  }
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
   const jobMetrics = registerJobMetrics(metrics.registry, {
@@ -92,6 +103,53 @@ export async function startServer(
     observer: jobMetrics,
   })
   const jobs = jobRuntime.client
+  const versions = new VersionStore(db)
+  const handlers = new DeployedHandlers({
+    current: (queue) => jobRuntime.deployedFor(queue),
+    bundle: async (endpointId, version) => (await versions.artifact(endpointId, version))?.bundle,
+  })
+  const workerGuard = createGuard({ adminToken: config.adminToken, allowedHosts: config.controlAllowedHosts })
+  const hub = new WorkerHub({
+    engine: jobRuntime.engine,
+    // The worker socket's one credential check: a client (or the admin token) whose scopes cover
+    // queues:work:<queue> for every queue the agent declares.
+    auth: {
+      authenticate: async (req) => {
+        const refused = workerGuard(req)
+        if (refused) return refused
+        try {
+          const principal = await authenticator.authenticate(
+            {
+              authorization: req.headers.authorization,
+              url: req.url ?? '/',
+              method: 'GET',
+              authorizedScopes: undefined,
+            },
+            true,
+          )
+          return principal ? { scopes: principal.scopes } : missingCredentials()
+        } catch (error) {
+          if (error instanceof ApiError) return error
+          throw error
+        }
+      },
+      mayWork: (credential, queues) => {
+        const missing = queues.filter((queue) => !satisfies(credential.scopes, `queues:work:${queue}`))
+        return missing.length === 0
+          ? undefined
+          : new ApiError(
+              'forbidden',
+              `this credential may not work queue ${missing.join(', ')}: it needs scope queues:work:<queue>`,
+              {
+                missing_scopes: missing.map((queue) => `queues:work:${queue}`),
+              },
+            )
+      },
+    },
+    handlers,
+    logger,
+    leaseMs: config.jobLeaseMs,
+  })
   // Clients authenticate the control plane and protected endpoints; a change drops both caches.
   const clients = new ClientStore(db, () => {
     authenticator.forget()
@@ -106,15 +164,42 @@ export async function startServer(
     authenticate: (input) => authenticator.authenticate(input, false),
     cacheMs: config.authCacheMs,
   })
-  const dispatcher = new Dispatcher({
-    router: () => snapshot,
-    endpointLogs,
+  // No handler code runs on this thread: the data plane runs in the supervisor's threads.
+  const gateway = new ThreadSupervisor({
+    threads: config.gatewayThreads,
+    gatewayPort: config.gatewayPort,
+    gatewayHost: config.gatewayHost,
+    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
+    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+    heapLimitMb: config.threadHeapMb,
+    stuckGraceMs: config.threadStuckGraceMs,
+    stallMs: config.threadStallMs,
+    quarantineAfter: config.quarantineAfter,
+    quarantineWindowMs: config.quarantineWindowMs,
     logger,
-    jobs,
+    endpointLogs,
     metrics,
-    guard: endpointGate,
+    calls: {
+      'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args),
+      // The seam of services/caller.ts: handler threads' ctx.database()… arrive here.
+      'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+      // A protected endpoint's caller, checked against the clients (cached here, see auth/gate.ts).
+      'auth.check': async (authorization: string | undefined, required: readonly string[]) => {
+        const verdict = await endpointGate.check(authorization, required)
+        return verdict.ok
+          ? verdict
+          : { ok: false, status: verdict.error.status, body: verdict.error.toBody() }
+      },
+    },
+    onQuarantine: (endpointId, reason) => {
+      lifecycle
+        ?.quarantine(endpointId, reason)
+        .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+    },
   })
-  registry.onDrainTimeout = dispatcher.expire
+  // Threads load their modules while this thread builds the rest; restore below waits for them.
+  const threadsStarted = gateway.start()
+  threadsStarted.catch(() => {})
   const compiler = new Compiler({
     cacheDir: join(config.dataDir, 'cache'),
     typeCheck: config.typeCheck,
@@ -174,8 +259,7 @@ export async function startServer(
     db,
     catalog: port,
     compiler,
-    registry,
-    publish,
+    gateway,
     endpointLogs,
     logger,
     jobs: jobRuntime,
@@ -191,10 +275,6 @@ export async function startServer(
         }),
       ),
   })
-  const restored = await lifecycle.restore()
-  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
-  sync?.open()
-  jobRuntime.start()
 
   const guard = authGuard({
     authenticator,
@@ -218,14 +298,16 @@ export async function startServer(
       const counts = await catalog.countEndpoints()
       // The job runtime keeps its versions in a registry of its own; its "requests" are jobs.
       const jobs = jobRuntime.stats()
+      const gatewayStats = await gateway.stats()
+      const { requests_handled: _, ...httpHandlers } = gatewayStats
       return {
         endpoints_total: counts.total,
         endpoints_running: counts.running.http + counts.running.job,
         endpoints_running_http: counts.running.http,
         endpoints_running_job: counts.running.job,
-        requests_handled: dispatcher.requestsHandled,
+        requests_handled: gatewayStats.requests_handled,
         uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
-        http_handlers: registry.stats(),
+        http_handlers: httpHandlers,
         job_handlers: {
           loaded: jobs.loaded,
           draining: jobs.draining,
@@ -246,17 +328,38 @@ export async function startServer(
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
   })
-
-  const gateway = new GatewayListener(dispatcher, registry, {
-    headersTimeoutMs: config.gatewayHeadersTimeoutMs,
-    requestTimeoutMs: config.gatewayRequestTimeoutMs,
+  workerRoutes(app, {
+    hub,
+    engine: jobRuntime.engine,
+    handlers,
+    deliverLocal: (jobId, message) => jobRuntime.deliverInput(jobId, message),
   })
+  app.server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname === WORKER_SOCKET_PATH)
+      hub.handleUpgrade(req, socket, head)
+    else socket.destroy()
+  })
+
+  try {
+    await threadsStarted
+  } catch (error) {
+    await gateway.close(0).catch(() => {})
+    await db.close()
+    throw error
+  }
+  const restored = await lifecycle.restore()
+  if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
+  sync?.open()
+  jobRuntime.start()
+  hub.start()
+
   let gatewayAddress: { port: number }
   try {
-    gatewayAddress = await gateway.listen(config.gatewayPort, config.gatewayHost)
+    gatewayAddress = { port: await gateway.listen() }
     await app.listen({ port: config.controlPort, host: config.controlHost })
   } catch (error) {
     await gateway.close(0).catch(() => {})
+    await hub.stop().catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
@@ -274,11 +377,12 @@ export async function startServer(
       ? redactLocation(config.databaseUrl)
       : join(config.dataDir, 'edgeforge.db'),
     lifecycle,
-    registry,
+    gateway,
     jobs: jobRuntime,
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the handlers drained: their last service calls finish, then the pools close.
       await serviceRuntime.close()

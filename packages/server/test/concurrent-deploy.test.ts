@@ -47,7 +47,9 @@ test('PUT + deploy of one endpoint sent to two processes at once: no 500, both s
   const url = await freshPostgresUrl(t)
   if (!url) return
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'edgeforge-contended-')))
-  const servers = await Promise.all(dirs.map((dir) => spawnServe(dir, ['--database-url', url])))
+  // One after the other: two boots at once on a loaded machine can pass spawnServe's 20 s.
+  const servers: Awaited<ReturnType<typeof spawnServe>>[] = []
+  for (const dir of dirs) servers.push(await spawnServe(dir, ['--database-url', url]))
   const stopAll = async () => {
     for (const server of servers) server.child.kill('SIGTERM')
     await Promise.all(servers.map((server) => server.exited))

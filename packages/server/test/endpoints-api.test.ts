@@ -21,7 +21,15 @@ interface Stats {
   endpoints_running_job: number
   requests_handled: number
   uptime_seconds: number
-  http_handlers: { loaded: number; draining: number; active_requests: number; draining_requests: number }
+  http_handlers: {
+    loaded: number
+    draining: number
+    active_requests: number
+    draining_requests: number
+    quarantined: number
+    threads: number
+    thread_restarts: number
+  }
   job_handlers: { loaded: number; draining: number; active_jobs: number; draining_jobs: number }
 }
 
@@ -63,6 +71,9 @@ test('management API across contexts', async (t) => {
       draining: 0,
       active_requests: 0,
       draining_requests: 0,
+      quarantined: 0,
+      threads: srv.config.gatewayThreads,
+      thread_restarts: 0,
     })
     assert.deepEqual(before.job_handlers, { loaded: 0, draining: 0, active_jobs: 0, draining_jobs: 0 })
     assert.deepEqual([before.endpoints_total, before.endpoints_running, before.requests_handled], [0, 0, 0])

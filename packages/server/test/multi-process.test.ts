@@ -61,7 +61,7 @@ test('two processes on one PostgreSQL database follow each other’s deploys', a
     t.diagnostic(
       `the other process served v2 ${(performance.now() - deployed).toFixed(1)} ms after the deploy returned`,
     )
-    assert.equal(b.server.registry.get(created.id)?.current.version, 2)
+    assert.equal(b.server.gateway.get(created.id)?.version, 2)
   })
 
   await t.test('a new path follows; stop and start follow', async () => {

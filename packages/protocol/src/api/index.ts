@@ -5,6 +5,7 @@ import { deployApi } from './deploy.ts'
 import { jobsApi } from './jobs.ts'
 import { servicesApi } from './services.ts'
 import { systemApi } from './system.ts'
+import { workersApi } from './workers.ts'
 
 export * from './auth.ts'
 export * from './catalog.ts'
@@ -15,6 +16,7 @@ export * from './jobs.ts'
 export { type OpenApiOptions, openApiDocument } from './openapi.ts'
 export * from './services.ts'
 export * from './system.ts'
+export * from './workers.ts'
 
 /** Every control-plane operation, grouped by context. */
 export const api = {
@@ -24,6 +26,7 @@ export const api = {
   jobs: jobsApi,
   services: servicesApi,
   system: systemApi,
+  workers: workersApi,
 } as const
 
 /** Every control-plane operation, in declaration order. */

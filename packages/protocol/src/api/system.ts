@@ -30,8 +30,15 @@ export const SystemStats = Type.Object(
         draining: Count('Replaced HTTP versions still finishing requests'),
         active_requests: Count('Requests in flight on current versions'),
         draining_requests: Count('Requests in flight on draining versions'),
+        quarantined: Count(
+          'HTTP endpoints answered 503 endpoint_quarantined: their handler kept stopping its thread',
+        ),
+        threads: Count('Handler threads serving the gateway'),
+        thread_restarts: Count(
+          'Handler threads stopped (stuck, out of heap or crashed) and replaced since start',
+        ),
       },
-      { additionalProperties: false, description: "This process's gateway" },
+      { additionalProperties: false, description: "This process's gateway, summed over its handler threads" },
     ),
     job_handlers: Type.Object(
       {

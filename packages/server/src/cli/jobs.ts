@@ -1,71 +1,44 @@
+import type { JobLogPage, JobWithLogs } from '@edgeforge/protocol'
 import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
 import { parseArgs, UsageError } from './args.ts'
-import { clientOf, withHint } from './client.ts'
-import { clip, table } from './print.ts'
+import { ControlClient } from './client.ts'
+import { JOB_COMMANDS_HELP, jobCommands } from './job-commands.ts'
 
-export const JOBS_HELP = `edgeforge jobs — the jobs of the queue
+export const JOBS_HELP = `edgeforge jobs — the jobs of the queue and their logs
 
 Usage:
-  edgeforge jobs ls [--queue <q>] [--status <s>] [--limit <n>] [--json]
-                                  newest last; --status queued|running|succeeded|failed|cancelled…
-  edgeforge jobs show <id>        one job with its payload, result and last error
-  edgeforge jobs retry <id>       run a failed or cancelled job again
-  edgeforge jobs cancel <id>      cancel a queued job, or ask a running one to stop
+${JOB_COMMANDS_HELP}
+  edgeforge jobs logs <id> [--follow] [--start N]
+                        print the job's log from line N (default 0); with --follow, keep printing
+                        new lines until the job has finished, wherever it runs
 
-Options:
-  --json           print the server's answer as JSON
 ${CLIENT_SETTINGS_HELP}`
 
+const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
+
 export async function jobsCommand(argv: string[]): Promise<number> {
-  const { positionals, flags } = parseArgs(argv)
-  const ef = clientOf(loadClientSettings(process.env, flags))
-  const sub = positionals[0] ?? 'ls'
-  const json = flags.json !== undefined
-  try {
-    if (sub === 'ls' || sub === 'list') {
-      const limit = flags.limit === undefined ? 100 : Number(flags.limit)
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number ≥ 1')
-      const jobs = []
-      // The server checks the status (400 validation_failed names the allowed ones).
-      type ListQuery = NonNullable<Parameters<typeof ef.jobs.listJobsAll>[0]>
-      const query = { queue: flags.queue, status: flags.status } as ListQuery
-      for await (const job of ef.jobs.listJobsAll(query)) {
-        jobs.push(job)
-        if (jobs.length >= limit) break
-      }
-      if (json) console.log(JSON.stringify(jobs, null, 2))
-      else
-        console.log(
-          table(
-            ['ID', 'QUEUE', 'STATUS', 'ATTEMPTS', 'CREATED', 'LAST ERROR'],
-            jobs.map((j) => [
-              j.id,
-              j.queue,
-              j.status,
-              `${j.attempts}/${j.max_attempts}`,
-              j.created_at,
-              j.last_error ? clip(j.last_error, 50) : '',
-            ]),
-          ),
-        )
+  const { positionals, flags } = parseArgs(argv, ['help', 'json', 'follow'])
+  const [action, id] = positionals
+  if (action !== 'logs') return jobCommands(argv)
+  if (!id) throw new UsageError('jobs logs needs a job id: edgeforge jobs logs <id>')
+  const startFlag = flags.start ?? '0'
+  if (!/^\d+$/.test(startFlag)) throw new UsageError('--start takes a whole number')
+  const settings = loadClientSettings(process.env, flags)
+  const client = new ControlClient(settings.url, settings.token, settings.clientId)
+  const path = `/jobs/${encodeURIComponent(id)}`
+  let start = Number(startFlag)
+  for (;;) {
+    const page = (await client.call<JobLogPage>('GET', `${path}/log?start=${start}&limit=10000`)).data
+    for (const line of page.lines) process.stdout.write(`${line.at} ${line.line}\n`)
+    start = page.next_start
+    if (page.lines.length === 10_000) continue
+    if (!flags.follow) return 0
+    // Read the status after the page: a job that was final then has no line after this page.
+    const job = (await client.call<JobWithLogs>('GET', path)).data
+    if (FINAL.has(job.status) && start >= job.log_lines) {
+      console.error(`(job ${job.status})`)
       return 0
     }
-    const id = positionals[1]
-    if (!id)
-      throw new UsageError(`jobs ${sub} needs a job id: edgeforge jobs ${sub} <id> ("jobs ls" lists them)`)
-    if (sub === 'show' || sub === 'retry' || sub === 'cancel') {
-      const job =
-        sub === 'show'
-          ? await ef.jobs.getJob(id)
-          : sub === 'retry'
-            ? await ef.jobs.retryJob(id)
-            : await ef.jobs.cancelJob(id)
-      if (json || sub === 'show') console.log(JSON.stringify(job, null, 2))
-      else console.log(`${sub === 'retry' ? 'retried' : 'cancel requested for'} ${id}`)
-      return 0
-    }
-  } catch (error) {
-    throw withHint(error)
+    await new Promise((resolve) => setTimeout(resolve, 250))
   }
-  throw new UsageError(`unknown subcommand "jobs ${sub}"; try ls, show, retry or cancel`)
 }

@@ -8,6 +8,7 @@ import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
 import { QUEUES_HELP, queuesCommand } from './queues.ts'
 import { SERVICES_HELP, servicesCommand } from './services.ts'
+import { WORKERS_HELP, workersCommand } from './workers.ts'
 
 const HELP = `edgeforge — a self-hosted edge gateway and job runtime for TypeScript
 
@@ -20,6 +21,10 @@ Commands:
   endpoints stop|start|rm <name>
                         take an endpoint out of service, serve it again, delete it
   logs <name>           show what an endpoint's handler logged
+  jobs logs <id> [--follow]
+                        print a job's log, following it while it runs
+  workers ls|drain|disconnect [id]
+                        remote worker agents connected to the gateway
   services ls|create|update|test|activate|deactivate|rm
                         databases, caches, storage, file servers and email for handlers
   clients ls|create|reset|rm   API clients, their scopes and access tokens
@@ -41,9 +46,10 @@ const COMMANDS: Record<
   deploy: { help: DEPLOY_HELP, run: deployCommand },
   endpoints: { help: ENDPOINTS_HELP, run: endpointsCommand },
   logs: { help: LOGS_HELP, run: logsCommand },
+  jobs: { help: JOBS_HELP, run: jobsCommand },
+  workers: { help: WORKERS_HELP, run: workersCommand },
   services: { help: SERVICES_HELP, run: servicesCommand },
   clients: { help: CLIENTS_HELP, run: clientsCommand },
-  jobs: { help: JOBS_HELP, run: jobsCommand },
   queues: { help: QUEUES_HELP, run: queuesCommand },
 }
 

@@ -9,3 +9,4 @@ export type {
 } from './ports.ts'
 export { lifecycleRoutes } from './routes.ts'
 export { ENDPOINTS_CHANNEL, EndpointSync } from './sync.ts'
+export { type StoredArtifact, VersionStore } from './versions.ts'

@@ -1,6 +1,7 @@
 import { ApiError } from '@edgeforge/protocol'
+import type { JobFunction } from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
-import type { HandlerRegistry, Route, VersionServices } from '../gateway/index.ts'
+import type { HandlerVersion, Route, VersionServices } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
@@ -9,6 +10,8 @@ import type {
   CatalogPort,
   CompileReport,
   EndpointStatus,
+  GatewayPort,
+  HttpVersion,
   JobHandlerPort,
   LifecycleEndpoint,
   RunReport,
@@ -20,9 +23,8 @@ export interface LifecycleDeps {
   db: Db
   catalog: CatalogPort
   compiler: Compiler
-  registry: HandlerRegistry
-  /** Builds and publishes a new router snapshot from the registry. */
-  publish: () => void
+  /** The handler threads: every change resolves once each of them applied it. */
+  gateway: GatewayPort
   endpointLogs: EndpointLogs
   logger: Logger
   jobs?: JobHandlerPort
@@ -42,7 +44,7 @@ export interface LifecycleDeps {
 export class Lifecycle {
   private readonly deps: LifecycleDeps
   private readonly versions: VersionStore
-  /** Where this process serves versions: the gateway's registry or the job runtime. */
+  /** Where this process serves versions: the handler threads or the job runtime. */
   private readonly placement: Placement
   private readonly queues = new Map<string, Promise<unknown>>()
   /** Versions compiled and loaded (to validate them) but not started yet: start reuses them. */
@@ -52,7 +54,7 @@ export class Lifecycle {
     this.deps = deps
     this.versions = new VersionStore(deps.db)
     this.placement = new Placement({
-      registry: deps.registry,
+      gateway: deps.gateway,
       jobs: deps.jobs,
       routeOf: (id) => deps.catalog.routeOf(id),
     })
@@ -96,7 +98,6 @@ export class Lifecycle {
         await this.deps.catalog.setState(endpoint.id, { status: 'error', lastError: message })
       }
     }
-    this.deps.publish()
     return { restored, failed }
   }
 
@@ -105,7 +106,7 @@ export class Lifecycle {
    * a disable takes out is marked, and put back when it is enabled again.
    */
   async endpointsChanged(change: { updated: string[]; removed: string[] }): Promise<void> {
-    for (const id of change.removed) this.forget(id)
+    for (const id of change.removed) await this.forget(id)
     for (const id of change.updated) {
       await this.exclusive(id, async () => {
         const endpoint = await this.deps.catalog.getEndpoint(id)
@@ -115,7 +116,6 @@ export class Lifecycle {
           await this.deps.catalog.setState(id, { status: 'stopped', resumeOnEnable: true })
       })
     }
-    this.deps.publish()
     for (const id of [...change.removed, ...change.updated]) this.deps.announce?.(id)
   }
 
@@ -131,20 +131,18 @@ export class Lifecycle {
         endpoint = await this.deps.catalog.getEndpoint(id)
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'not_found')) throw error
-        this.forget(id)
-        this.deps.publish()
+        await this.forget(id)
         return
       }
       const wanted = endpoint.status === 'running' ? endpoint.runningVersion : null
       const local = this.placement.versionOf(endpoint)
       if (wanted === null) {
-        if (local !== undefined) this.placement.remove(endpoint)
+        if (local !== undefined) await this.placement.remove(endpoint)
       } else if (local === wanted) {
         await this.placement.follow(endpoint)
       } else {
         await this.placement.install(endpoint, await this.loadStored(endpoint, wanted))
       }
-      this.deps.publish()
     })
   }
 
@@ -179,9 +177,9 @@ export class Lifecycle {
   }
 
   /** Drops everything this process holds of a deleted endpoint. */
-  private forget(id: string): void {
+  private async forget(id: string): Promise<void> {
     this.prepared.delete(id)
-    this.placement.removeId(id)
+    await this.placement.removeId(id)
     this.deps.endpointLogs.forget(id)
   }
 
@@ -225,7 +223,7 @@ export class Lifecycle {
     const versionNumber = await this.versions.nextNumber(id)
     let version: AnyVersion
     try {
-      version = this.instantiate(endpoint, versionNumber, result.bundle, result.sourceMap)
+      version = await this.instantiate(endpoint, versionNumber, result.bundle, result.sourceMap, true)
     } catch (error) {
       return this.compileFailed(endpoint, (error as Error).message, { stage: 'load', diagnostics: [] })
     }
@@ -287,7 +285,7 @@ export class Lifecycle {
         status: 'running',
         running_version: target,
         swapped: false,
-        draining: this.placement.draining(endpoint),
+        draining: await this.placement.draining(endpoint),
       }
     }
     const prepared = this.prepared.get(id)
@@ -297,7 +295,6 @@ export class Lifecycle {
         : await this.loadStored(endpoint, target)
     const report = await this.placement.install(endpoint, version)
     this.prepared.delete(id)
-    this.deps.publish()
     await this.deps.catalog.setState(id, {
       status: 'running',
       runningVersion: target,
@@ -316,8 +313,7 @@ export class Lifecycle {
 
   private async stopLocked(id: string): Promise<RunReport> {
     const endpoint = await this.deps.catalog.getEndpoint(id)
-    const draining = this.placement.remove(endpoint)
-    this.deps.publish()
+    const draining = await this.placement.remove(endpoint)
     const status: EndpointStatus = endpoint.status === 'running' ? 'stopped' : endpoint.status
     // A stop while disabled also means: do not bring it back on enable.
     await this.deps.catalog.setState(id, { status, resumeOnEnable: false })
@@ -332,19 +328,58 @@ export class Lifecycle {
         'conflict',
         `version ${versionNumber} of ${endpoint.name} has no stored artifact; deploy it again`,
       )
-    return this.instantiate(endpoint, versionNumber, stored.bundle, stored.sourceMap)
+    return this.instantiate(endpoint, versionNumber, stored.bundle, stored.sourceMap, false)
   }
 
-  private instantiate(
+  /**
+   * An HTTP version is its artifact: the handler threads evaluate it, so `check` has one of them
+   * load it once (a module that throws at top level fails its compile). A job version is still
+   * evaluated here, on the main thread.
+   */
+  private async instantiate(
     endpoint: LifecycleEndpoint,
     versionNumber: number,
     bundle: string,
     sourceMap: string,
-  ): AnyVersion {
-    const version = instantiateVersion(endpoint, versionNumber, bundle, sourceMap, this.deps.endpointLogs)
-    version.services = this.deps.services?.(endpoint.id, versionNumber, endpoint.services)
-    version.bindingKey = bindingKey(endpoint.services)
+    check: boolean,
+  ): Promise<AnyVersion> {
+    if (endpoint.kind === 'job') {
+      const version = instantiateVersion(
+        endpoint,
+        versionNumber,
+        bundle,
+        sourceMap,
+        this.deps.endpointLogs,
+      ) as HandlerVersion<JobFunction>
+      version.services = this.deps.services?.(endpoint.id, versionNumber, endpoint.services)
+      version.bindingKey = bindingKey(endpoint.services)
+      return version
+    }
+    const version: HttpVersion = {
+      endpointId: endpoint.id,
+      endpointName: endpoint.name,
+      version: versionNumber,
+      bundle,
+      sourceMap,
+      // The handler threads build the version's ctx.database()… from these, over the call channel.
+      bindings: endpoint.services,
+      bindingKey: bindingKey(endpoint.services),
+    }
+    if (check) await this.deps.gateway.validate(version)
     return version
+  }
+
+  /**
+   * The endpoint's handler kept stopping its thread: it goes to `error` with the reason, and the
+   * gateway answers it 503 `endpoint_quarantined` until an operator starts it again.
+   */
+  quarantine(id: string, reason: string): Promise<void> {
+    return this.exclusive(id, async () => {
+      const endpoint = await this.deps.catalog.getEndpoint(id)
+      await this.placement.quarantine(endpoint)
+      await this.deps.catalog.setState(id, { status: 'error', lastError: reason })
+      this.deps.announce?.(id)
+    })
   }
 
   /**

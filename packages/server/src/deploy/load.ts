@@ -1,6 +1,7 @@
 import { createRequire, isBuiltin } from 'node:module'
 import { Script } from 'node:vm'
-import { mapStack } from '../compiler/index.ts'
+// stack.ts, not the compiler's index: handler threads load this file and must not load the compiler.
+import { mapStack } from '../compiler/stack.ts'
 
 const SDK_PACKAGE = '@edgeforge/sdk'
 

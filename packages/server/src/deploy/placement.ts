@@ -1,32 +1,32 @@
 import { ApiError } from '@edgeforge/protocol'
-import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
-import type { DrainReport, HandlerRegistry, HandlerVersion, Route } from '../gateway/index.ts'
-import type { JobHandlerPort, LifecycleEndpoint } from './ports.ts'
+import type { JobFunction } from '@edgeforge/sdk'
+import type { DrainReport, HandlerVersion, Route } from '../gateway/index.ts'
+import type { GatewayPort, HttpVersion, JobHandlerPort, LifecycleEndpoint } from './ports.ts'
 import type { AnyVersion } from './version.ts'
 
 /**
- * Where this process serves endpoint versions: the gateway's registry for HTTP endpoints, the job
- * runtime for job endpoints. The lifecycle decides what should run; this is the one place that
- * knows which of the two tables an endpoint lives in, and how it gets in and out.
+ * Where this process serves endpoint versions: the handler threads (through the gateway port) for
+ * HTTP endpoints, the job runtime for job endpoints. The lifecycle decides what should run; this
+ * is the one place that knows which of the two an endpoint lives in, and how it gets in and out.
  */
 export class Placement {
-  private readonly registry: HandlerRegistry
+  private readonly gateway: GatewayPort
   private readonly jobs: JobHandlerPort | undefined
   private readonly routeOf: (endpointId: string) => Promise<Route | null>
 
   constructor(deps: {
-    registry: HandlerRegistry
+    gateway: GatewayPort
     jobs?: JobHandlerPort
     routeOf: (endpointId: string) => Promise<Route | null>
   }) {
-    this.registry = deps.registry
+    this.gateway = deps.gateway
     this.jobs = deps.jobs
     this.routeOf = deps.routeOf
   }
 
   /** The ids of every endpoint served here. */
   installedIds(): string[] {
-    return [...this.registry.slots.keys(), ...(this.jobs?.installed() ?? [])]
+    return [...this.gateway.ids(), ...(this.jobs?.installed() ?? [])]
   }
 
   /** The version served here (or running jobs) for the endpoint; undefined when none. */
@@ -35,10 +35,8 @@ export class Placement {
   }
 
   /** The version serving the endpoint here, if any. */
-  currentOf(endpoint: LifecycleEndpoint): AnyVersion | undefined {
-    return endpoint.kind === 'http'
-      ? this.registry.get(endpoint.id)?.current
-      : this.jobs?.current(endpoint.id)
+  currentOf(endpoint: LifecycleEndpoint): { version: number; bindingKey: string } | undefined {
+    return endpoint.kind === 'http' ? this.gateway.get(endpoint.id) : this.jobs?.current(endpoint.id)
   }
 
   /** Puts `version` in service: a first start, or a hot swap that drains the version it replaces. */
@@ -54,32 +52,33 @@ export class Placement {
         )
       if (!endpoint.active) throw disabled(endpoint)
       const swapped = this.jobs.current(endpoint.id) !== undefined
-      // A job version's entry point is a JobFunction: instantiate checked the definition's kind.
-      const draining = this.jobs.install(endpoint, version as unknown as HandlerVersion<JobFunction>)
+      // A job version is a loaded entry point: the lifecycle instantiated it by the endpoint's kind.
+      const draining = this.jobs.install(endpoint, version as HandlerVersion<JobFunction>)
       return { swapped, draining }
     }
     const route = await this.routeOf(endpoint.id)
     if (!route) throw disabled(endpoint)
     this.assertRouteFree(endpoint.id, route)
-    return this.registry.install(
-      endpoint.id,
-      route,
-      endpoint.limits,
-      version as HandlerVersion<HandlerFunction>,
-    )
+    return this.gateway.install(endpoint.id, route, endpoint.limits, version as HttpVersion)
   }
 
   /** Takes the endpoint out of service; what was in flight drains. */
-  remove(endpoint: LifecycleEndpoint): DrainReport[] {
+  async remove(endpoint: LifecycleEndpoint): Promise<DrainReport[]> {
     return endpoint.kind === 'job'
       ? (this.jobs?.remove(endpoint.id) ?? [])
-      : this.registry.remove(endpoint.id).draining
+      : (await this.gateway.remove(endpoint.id)).draining
   }
 
   /** `remove` for an endpoint that no longer exists, whatever its kind was. */
-  removeId(endpointId: string): void {
-    this.registry.remove(endpointId)
+  async removeId(endpointId: string): Promise<void> {
     this.jobs?.remove(endpointId)
+    await this.gateway.remove(endpointId)
+  }
+
+  /** Keeps an HTTP endpoint routed but answered 503 `endpoint_quarantined`. */
+  async quarantine(endpoint: LifecycleEndpoint): Promise<void> {
+    if (endpoint.kind === 'http') await this.gateway.quarantine(endpoint.id)
+    else this.jobs?.remove(endpoint.id)
   }
 
   /**
@@ -97,32 +96,33 @@ export class Placement {
       if (endpoint.queue !== this.jobs.queueOf(id)) this.jobs.install(endpoint, installedJob)
       return true
     }
-    if (!this.registry.get(id)) return true
+    if (!this.gateway.get(id)) return true
     const route = await this.routeOf(id)
     if (!route) {
-      this.registry.remove(id)
+      await this.gateway.remove(id)
       return false
     }
-    this.registry.update(id, route, endpoint.limits)
+    await this.gateway.update(id, route, endpoint.limits)
     return true
   }
 
   /** Old versions of the endpoint still finishing what they started. */
-  draining(endpoint: LifecycleEndpoint): DrainReport[] {
+  async draining(endpoint: LifecycleEndpoint): Promise<DrainReport[]> {
     return endpoint.kind === 'job'
       ? (this.jobs?.drainingOf(endpoint.id) ?? [])
-      : this.registry.drainingOf(endpoint.id)
+      : this.gateway.drainingOf(endpoint.id)
   }
 
   /** Throws 409 when another routed endpoint already serves this route. */
   assertRouteFree(endpointId: string, route: Route): void {
     const key = routeKey(route)
-    for (const slot of this.registry.slots.values()) {
-      if (slot.endpointId !== endpointId && routeKey(slot.route) === key) {
+    for (const id of this.gateway.ids()) {
+      const served = this.gateway.get(id)
+      if (id !== endpointId && served && routeKey(served.route) === key) {
         throw new ApiError(
           'conflict',
-          `${route.method} ${route.path} on host ${route.host} is already served by running endpoint ${slot.current.endpointName}; stop it or choose another path`,
-          { endpoint_id: slot.endpointId },
+          `${route.method} ${route.path} on host ${route.host} is already served by running endpoint ${served.endpointName}; stop it or choose another path`,
+          { endpoint_id: id },
         )
       }
     }

@@ -6,7 +6,7 @@
 import type { EndpointStatus } from '@edgeforge/protocol'
 import type { JobFunction } from '@edgeforge/sdk'
 import type { Diagnostic } from '../compiler/index.ts'
-import type { DrainReport, EndpointLimits, HandlerVersion, Route } from '../gateway/index.ts'
+import type { DrainReport, EndpointLimits, HandlerVersion, Route, SwapResult } from '../gateway/index.ts'
 
 export type { EndpointStatus }
 
@@ -46,6 +46,38 @@ export interface CatalogPort {
       resumeOnEnable?: boolean
     },
   ): Promise<void>
+}
+
+/**
+ * An HTTP endpoint's version as the main thread holds it: the artifact, never the evaluated code.
+ * The handler threads load it (threads/).
+ */
+export interface HttpVersion {
+  endpointId: string
+  endpointName: string
+  version: number
+  bundle: string
+  sourceMap: string
+  /** The endpoint's service bindings (the name a handler uses → the service) it was loaded with. */
+  bindings: Record<string, string>
+  bindingKey: string
+}
+
+/** Where HTTP versions are served: the handler threads' supervisor. */
+export interface GatewayPort {
+  /** What is served for an endpoint; undefined when it is not served. */
+  get(
+    endpointId: string,
+  ): { route: Route; version: number; endpointName: string; bindingKey: string } | undefined
+  ids(): string[]
+  /** Loads the version once, off the main thread, and drops it; throws with why it cannot load. */
+  validate(version: HttpVersion): Promise<void>
+  /** Resolves once every handler thread serves `version`. */
+  install(endpointId: string, route: Route, limits: EndpointLimits, version: HttpVersion): Promise<SwapResult>
+  remove(endpointId: string): Promise<SwapResult>
+  update(endpointId: string, route: Route, limits: EndpointLimits): Promise<void>
+  quarantine(endpointId: string): Promise<void>
+  drainingOf(endpointId: string): Promise<DrainReport[]>
 }
 
 /** Where loaded job handlers go; the job runtime fills this in. */

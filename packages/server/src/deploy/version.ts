@@ -1,22 +1,26 @@
 import type { HandlerFunction, JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
-import { mapStack } from '../compiler/index.ts'
+// stack.ts, not the compiler's index: handler threads load this file and must not load the compiler.
+import { mapStack } from '../compiler/stack.ts'
 import { HandlerVersion, requestScope } from '../gateway/index.ts'
 import { type EndpointLogEntry, type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
 import { loadBundle } from './load.ts'
-import type { LifecycleEndpoint } from './ports.ts'
+import type { HttpVersion, LifecycleEndpoint } from './ports.ts'
 
-/** A loaded version: an HTTP handler's or a job handler's entry point. */
-export type AnyVersion = HandlerVersion<HandlerFunction | JobFunction>
+/**
+ * A version the lifecycle holds: an HTTP endpoint's artifact (the handler threads evaluate it), or
+ * a job handler's loaded entry point (job handlers still run on the main thread).
+ */
+export type AnyVersion = HttpVersion | HandlerVersion<JobFunction>
 
 /** Evaluates a bundle into a handler version; throws with a readable message when it cannot. */
 export function instantiateVersion(
-  endpoint: LifecycleEndpoint,
+  endpoint: Pick<LifecycleEndpoint, 'id' | 'name' | 'kind'>,
   versionNumber: number,
   bundle: string,
   sourceMap: string,
-  endpointLogs: EndpointLogs,
-): AnyVersion {
+  endpointLogs: Pick<EndpointLogs, 'append'>,
+): HandlerVersion<HandlerFunction | JobFunction> {
   const filename = `edgeforge:${endpoint.name}@v${versionNumber}.js`
   const mod = loadBundle(bundle, {
     filename,
@@ -43,7 +47,7 @@ export function instantiateVersion(
 }
 
 /** The `console` a bundle sees: every line lands in its endpoint's log with the request id. */
-function bundleConsole(logs: EndpointLogs, endpointId: string, versionNumber: number) {
+function bundleConsole(logs: Pick<EndpointLogs, 'append'>, endpointId: string, versionNumber: number) {
   const write =
     (level: EndpointLogEntry['level']) =>
     (...args: unknown[]) => {

@@ -2,7 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type CallerAuth, isHandlerError, type JobsClient, Request, Response } from '@edgeforge/sdk'
 import type { EndpointLogEntry, EndpointLogs } from '../observability/endpoint-logs.ts'
-import type { Logger as ServerLogger } from '../observability/logger.ts'
 import { requestIdFor } from '../observability/request-id.ts'
 import { Exchange, type ExchangeHost, PendingExchanges } from './exchange.ts'
 import { type Head, hostOf, IncomingInit, readBody, readHead, TOO_LARGE } from './incoming.ts'
@@ -33,16 +32,35 @@ export type GateVerdict =
   | { ok: true; auth: CallerAuth }
   | { ok: false; error: { status: number; toBody(): { error: { code: string; message: string } } } }
 
+/** Where the dispatcher reports a handler call that runs synchronously (threads/liveness.ts). */
+export interface CallWatch {
+  /** `deadline` in epoch ms; `slot` the version's watchSlot. */
+  enter(deadline: number, slot: number): void
+  exit(): void
+  /** The handler returned a promise that must settle by `deadline` (epoch ms). */
+  pending(deadline: number, slot: number): void
+}
+
+/** The server log as the data plane uses it: pino's, or a handler thread's forwarder. */
+export interface LogSink {
+  warn(fields: object, message: string): void
+  error(fields: object, message: string): void
+}
+
 export interface DispatcherOptions {
   router: () => RouterSnapshot
   /** Needed by endpoints with `auth`; without it they answer 503 (closed, never open). */
   guard?: EndpointGuard
-  endpointLogs: EndpointLogs
-  logger: ServerLogger
+  endpointLogs: Pick<EndpointLogs, 'append'>
+  logger: LogSink
   jobs: JobsClient
   metrics?: RequestMetrics
+  /** Set in a handler thread: lets the supervisor see a handler call that never returns. */
+  watch?: CallWatch
 }
 
+/** performance.timeOrigin is a getter into the runtime: read once, it turns monotonic ms into epoch ms. */
+const TIME_ORIGIN = performance.timeOrigin
 /** Reused for every request: `readHead` fills it and `handle` reads it before anything can run in between. */
 const head: Head = { requestId: undefined, hasBody: false }
 
@@ -57,10 +75,12 @@ export class Dispatcher implements ExchangeHost {
   /** Exchanges whose handler is still pending: one coarse sweep enforces their timeouts. */
   private readonly pending = new PendingExchanges()
   private sweeper: NodeJS.Timeout | undefined
+  private readonly watch: CallWatch | undefined
 
   constructor(options: DispatcherOptions) {
     this.options = options
     this.jobs = options.jobs
+    this.watch = options.watch
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -78,6 +98,10 @@ export class Dispatcher implements ExchangeHost {
       return
     }
     const { store: slot, params } = match
+    if (slot.quarantined === true) {
+      this.quarantined(req, res, slot.current.endpointName, requestId)
+      return
+    }
     const required = slot.limits.authScopes
     if (required) {
       this.guarded(req, res, slot, params, required, requestId, head.hasBody, method, path, url, q)
@@ -152,7 +176,6 @@ export class Dispatcher implements ExchangeHost {
     readBody(req, limits.bodyLimitBytes).then(
       (body) => {
         if (body === TOO_LARGE) {
-          res.setHeader('connection', 'close')
           const message = `request body exceeds this endpoint's limit of ${limits.bodyLimitBytes} bytes`
           this.finishWithError(exchange, 413, 'payload_too_large', message)
           return
@@ -179,14 +202,18 @@ export class Dispatcher implements ExchangeHost {
       return
     }
     let result: unknown
+    const watch = this.watch
+    watch?.enter(TIME_ORIGIN + exchange.startedAt + timeoutMs, version.watchSlot)
     try {
       result = version.usesConsole
         ? requestScope.run(exchange, version.fn, request, exchange)
         : version.fn(request, exchange)
     } catch (error) {
+      watch?.exit()
       this.finish(exchange, this.errorResponse(error, exchange))
       return
     }
+    watch?.exit()
     if (!isThenable(result)) {
       this.finish(exchange, result)
       return
@@ -195,6 +222,7 @@ export class Dispatcher implements ExchangeHost {
     // Counted from the request's arrival (a body's read time included): no second clock read.
     exchange.deadline = exchange.startedAt + timeoutMs
     this.pending.add(exchange)
+    watch?.pending(TIME_ORIGIN + exchange.deadline, version.watchSlot)
     this.sweeper ??= setInterval(this.sweep, SWEEP_MS).unref()
     result.then(
       (response) => this.finish(exchange, response),
@@ -223,6 +251,27 @@ export class Dispatcher implements ExchangeHost {
       clearInterval(this.sweeper)
       this.sweeper = undefined
     }
+  }
+
+  /** The pending request whose deadline comes first (epoch ms), for the thread's heartbeat. */
+  oldestPending(): { deadline: number; slot: number } | undefined {
+    let oldest: Exchange | undefined
+    for (let exchange = this.pending.first; exchange; exchange = exchange.nextPending) {
+      if (!oldest || exchange.deadline < oldest.deadline) oldest = exchange
+    }
+    return oldest && { deadline: TIME_ORIGIN + oldest.deadline, slot: oldest.version.watchSlot }
+  }
+
+  private quarantined(req: IncomingMessage, res: ServerResponse, name: string, requestId: string): void {
+    res.setHeader('retry-after', '60')
+    sendError(
+      res,
+      503,
+      'endpoint_quarantined',
+      `endpoint ${name} is quarantined: its handler kept stopping its thread; an operator must start it again`,
+      requestId,
+    )
+    req.resume()
   }
 
   /**

@@ -85,11 +85,27 @@ export function hostOf(req: IncomingMessage): string {
 
 export const TOO_LARGE = Symbol('too large')
 
+/**
+ * How much of an oversized body is read and dropped after the 413 is decided. A client still
+ * writing when the server closes gets a reset instead of the 413 (and with handler threads the
+ * client is no longer in step with the server); past this much the connection is cut anyway.
+ */
+const DISCARD_LIMIT_BYTES = 1024 * 1024
+
+function discardRest(req: IncomingMessage): void {
+  let dropped = 0
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length
+    if (dropped > DISCARD_LIMIT_BYTES) req.socket.destroy()
+  })
+  req.resume()
+}
+
 /** The whole body, or TOO_LARGE as soon as it is known to exceed `limit` bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | typeof TOO_LARGE> {
   const length = req.headers['content-length']
   if (length !== undefined && Number(length) > limit) {
-    req.resume()
+    discardRest(req)
     return Promise.resolve(TOO_LARGE)
   }
   return new Promise((resolve, reject) => {
@@ -99,7 +115,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Arra
       size += chunk.length
       if (size > limit) {
         req.removeAllListeners('data')
-        req.resume()
+        discardRest(req)
         resolve(TOO_LARGE)
         return
       }

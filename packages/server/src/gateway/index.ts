@@ -1,4 +1,11 @@
-export { Dispatcher, type DispatcherOptions, type RequestMetrics, requestScope } from './dispatch.ts'
+export {
+  Dispatcher,
+  type DispatcherOptions,
+  type EndpointGuard,
+  type GateVerdict,
+  type RequestMetrics,
+  requestScope,
+} from './dispatch.ts'
 export { GatewayListener } from './listener.ts'
 export {
   type DrainReport,

@@ -31,10 +31,11 @@ export class GatewayListener {
     )
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
+  /** `reusePort` lets every handler thread listen on the same port; the kernel spreads connections. */
+  listen(port: number, host: string, reusePort = false): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject)
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, reusePort }, () => {
         this.server.off('error', reject)
         resolve(this.server.address() as AddressInfo)
       })

@@ -44,6 +44,8 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   readonly usesConsole: boolean
   inFlight = 0
   draining = false
+  /** The supervisor's number for its endpoint, written to shared memory while it runs (threads/liveness.ts). */
+  watchSlot = 0
   /** Its drain timeout passed: what it still holds is being cut off, and it takes no more work. */
   expired = false
   /** The endpoint's metrics series; the dispatcher attaches it on the version's first request. */
@@ -95,6 +97,8 @@ export interface EndpointSlot<F extends AnyFunction = HandlerFunction> {
   route: Route
   limits: EndpointLimits
   current: HandlerVersion<F>
+  /** Its handler kept stopping threads: answered 503 `endpoint_quarantined` instead of being run. */
+  quarantined?: boolean
 }
 
 export interface DrainReport {

@@ -1,5 +1,6 @@
 import FindMyWay from 'find-my-way'
-import { catchAllParam, toRouterPath } from '../catalog/index.ts'
+// path-template.ts, not the catalog's index: the router runs in handler threads, which must not load the catalog.
+import { catchAllParam, toRouterPath } from '../catalog/path-template.ts'
 import type { EndpointSlot } from './registry.ts'
 
 /** find-my-way's lookup result: `store` is what the route was registered with. */

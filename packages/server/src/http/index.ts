@@ -1,6 +1,7 @@
 export { type App, type ControlAppOptions, createControlApp, ok, okPage, registeredRoutes } from './app.ts'
 export { declared } from './declared.ts'
 export { errorBody, mapError } from './errors.ts'
+export { createGuard, type GuardOptions } from './guard.ts'
 export { decodeToken, encodeToken, type Page, toPage } from './paging.ts'
 export type { RegisteredRoute } from './route-index.ts'
 export { type SystemStats, systemRoutes } from './system-routes.ts'

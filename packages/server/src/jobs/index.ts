@@ -51,6 +51,12 @@ export {
   type RunnerStats,
 } from './local/runner.ts'
 export { type JobObserver, JobRuntime, type JobRuntimeOptions } from './local/runtime.ts'
+// Remote workers: main.ts builds a WorkerHub, hands it the control listener's upgrade events and
+// registers workerRoutes(app, { hub, engine, handlers, deliverLocal }).
+export { type DeployedHandlerPort, DeployedHandlers } from './remote/handlers.ts'
+export { WorkerHub } from './remote/hub.ts'
+export { type WorkerRoutesDeps, workerRoutes } from './remote/routes.ts'
+export type { WorkerAuth, WorkerHubOptions, WorkerSession } from './remote/session.ts'
 export type { Completion, FailOptions } from './sql/finish.ts'
 export {
   createNotifier,

@@ -44,7 +44,10 @@ export interface JobLogLine {
 }
 
 export interface JobWithLogs extends Job {
+  /** The last lines of the log (at most LOG_TAIL), oldest first. */
   logs: JobLogLine[]
+  /** Lines in the whole log. */
+  logLines: number
 }
 
 export interface EnqueueInput {

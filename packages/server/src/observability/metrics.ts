@@ -1,26 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
+import { EndpointSeries, LATENCY_BUCKETS } from './series.ts'
 
-/** Latency buckets in seconds, from sub-millisecond gateway hits to slow handlers. */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-
-/** One endpoint's request counts and latency, recorded into plain numbers on the hot path. */
-class EndpointSeries {
-  /** Observations per latency bucket (not cumulative); the last slot is +Inf. */
-  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1)
-  sum = 0
-  count = 0
-  /** Requests by status code, indexed by the code (node:http only sends 100–999). */
-  readonly byStatus = new Float64Array(1000)
-
-  observe(status: number, seconds: number): void {
-    let bucket = 0
-    while (bucket < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[bucket]) bucket++
-    this.buckets[bucket] += 1
-    this.sum += seconds
-    this.count += 1
-    this.byStatus[status] += 1
-  }
-}
+export { EndpointSeries, type SeriesCounts } from './series.ts'
 
 interface MetricValue {
   metricName?: string
@@ -37,6 +18,12 @@ interface MetricValue {
 export class Metrics {
   readonly registry = new Registry()
   private readonly endpoints = new Map<string, EndpointSeries>()
+
+  /**
+   * Pulls what the handler threads counted since the last pull into this registry's series, so
+   * every scrape counts every thread; set by main once the supervisor runs.
+   */
+  collectGateway: (() => Promise<void>) | undefined
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'edgeforge_process_' })
@@ -95,7 +82,8 @@ export class Metrics {
     this.series(endpointName).observe(status, seconds)
   }
 
-  text(): Promise<string> {
+  async text(): Promise<string> {
+    await this.collectGateway?.()
     return this.registry.metrics()
   }
 

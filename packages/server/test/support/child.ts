@@ -56,6 +56,7 @@ export async function spawnServe(
   void exited.then(() => {
     exitedEarly = true
   })
+  // Generous: the handler threads load their modules at start, and a busy CI machine is slow at it.
   const urls = await waitFor(
     'the server to print its URLs',
     () => {
@@ -64,7 +65,11 @@ export async function spawnServe(
         /gateway on (http:\/\/\S+)(?: \(all interfaces\))?, control plane on (http:\/\/\S+),/.exec(stderr)
       return match ? { gatewayUrl: match[1], controlUrl: match[2] } : undefined
     },
-    20_000,
-  )
+    60_000,
+  ).catch((error: unknown) => {
+    // A server that never came up must not outlive the test (its pipes would keep the runner waiting).
+    child.kill('SIGKILL')
+    throw error
+  })
   return { child, ...urls, stderr: () => stderr, exited }
 }

@@ -42,6 +42,7 @@ import {
   heartbeatMany,
   release,
 } from '../sql/finish.ts'
+import { appendLogLines, nextLogOffset, readLog } from '../sql/logs.ts'
 import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
 import * as manage from '../sql/manage.ts'
 import { createNotifier, type Notifier } from '../sql/notifier.ts'
@@ -58,6 +59,7 @@ import type {
   QueueSettingsPatch,
 } from '../types.ts'
 import { checkInteger, checkQueueName, normalizeEnqueue } from '../validate.ts'
+import { LogWriter } from './log-writer.ts'
 
 export interface QueueEngineOptions {
   /** Attempts of a job that does not say; 3 = the first run and two retries. */
@@ -68,6 +70,8 @@ export interface QueueEngineOptions {
   queueDefaults?: Partial<QueueDefaults>
   /** How old a cached copy of a queue's settings may be (rate limit, backoff, claim path). Default 1000. */
   settingsCacheMs?: number
+  /** Store errors of log writes that nobody awaits. Default: console.error. */
+  onLogError?: (error: unknown) => void
   /** Defaults to LISTEN/NOTIFY on PostgreSQL and an in-process emitter on SQLite. */
   notifier?: Notifier
   now?: () => number
@@ -76,6 +80,7 @@ export interface QueueEngineOptions {
 
 export const DEFAULT_MAX_ATTEMPTS = 3
 export const MAX_BATCH = 10_000
+export const MAX_LOG_PAGE = 10_000
 
 export type QueueEngine = ReturnType<typeof createQueueEngine>
 
@@ -95,6 +100,10 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     defaultMaxAttempts: options.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
   }
+  const logs = new LogWriter(
+    ctx,
+    options.onLogError ?? ((error: unknown) => console.error('edgeforge job log:', error)),
+  )
   const cancels = new EventEmitter()
   cancels.setMaxListeners(0)
   let rotation = 0
@@ -220,6 +229,17 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     getJob: (jobId: string) => manage.getJob(ctx, jobId),
     listJobs: (input?: Parameters<typeof manage.listJobs>[1]) => manage.listJobs(ctx, input),
     appendLog: (jobId: string, line: string) => manage.appendLog(ctx, jobId, line),
+    /** Ordered, batched log lines that the caller does not wait for (the in-process runner). */
+    logs,
+    /** Stores lines at their offsets; offsets already stored are kept (a resent chunk). */
+    appendLogChunk: (jobId: string, offset: number, lines: ReadonlyArray<readonly [number, string]>) =>
+      appendLogLines(ctx, jobId, offset, lines),
+    nextLogOffset: (jobId: string) => nextLogOffset(ctx, jobId),
+    readLog: (jobId: string, start: number, limit: number) => {
+      checkInteger(start, 'start', 0, Number.MAX_SAFE_INTEGER)
+      checkInteger(limit, 'limit', 1, MAX_LOG_PAGE)
+      return readLog(ctx, jobId, start, limit)
+    },
     setProgress: (jobId: string, fraction: number) => manage.setProgress(ctx, jobId, fraction),
     getQueueSettings: (queue: string) => ctx.settings.get(queue),
     setQueueSettings: (queue: string, patch: QueueSettingsPatch) => ctx.settings.set(queue, patch),

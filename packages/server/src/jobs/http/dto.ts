@@ -5,11 +5,13 @@ import type {
   CronSchedule as WireCronSchedule,
   EnqueueResponse as WireEnqueueResponse,
   Job as WireJob,
+  JobLogPage as WireJobLogPage,
   JobWithLogs as WireJobWithLogs,
   QueueOverview as WireQueueOverview,
   QueueSettings as WireQueueSettings,
 } from '@edgeforge/protocol'
 import type { CronInput, CronPatch, CronSchedule } from '../engine/cron.ts'
+import type { LogPage } from '../sql/logs.ts'
 import type { EnqueueInput, EnqueueResult, Job, JobWithLogs, QueueOverview, QueueSettings } from '../types.ts'
 
 /*
@@ -46,7 +48,18 @@ export function jobDto(job: Job): WireJob {
 }
 
 export function jobWithLogsDto(job: JobWithLogs): WireJobWithLogs {
-  return { ...jobDto(job), logs: job.logs.map((log) => ({ at: iso(log.at), line: log.line })) }
+  return {
+    ...jobDto(job),
+    logs: job.logs.map((log) => ({ at: iso(log.at), line: log.line })),
+    log_lines: job.logLines,
+  }
+}
+
+export function logPageDto(page: LogPage): WireJobLogPage {
+  return {
+    lines: page.lines.map((line) => ({ offset: line.offset, at: iso(line.at), line: line.line })),
+    next_start: page.end,
+  }
 }
 
 export function enqueueResultDto(result: EnqueueResult): WireEnqueueResponse {

@@ -157,6 +157,7 @@ const ROUTES: Array<[method: string, path: string, tag: string]> = [
   ['POST', '/jobs', 'jobs'],
   ['GET', '/jobs', 'jobs'],
   ['GET', '/jobs/{id}', 'jobs'],
+  ['GET', '/jobs/{id}/log', 'jobs'],
   ['POST', '/jobs/{id}/retry', 'jobs'],
   ['POST', '/jobs/{id}/cancel', 'jobs'],
   ['DELETE', '/jobs/{id}', 'jobs'],
@@ -662,7 +663,8 @@ for (const [backend, open] of backends) {
       await engine.appendLog(job.id, 'second line')
 
       const got = data<Row>(await call('GET', `/jobs/${job.id}`))
-      assert.deepEqual(Object.keys(got).sort(), [...JOB_FIELDS, 'logs'].sort())
+      assert.deepEqual(Object.keys(got).sort(), [...JOB_FIELDS, 'log_lines', 'logs'].sort())
+      assert.equal(got.log_lines, 2)
       assert.equal(got.status, 'running')
       assert.equal(got.lease_owner, 'w')
       assert.match(String(got.started_at), ISO)

@@ -14,6 +14,7 @@ import {
   enqueueResultDto,
   jobDto,
   jobWithLogsDto,
+  logPageDto,
   queueOverviewDto,
   queueSettingsDto,
 } from './dto.ts'
@@ -154,6 +155,12 @@ function routes(app: App, deps: JobsRoutesDeps): void {
   app.route({
     ...declared(jobsApi.getJob),
     handler: async (req) => ok(jobWithLogsDto(await engine.getJob(req.params.id))),
+  })
+
+  app.route({
+    ...declared(jobsApi.getJobLog),
+    handler: async (req) =>
+      ok(logPageDto(await engine.readLog(req.params.id, req.query.start ?? 0, req.query.limit ?? 1000))),
   })
 
   app.route({

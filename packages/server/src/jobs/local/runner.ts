@@ -170,7 +170,7 @@ export function createRunner(options: RunnerOptions) {
     }
 
     log(line: string): void {
-      engine.appendLog(this.job.id, line).catch(onError)
+      engine.logs.append(this.job.id, line)
     }
 
     progress(fraction: number): void {
@@ -229,6 +229,8 @@ export function createRunner(options: RunnerOptions) {
       value = error
     }
     const runMs = performance.now() - startedAt
+    // The log is complete before the outcome is stored: whoever sees the job finished sees all of it.
+    await engine.logs.close(job.id)
     running.delete(job.id)
     finishing += 1
     if (!stopping) pumpSoon()

@@ -1,4 +1,4 @@
-import { ApiError } from '@edgeforge/protocol'
+import { ApiError, JobInputQueue } from '@edgeforge/protocol'
 import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
 import type { JobHandlerPort, LifecycleEndpoint } from '../../deploy/index.ts'
 import {
@@ -60,10 +60,14 @@ export class JobRuntime implements JobHandlerPort {
   private stopMaintenance: (() => void) | undefined
   /** What a handler threw, mapped to its sources: the runner stores this as last_error. */
   private readonly failures = new WeakMap<object, string>()
+  /** `ctx.input` of the jobs running in this process. */
+  private readonly inputs = new Map<string, JobInputQueue>()
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
-    this.engine = createQueueEngine(options.db)
+    this.engine = createQueueEngine(options.db, {
+      onLogError: (error) => options.logger.error({ err: error }, 'job log: lines not stored'),
+    })
     this.cron = createCronScheduler(this.engine)
     this.runner = createRunner({
       engine: this.engine,
@@ -94,6 +98,27 @@ export class JobRuntime implements JobHandlerPort {
     this.stopMaintenance?.()
     await this.runner.stop({ drainMs })
     await this.engine.close()
+  }
+
+  /** Delivers a message to `ctx.input` of a job running in this process; false when none runs here. */
+  deliverInput(jobId: string, message: unknown): boolean {
+    const input = this.inputs.get(jobId)
+    if (!input) return false
+    input.push(message)
+    return true
+  }
+
+  /** The job endpoint serving `queue` in this process and its current version, if one runs. */
+  deployedFor(queue: string): { endpointId: string; endpointName: string; version: number } | undefined {
+    const endpointId = this.byQueue.get(queue)
+    const current = endpointId ? this.handlers.get(endpointId)?.current : undefined
+    return (
+      current && {
+        endpointId: current.endpointId,
+        endpointName: current.endpointName,
+        version: current.version,
+      }
+    )
   }
 
   install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[] {
@@ -199,7 +224,10 @@ export class JobRuntime implements JobHandlerPort {
     const startedAt = Date.now()
     this.options.observer?.observeStart(job, startedAt)
     const logs = this.options.endpointLogs
+    const input = new JobInputQueue()
+    this.inputs.set(job.id, input)
     const ctx: JobContext = {
+      input,
       jobId: job.id,
       queue: job.queue,
       attempt: runnerCtx.attempt,
@@ -239,6 +267,8 @@ export class JobRuntime implements JobHandlerPort {
       })
       throw error
     } finally {
+      input.close()
+      this.inputs.delete(job.id)
       version.release()
     }
   }

@@ -2,6 +2,7 @@ import { conflict, invalid, notFound } from '../errors.ts'
 import type { CancelOutcome, JobPage, JobStatus, JobWithLogs, ListJobsInput } from '../types.ts'
 import { checkInteger, checkNumber, checkQueueName, checkStatus, LOG_LINE_MAX } from '../validate.ts'
 import { type EngineContext, wakeQueue } from './context.ts'
+import { LOG_TAIL, logTail } from './logs.ts'
 import { type JobRow, toJob } from './rows.ts'
 
 /**
@@ -98,14 +99,16 @@ export async function deleteJob(ctx: EngineContext, id: string): Promise<void> {
   throw conflict(`job ${id} is running; cancel it first, then delete it`, { status: current.status })
 }
 
+/** A job with the tail of its log (the last LOG_TAIL lines); `GET /jobs/{id}/log` pages the rest. */
 export async function getJob(ctx: EngineContext, id: string): Promise<JobWithLogs> {
   const row = await ctx.db.get<JobRow>('SELECT * FROM jobs WHERE id = ?', [id])
   if (!row) throw notFound(`no job with id ${id}`)
-  const logs = await ctx.db.all<{ at: number; line: string }>(
-    'SELECT at, line FROM job_logs WHERE job_id = ? ORDER BY id',
-    [id],
-  )
-  return { ...toJob(row), logs: logs.map((log) => ({ at: Number(log.at), line: log.line })) }
+  const tail = await logTail(ctx, id, LOG_TAIL)
+  return {
+    ...toJob(row),
+    logs: tail.lines.map((log) => ({ at: log.at, line: log.line })),
+    logLines: tail.total,
+  }
 }
 
 export function encodeToken(id: string): string {
@@ -135,7 +138,7 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
     where.push('status = ?')
     params.push(status)
     // The listing indexes leave out the hot path's states (migrations: postgres 0003, sqlite
-    // 0004). SQLite uses a partial index only when the query repeats its condition word for word.
+    // 0003). SQLite uses a partial index only when the query repeats its condition word for word.
     if (ctx.db.dialect === 'sqlite' && LISTED.has(status)) where.push(LISTING_CONDITION)
   }
   if (input.continuationToken) {
@@ -152,13 +155,15 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
   return rows.length > limit ? { jobs, continuationToken: encodeToken(jobs[jobs.length - 1].id) } : { jobs }
 }
 
-/** Adds a line to a job's log (clipped to 4 KiB). */
+/** Adds a line at the end of a job's log (clipped to 4 KiB), waiting for the store. */
 export async function appendLog(ctx: EngineContext, jobId: string, line: string): Promise<void> {
   const text = String(line)
   const clipped = text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}…` : text
   const { changes } = await ctx.db.run(
-    'INSERT INTO job_logs (job_id, at, line) SELECT id, CAST(? AS BIGINT), CAST(? AS TEXT) FROM jobs WHERE id = ?',
-    [ctx.now(), clipped, jobId],
+    `INSERT INTO job_logs (job_id, seq, at, line)
+       SELECT id, coalesce((SELECT max(seq) + 1 FROM job_logs WHERE job_id = ?), 0), CAST(? AS BIGINT), CAST(? AS TEXT)
+       FROM jobs WHERE id = ?`,
+    [jobId, ctx.now(), clipped, jobId],
   )
   if (changes === 0) throw notFound(`no job with id ${jobId}`)
 }

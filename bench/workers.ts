@@ -1,0 +1,192 @@
+// The remote-worker benchmark, all on loopback and one SQLite store, in the same run:
+//   1. end-to-end no-op jobs per second drained by the in-process runner, then by one remote agent
+//      (a real edgeforge-worker process) with the same concurrency, from the same store;
+//   2. log lines per second streamed from one job on the agent to a client following the log with
+//      GET /jobs/{id}/log (goal ≥ 50,000 lines/s).
+// Artifact upload is not built, so it is not measured. docs/performance.md records runs.
+//
+//   npm run bench:workers                       # 5,000 jobs, concurrency 64, 100,000 log lines
+//   npm run bench:workers -- --jobs 1000 --lines 20000
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../packages/server/src/config.ts'
+import { type RunningServer, startServer } from '../packages/server/src/main.ts'
+import { createLogger } from '../packages/server/src/observability/logger.ts'
+import { intFlag } from './support/flags.ts'
+
+const GOAL_RATIO = 0.5
+const GOAL_LINES_PER_S = 50_000
+const AGENT = join(import.meta.dirname, '..', 'packages', 'worker', 'src', 'cli.ts')
+
+const { values: flags } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '64' },
+    lines: { type: 'string', default: '100000' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (flags.help) {
+  console.log('npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000]')
+  process.exit(0)
+}
+const JOBS = intFlag('bench:workers', 'jobs', flags.jobs, 100, 1_000_000)
+const CONCURRENCY = intFlag('bench:workers', 'concurrency', flags.concurrency, 1, 1000)
+const LINES = intFlag('bench:workers', 'lines', flags.lines, 1000, 10_000_000)
+
+const NOOP = `import { job } from '@edgeforge/sdk'
+export default job(async () => null)
+`
+const CHATTY = `import { job } from '@edgeforge/sdk'
+export default job<{ lines: number }>(async (payload, ctx) => {
+  for (let i = 0; i < payload.lines; i++) {
+    ctx.log('line', i)
+    if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve))
+  }
+  return null
+})
+`
+
+const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-bench-workers-'))
+const children: ChildProcess[] = []
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+async function boot(jobConcurrency: number): Promise<RunningServer> {
+  const config = loadConfig(
+    {},
+    {
+      'data-dir': dataDir,
+      'gateway-host': '127.0.0.1',
+      'gateway-port': '0',
+      'control-port': '0',
+      'log-level': 'silent',
+      'warm-compiler': 'false',
+      'job-concurrency': String(jobConcurrency),
+    },
+  )
+  return startServer(config, createLogger(config.logLevel))
+}
+
+async function api<T>(server: RunningServer, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(server.controlUrl + path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const json = (await response.json()) as { ok: boolean; data: T; error?: { message: string } }
+  if (!json.ok) throw new Error(`${method} ${path}: ${json.error?.message}`)
+  return json.data
+}
+
+async function deploy(server: RunningServer, name: string, queue: string, code: string): Promise<void> {
+  const created = await api<{ id: string }>(server, 'POST', '/api/endpoints', {
+    name,
+    kind: 'job',
+    queue,
+    code,
+  })
+  await api(server, 'POST', `/api/endpoints/${created.id}/deploy`)
+}
+
+async function succeeded(server: RunningServer, queue: string): Promise<number> {
+  const overview = await api<Array<{ queue: string; counts: Record<string, number> }>>(
+    server,
+    'GET',
+    '/queue/overview',
+  )
+  return overview.find((entry) => entry.queue === queue)?.counts.succeeded ?? 0
+}
+
+/** Enqueues `JOBS` no-op jobs in batches, then times until the store records them all done. */
+async function drain(server: RunningServer, queue: string): Promise<number> {
+  const before = await succeeded(server, queue)
+  const started = performance.now()
+  for (let sent = 0; sent < JOBS; sent += 1000) {
+    const jobs = Array.from({ length: Math.min(1000, JOBS - sent) }, () => ({ queue, payload: null }))
+    await api(server, 'POST', '/jobs', { jobs })
+  }
+  while ((await succeeded(server, queue)) - before < JOBS)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  return JOBS / ((performance.now() - started) / 1000)
+}
+
+function spawnAgent(server: RunningServer, queue: string, concurrency: number): void {
+  const child = spawn(
+    process.execPath,
+    [
+      AGENT,
+      '--url',
+      server.controlUrl,
+      '--queue',
+      queue,
+      '--concurrency',
+      String(concurrency),
+      '--cache-dir',
+      join(dataDir, 'agent-cache'),
+    ],
+    { stdio: 'ignore' },
+  )
+  children.push(child)
+}
+
+async function waitForWorker(server: RunningServer): Promise<void> {
+  while ((await api<unknown[]>(server, 'GET', '/workers')).length === 0)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+}
+
+// 1. in-process, then remote, same store and queue.
+const local = await boot(CONCURRENCY)
+await deploy(local, 'noop', 'noop', NOOP)
+await deploy(local, 'chatty', 'chatty', CHATTY)
+await drain(local, 'noop') // warm-up: compile cache, SQLite pages, JIT
+const inProcess = await drain(local, 'noop')
+await local.close()
+
+const remote = await boot(0)
+spawnAgent(remote, 'noop', CONCURRENCY)
+await waitForWorker(remote)
+await drain(remote, 'noop')
+const viaAgent = await drain(remote, 'noop')
+
+// 2. log lines of one remote job, read by a follower as they are stored.
+spawnAgent(remote, 'chatty', 1)
+while ((await api<unknown[]>(remote, 'GET', '/workers')).length < 2)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+const { job } = await api<{ job: { id: string } }>(remote, 'POST', '/jobs', {
+  queue: 'chatty',
+  payload: { lines: LINES },
+})
+let start = 0
+let firstAt = 0
+while (start < LINES) {
+  const page = await api<{ lines: unknown[]; next_start: number }>(
+    remote,
+    'GET',
+    `/jobs/${job.id}/log?start=${start}&limit=10000`,
+  )
+  if (page.lines.length > 0 && firstAt === 0) firstAt = performance.now()
+  start = page.next_start
+  if (page.lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+}
+const linesPerSecond = LINES / ((performance.now() - firstAt) / 1000)
+await remote.close()
+
+const ratio = viaAgent / inProcess
+console.log(`jobs: ${JOBS} no-op, concurrency ${CONCURRENCY}, SQLite, loopback`)
+console.log(`  in-process runner      ${inProcess.toFixed(0)} jobs/s`)
+console.log(`  one remote agent       ${viaAgent.toFixed(0)} jobs/s`)
+console.log(
+  `  ratio                  ${ratio.toFixed(3)}x (goal ≥ ${GOAL_RATIO}x: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'})`,
+)
+console.log(`log: ${LINES} lines from one remote job to a following client`)
+console.log(
+  `  ${linesPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${linesPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'})`,
+)
+console.log('artifacts: not built, not measured')
+process.exit(0)

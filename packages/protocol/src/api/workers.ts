@@ -1,0 +1,104 @@
+import { Type } from 'typebox'
+import { JobInputBody, JobInputResponse, WorkerInfo } from '../workers.ts'
+import { declare } from './declare.ts'
+import { Ok, OkList } from './envelope.ts'
+import { JobParams } from './jobs.ts'
+
+/*
+ * Remote workers as resources, the bundle agents download, and input to running jobs. The
+ * socket itself (`GET /workers/connect`, an upgrade) is not an operation: worker.ts describes it.
+ */
+
+const WorkerParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 128, description: 'Worker id' }) },
+  { additionalProperties: false },
+)
+const context = 'workers' as const
+const stability = 'experimental' as const
+
+export const workersApi = {
+  listWorkers: declare({
+    name: 'listWorkers',
+    context,
+    method: 'GET',
+    path: '/workers',
+    summary: 'Remote workers connected to this gateway process',
+    responses: { 200: OkList(WorkerInfo) },
+    errors: [],
+    scopes: 'workers:read',
+    stability,
+  }),
+  getWorker: declare({
+    name: 'getWorker',
+    context,
+    method: 'GET',
+    path: '/workers/{id}',
+    summary: 'One connected worker',
+    params: WorkerParams,
+    responses: { 200: Ok(WorkerInfo) },
+    errors: ['not_found'],
+    scopes: 'workers:read',
+    stability,
+  }),
+  drainWorker: declare({
+    name: 'drainWorker',
+    context,
+    method: 'POST',
+    path: '/workers/{id}/drain',
+    summary: 'Let a worker finish its running jobs and push it no new ones',
+    params: WorkerParams,
+    responses: { 200: Ok(WorkerInfo) },
+    errors: ['not_found'],
+    scopes: 'workers:manage',
+    stability,
+  }),
+  disconnectWorker: declare({
+    name: 'disconnectWorker',
+    context,
+    method: 'POST',
+    path: '/workers/{id}/disconnect',
+    summary: "Close a worker's socket",
+    description:
+      'Its running jobs keep their leases until they expire; an agent that reconnects in time takes them up again, else they run elsewhere.',
+    params: WorkerParams,
+    responses: { 200: Ok(WorkerInfo) },
+    errors: ['not_found'],
+    scopes: 'workers:manage',
+    stability,
+  }),
+  getWorkerHandler: declare({
+    name: 'getWorkerHandler',
+    context,
+    method: 'GET',
+    path: '/workers/handlers/{endpoint}/{version}',
+    summary: 'The bundle of a job handler version, for remote agents',
+    description: 'CommonJS text; the x-edgeforge-sha256 header carries its SHA-256, which agents check.',
+    params: Type.Object(
+      {
+        endpoint: Type.String({ minLength: 1, maxLength: 64 }),
+        version: Type.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    responses: { 200: Type.String({ description: 'The bundle' }) },
+    produces: 'application/javascript',
+    errors: ['not_found'],
+    scopes: 'workers:connect',
+    stability,
+  }),
+  sendJobInput: declare({
+    name: 'sendJobInput',
+    context: 'jobs',
+    method: 'POST',
+    path: '/jobs/{id}/input',
+    summary: "Send a message to a running job's ctx.input",
+    description:
+      '409 conflict when the job is not running, or runs in another gateway process (send it to that process).',
+    params: JobParams,
+    body: JobInputBody,
+    responses: { 200: Ok(JobInputResponse) },
+    errors: ['not_found', 'conflict'],
+    scopes: 'jobs:input',
+    stability,
+  }),
+}

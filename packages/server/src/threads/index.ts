@@ -1,0 +1,1 @@
+export { type GatewayStats, type SupervisorOptions, ThreadSupervisor } from './supervisor.ts'

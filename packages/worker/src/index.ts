@@ -1,0 +1,1 @@
+export { AGENT_VERSION, Agent, type AgentOptions } from './agent.ts'

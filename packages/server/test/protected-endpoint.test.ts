@@ -12,7 +12,8 @@ interface Body {
 }
 
 test('an endpoint with auth.scopes: 401 and 403 before the handler runs, ctx.auth when allowed', async (t) => {
-  const srv = await startTestServer(t, { 'type-check': 'false' })
+  // One handler thread: the handler's call counter (module state) is then one counter.
+  const srv = await startTestServer(t, { 'type-check': 'false', 'gateway-threads': '1' })
   const make = async (clientId: string, scopes: string[]) =>
     expectStatus(await srv.api<{ access_token: string }>('POST', `/api/clients/${clientId}`, { scopes }), 201)
       .body.data.access_token

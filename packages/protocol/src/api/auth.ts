@@ -47,7 +47,8 @@ const Expires = Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 
 export const ClientCreate = Type.Object(
   {
     description: Type.Optional(Type.String({ maxLength: 1000 })),
-    scopes: Type.Array(Scope, { maxItems: 500, default: [] }),
+    // Optional: a client created without scopes has none (Fastify fills the default in).
+    scopes: Type.Optional(Type.Array(Scope, { maxItems: 500, default: [] })),
     expires: Type.Optional(Expires),
   },
   { additionalProperties: false },

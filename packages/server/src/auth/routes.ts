@@ -60,10 +60,11 @@ export function authRoutes(app: App, clients: ClientStore): void {
   app.route({
     ...declared(authApi.createClient),
     handler: async (req, reply) => {
-      grantable(principalOf(req), req.body.scopes)
+      const scopes = req.body.scopes ?? []
+      grantable(principalOf(req), scopes)
       const { client, accessToken } = await clients.create(req.params.clientId, {
         description: req.body.description,
-        scopes: req.body.scopes,
+        scopes,
         expiresAt: parseExpires(req.body.expires),
       })
       return reply.code(201).send(ok({ ...clientDto(client), access_token: accessToken }))

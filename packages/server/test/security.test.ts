@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, loadConfig, redactedConfig } from '../src/config.ts'
-import { CLI_MAIN, cleanEnv, spawnServe } from './support/child.ts'
+import { CLI_MAIN, cleanEnv, servedChild } from './support/child.ts'
 import { deployEndpoint, type EndpointView, expectError, expectStatus } from './support/endpoints.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -140,21 +139,9 @@ test('with an admin token every control-plane call needs it, and no answer ever 
 })
 
 test('SIGTERM: the listener stops accepting, the request in flight completes, the process exits 0', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-sigterm-'))
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const gate = join(dataDir, 'release-the-request')
-  const server = await spawnServe(dataDir)
-  t.after(() => {
-    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL')
-  })
-  const control = async <T>(method: string, path: string, body?: unknown) => {
-    const response = await fetch(server.controlUrl + path, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: response.status, data: ((await response.json()) as { data: T }).data }
-  }
+  const server = await servedChild(t, 'edgeforge-e2e-sigterm-')
+  const { control } = server
+  const gate = join(server.dataDir, 'release-the-request')
   const created = await control<{ id: string }>('POST', '/api/endpoints', {
     name: 'slow',
     method: 'GET',

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { spawnServe } from './support/child.ts'
+import { servedChild } from './support/child.ts'
 import { deployEndpoint } from './support/endpoints.ts'
 import { handlerSource, startTestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -55,20 +53,13 @@ export default handler(() => {
 })
 
 test('SIGTERM with a handler stuck in a busy loop: the process still exits, within the drain timeout', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-stuck-sigterm-'))
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const server = await spawnServe(dataDir, ['--drain-timeout-ms', '1000', '--gateway-threads', '2'])
-  t.after(() => {
-    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL')
-  })
-  const control = async <T>(method: string, path: string, body?: unknown) => {
-    const response = await fetch(server.controlUrl + path, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: response.status, data: ((await response.json()) as { data: T }).data }
-  }
+  const server = await servedChild(t, 'edgeforge-e2e-stuck-sigterm-', [
+    '--drain-timeout-ms',
+    '1000',
+    '--gateway-threads',
+    '2',
+  ])
+  const { control } = server
   const created = await control<{ id: string }>('POST', '/api/endpoints', {
     name: 'stuck',
     method: 'GET',

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TestContext } from 'node:test'
 import { SERVE_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 import { waitFor } from './wait.ts'
 
@@ -72,4 +75,26 @@ export async function spawnServe(
     throw error
   })
   return { child, ...urls, stderr: () => stderr, exited }
+}
+
+/**
+ * `edgeforge serve` as a child on a fresh data dir that the test removes, killed when the test
+ * ends if it has not exited, with a `control` call that answers the envelope's status and data.
+ */
+export async function servedChild(t: TestContext, dirPrefix: string, extraArgs: string[] = []) {
+  const dataDir = mkdtempSync(join(tmpdir(), dirPrefix))
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  const server = await spawnServe(dataDir, extraArgs)
+  t.after(() => {
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL')
+  })
+  const control = async <T>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(server.controlUrl + path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: response.status, data: ((await response.json()) as { data: T }).data }
+  }
+  return { ...server, dataDir, control }
 }

@@ -53,14 +53,11 @@ export const mysqlKind: ServiceKind<MysqlConnection> = {
     // With parameters, `execute` prepares the statement on the server and binds them there;
     // mysql2's `query` would escape them into the text on the client.
     async query({ connection }, sql, params) {
-      const [rows] =
-        params.length > 0 ? await connection.execute(sql, params as never) : await connection.query(sql)
+      const rows = await run(connection, sql, params)
       return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []
     },
     async execute({ connection }, sql, params) {
-      const [result] =
-        params.length > 0 ? await connection.execute(sql, params as never) : await connection.query(sql)
-      const header = result as mysql.ResultSetHeader
+      const header = (await run(connection, sql, params)) as mysql.ResultSetHeader
       return { rowsAffected: header.affectedRows ?? 0, insertId: header.insertId || null }
     },
   }),
@@ -78,4 +75,11 @@ export const mysqlKind: ServiceKind<MysqlConnection> = {
       await connection.query('ROLLBACK')
     },
   },
+}
+
+/** A prepared statement when there are parameters to bind; a plain query when there are none. */
+async function run(connection: mysql.Connection, sql: string, params: readonly unknown[]): Promise<unknown> {
+  const [result] =
+    params.length > 0 ? await connection.execute(sql, params as never) : await connection.query(sql)
+  return result
 }

@@ -358,10 +358,10 @@ export function operations(core: Core) {
       core.call<Data<Op<'services', 'listObjects'>>>(SPECS.listObjects, [service], { query: query as Query, }, options).then((page) => page.data),
     /** The URL of listObjects; sign it with `ef.signUrl()`. */
     listObjectsUrl: (service: string, query?: QueryOf<Op<'services', 'listObjects'>>): string => core.url + core.pathOf(SPECS.listObjects, [service], query as Query),
-    /** POST /api/storage/{service}/objects: Upload an object (multipart/form-data: a file part, and a key field or the file name) */
+    /** POST /api/storage/{service}/objects: Upload an object, streamed to the backend (multipart/form-data: a key field before the file part, or the file name; at most 5 GiB) */
     uploadObject: (service: string, options?: CallOptions): Promise<Data<Op<'services', 'uploadObject'>>> =>
       core.call<Data<Op<'services', 'uploadObject'>>>(SPECS.uploadObject, [service], { }, options).then((page) => page.data),
-    /** GET /api/storage/{service}/objects/*: Download an object, with its content type and length */
+    /** GET /api/storage/{service}/objects/*: Download an object, streamed, with its content type and length */
     getObject: (service: string, key: string, query?: QueryOf<Op<'services', 'getObject'>>, options?: CallOptions): Promise<Data<Op<'services', 'getObject'>>> =>
       core.call<Data<Op<'services', 'getObject'>>>(SPECS.getObject, [service, key], { query: query as Query, }, options).then((page) => page.data),
     /** The URL of getObject; sign it with `ef.signUrl()`. */

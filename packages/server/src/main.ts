@@ -428,12 +428,13 @@ export function lifecyclePort(
   bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
 ): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
+    getEndpoint: async (id) =>
+      toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id), await catalog.endpointEnv(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
     listRunning: async () =>
       Promise.all(
         (await catalog.listEndpointsByStatus('running')).map(async (r) =>
-          toLifecycle(r, await bindingsOf(r.id)),
+          toLifecycle(r, await bindingsOf(r.id), await catalog.endpointEnv(r.id)),
         ),
       ),
     setState: async (id, patch) => {
@@ -442,9 +443,14 @@ export function lifecyclePort(
   }
 }
 
-function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
+function toLifecycle(
+  record: EndpointRecord,
+  services: Record<string, string>,
+  env: Record<string, string>,
+): LifecycleEndpoint {
   return {
     services,
+    env,
     id: record.id,
     name: record.name,
     kind: record.kind,

@@ -2,8 +2,13 @@
 // ctx.env, another endpoint cannot, process.env holds none of them, and no API answer, log line
 // or /metrics ever carries a value.
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import pino from 'pino'
+import { cleanEnv } from './support/child.ts'
+import { edgeforge } from './support/cli.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
 
 const SECRET_A = 'sk-first-7d1c09e2b4'
@@ -129,4 +134,47 @@ test('an endpoint secret reaches its handler as ctx.env and nowhere else', async
   await srv.stop()
   const again = await startTestServer(t, { 'gateway-threads': '2' }, { dataDir: srv.dataDir })
   assert.deepEqual((await snoop(again, '/vault')).env, { API_SECRET: SECRET_B })
+})
+
+test('the CLI sets env from its flags and from its own shell, and endpoints update swaps it in', async (t) => {
+  const srv = await startTestServer(t)
+  const dir = mkdtempSync(join(tmpdir(), 'edgeforge-e2e-env-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'vault.ts'), SNOOP)
+  const shell = { ...cleanEnv(), FROM_SHELL: SECRET_A }
+  const cli = (...args: string[]) => edgeforge([...args, '--url', srv.controlUrl], dir, shell)
+
+  const deployed = await cli(
+    'deploy',
+    'vault.ts',
+    '--path',
+    '/vault',
+    '--method',
+    'GET',
+    '--env',
+    'FROM_SHELL',
+    '--env',
+    `GIVEN=${PLAIN}`,
+  )
+  assert.equal(deployed.code, 0, deployed.stderr)
+  assert.deepEqual((await snoop(srv, '/vault')).env, { FROM_SHELL: SECRET_A, GIVEN: PLAIN })
+
+  const updated = await cli(
+    'endpoints',
+    'update',
+    'vault',
+    '--env',
+    `FROM_SHELL=${SECRET_B}`,
+    '--unset-env',
+    'GIVEN',
+  )
+  assert.equal(updated.code, 0, updated.stderr)
+  assert.match(updated.stdout, /^updated vault: env FROM_SHELL; swapped in v1/)
+  assert.deepEqual((await snoop(srv, '/vault')).env, { FROM_SHELL: SECRET_B })
+  for (const run of [deployed, updated])
+    for (const secret of [SECRET_A, SECRET_B, PLAIN]) assert.ok(!run.stdout.includes(secret), run.stdout)
+
+  const missing = await cli('endpoints', 'update', 'vault', '--env', 'NOT_IN_SHELL')
+  assert.equal(missing.code, 2, missing.stdout)
+  assert.match(missing.stderr, /NOT_IN_SHELL is not set in this shell's environment/)
 })

@@ -92,7 +92,7 @@ const SIGNING_ROOT = 'object-routes-root-token-0123456789'
 for (const adminToken of [undefined, SIGNING_ROOT])
   test(`a filesystem presignedUrl from a handler downloads without a header until it expires; a forged one is 403 (${adminToken ? 'admin token set' : 'open loopback'})`, async (t) => {
     const srv = await startTestServer(t, adminToken ? { 'admin-token': adminToken } : {})
-    const root = adminToken ? { authorization: `Bearer ${adminToken}` } : {}
+    const root: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {}
     expectStatus(
       await srv.api('POST', '/api/services', { name: 'uploads', service_type: 'filesystem' }, root),
       201,

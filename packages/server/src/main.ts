@@ -280,6 +280,10 @@ export async function startServer(
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
     lookups: scopeLookups(catalog, jobRuntime),
+    presigned: (url) => {
+      const checked = signer.check(url)
+      return typeof checked === 'object' ? [`storage:read:${checked.service}`] : checked
+    },
   })
   const app = await createControlApp({
     logger,

@@ -47,6 +47,7 @@ import {
   ServiceManager,
   ServiceRuntime,
   ServiceStore,
+  ServiceSync,
   servicesRoutes,
 } from './services/index.ts'
 import { registerServiceMetrics } from './services/metrics.ts'
@@ -230,7 +231,13 @@ export async function startServer(
     observeService,
   )
   const serviceStore = new ServiceStore(db)
-  const services = new ServiceManager({
+  // Several processes on one PostgreSQL database run the same services (services/sync.ts).
+  const serviceSync =
+    db.dialect === 'postgres' && config.databaseUrl
+      ? new ServiceSync(config.databaseUrl, db, () => services, logger)
+      : undefined
+  const services: ServiceManager = new ServiceManager({
+    announce: serviceSync?.announce,
     store: serviceStore,
     runtime: serviceRuntime,
     env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
@@ -354,6 +361,7 @@ export async function startServer(
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
   sync?.open()
+  serviceSync?.open()
   jobRuntime.start()
   hub.start()
 
@@ -367,6 +375,7 @@ export async function startServer(
     await jobRuntime.stop(0).catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
+    await serviceSync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
@@ -386,6 +395,7 @@ export async function startServer(
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the handlers drained: their last service calls finish, then the pools close.

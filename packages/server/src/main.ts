@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError, WORKER_SOCKET_PATH } from '@edgeforge/protocol'
+import type { JobsClient } from '@edgeforge/sdk'
 import {
   Authenticator,
   authGuard,
@@ -43,7 +44,6 @@ import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
 import {
-  BoundServices,
   ServiceManager,
   ServiceRuntime,
   ServiceStore,
@@ -102,6 +102,25 @@ export async function startServer(
     concurrency: config.jobConcurrency,
     leaseMs: config.jobLeaseMs,
     observer: jobMetrics,
+    // Job handlers run in job threads; what their ctx needs of this thread arrives here.
+    threads: {
+      threads: config.jobThreads,
+      heapLimitMb: config.threadHeapMb,
+      stallMs: config.jobStallMs,
+      abortGraceMs: config.jobAbortGraceMs,
+      quarantineAfter: config.quarantineAfter,
+      quarantineWindowMs: config.quarantineWindowMs,
+      calls: {
+        'jobs.enqueue': (...args: Parameters<JobsClient['enqueue']>): ReturnType<JobsClient['enqueue']> =>
+          jobRuntime.client.enqueue(...args),
+        'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+      },
+      onQuarantine: (endpointId, reason) => {
+        lifecycle
+          ?.quarantine(endpointId, reason)
+          .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+      },
+    },
   })
   const jobs = jobRuntime.client
   const versions = new VersionStore(db)
@@ -271,22 +290,16 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
-    services: (endpointId, version, bindings) =>
-      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
-        endpointLogs.append(endpointId, {
-          time: Date.now(),
-          level: 'error',
-          requestId: requestId ?? null,
-          version,
-          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
-        }),
-      ),
   })
 
   const guard = authGuard({
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
     lookups: scopeLookups(catalog, jobRuntime),
+    presigned: (url) => {
+      const checked = signer.check(url)
+      return typeof checked === 'object' ? [`storage:read:${checked.service}`] : checked
+    },
   })
   const app = await createControlApp({
     logger,
@@ -407,13 +420,6 @@ export async function startServer(
   return server
 }
 
-/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
-function describeServiceError(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
-}
-
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
@@ -438,12 +444,13 @@ export function lifecyclePort(
   bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
 ): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
+    getEndpoint: async (id) =>
+      toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id), await catalog.endpointEnv(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
     listRunning: async () =>
       Promise.all(
         (await catalog.listEndpointsByStatus('running')).map(async (r) =>
-          toLifecycle(r, await bindingsOf(r.id)),
+          toLifecycle(r, await bindingsOf(r.id), await catalog.endpointEnv(r.id)),
         ),
       ),
     setState: async (id, patch) => {
@@ -452,9 +459,14 @@ export function lifecyclePort(
   }
 }
 
-function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
+function toLifecycle(
+  record: EndpointRecord,
+  services: Record<string, string>,
+  env: Record<string, string>,
+): LifecycleEndpoint {
   return {
     services,
+    env,
     id: record.id,
     name: record.name,
     kind: record.kind,

@@ -2,7 +2,9 @@
 // one doing one `GET` through ctx.cache (Redis), served by a whole edgeforge process, against a
 // bare node:http server doing the same with the same client libraries and pool size, in the same
 // run with autocannon on loopback. Prints requests/s, p50 and p99 per scenario and the ratio
-// edgeforge/bare.
+// edgeforge/bare, and the server process's CPU time per request (user + system, all its threads,
+// from /proc/<pid>/stat around each slice): on a loaded machine throughput says how much CPU the
+// server was given, CPU per request what each request cost it — the figure to compare there.
 //
 //   npm run bench:services                               # 3 rounds, 6 s per server and scenario in 1 s ABBA slices
 //   npm run bench:services -- --rounds 1 --duration 2    # a quick look
@@ -10,6 +12,7 @@
 // Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). The goal (issue
 // 12) is a ratio of at least 0.8 in each scenario. Non-2xx responses or errors void the run
 // (exit 1). docs/performance.md has results and how to read them.
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
 import { Redis } from 'ioredis'
@@ -19,6 +22,8 @@ import { intFlag } from './support/flags.ts'
 import { fmtMs, fmtRate, median, printTable } from './support/table.ts'
 
 const GOAL = 0.8
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
+const TICKS_PER_SECOND = 100
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '6' },
@@ -62,6 +67,8 @@ type Scenario = 'db' | 'cache'
 interface Tally {
   requests: number
   seconds: number
+  /** Server CPU seconds (user + system, every thread) over the measured slices. */
+  cpu: number
   failures: number
   p50: number[]
   p99: number[]
@@ -95,10 +102,13 @@ async function main(): Promise<void> {
   const tallies = new Map<string, Tally>()
   const tally = (scenario: Scenario, server: string) => {
     const key = `${scenario}/${server}`
-    if (!tallies.has(key)) tallies.set(key, { requests: 0, seconds: 0, failures: 0, p50: [], p99: [] })
+    if (!tallies.has(key))
+      tallies.set(key, { requests: 0, seconds: 0, cpu: 0, failures: 0, p50: [], p99: [] })
     return tallies.get(key)!
   }
   for (let round = 1; round <= rounds; round++) {
+    // The bare peer reads its pool size from the environment its fork inherits.
+    process.env.BENCH_POOL_SIZE = String(pool)
     const [edgeforge, bare] = await Promise.all([
       startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
         execArgv: [...SERVE_NODE_FLAGS],
@@ -111,8 +121,8 @@ async function main(): Promise<void> {
     const gatewayUrl = await setUp(edgeforge)
     for (const scenario of ['db', 'cache'] as const) {
       const targets = [
-        { name: 'edgeforge', url: `${gatewayUrl}/${scenario}` },
-        { name: 'bare', url: `${bare.info.url}/${scenario}` },
+        { name: 'edgeforge', url: `${gatewayUrl}/${scenario}`, pid: edgeforge.process.pid },
+        { name: 'bare', url: `${bare.info.url}/${scenario}`, pid: bare.process.pid },
       ]
       const answers = await Promise.all(targets.map(async (t) => (await fetch(t.url)).text()))
       if (answers[0] !== answers[1])
@@ -121,8 +131,10 @@ async function main(): Promise<void> {
       for (let slice = 0; slice < durationS; slice++) {
         const order = (slice + round) % 2 === 0 ? targets : [...targets].reverse()
         for (const target of order) {
+          const cpuBefore = cpuSeconds(target.pid)
           const result = await load(target.url, 1)
           const t = tally(scenario, target.name)
+          t.cpu += cpuSeconds(target.pid) - cpuBefore
           t.requests += result.requests.total
           t.seconds += result.duration
           t.failures += result.non2xx + result.errors + result.timeouts
@@ -140,6 +152,7 @@ async function main(): Promise<void> {
     const e = tally(scenario, 'edgeforge')
     const b = tally(scenario, 'bare')
     const ratio = e.requests / e.seconds / (b.requests / b.seconds)
+    const cpuRatio = b.cpu / b.requests / (e.cpu / e.requests)
     if (ratio < GOAL) below = true
     failures += e.failures + b.failures
     for (const [name, t] of [
@@ -153,14 +166,19 @@ async function main(): Promise<void> {
         fmtMs(median(t.p50)),
         fmtMs(median(t.p99)),
         name === 'edgeforge' ? `${ratio.toFixed(3)}x` : '',
+        ((t.cpu / t.requests) * 1e6).toFixed(1),
+        name === 'edgeforge' ? `${cpuRatio.toFixed(3)}x` : '',
       ])
   }
   printTable(
-    ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'ratio'],
+    ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'cpu µs/req', 'cpu ratio'],
     rows,
-    new Set(['scenario', 'server', 'ratio']),
+    new Set(['scenario', 'server', 'ratio', 'cpu ratio']),
   )
-  console.log(`\ngoal: at least ${GOAL}x in each scenario${below ? ' — NOT met' : ' — met'}`)
+  console.log(
+    `\ncpu ratio = bare's CPU per request / edgeforge's (1 = the same cost; measured by the kernel, so it holds on a loaded machine)`,
+  )
+  console.log(`goal: at least ${GOAL}x req/s in each scenario${below ? ' — NOT met' : ' — met'}`)
   if (failures > 0) {
     console.error(`${failures} non-2xx responses or errors: the comparison is void`)
     process.exitCode = 1
@@ -207,4 +225,13 @@ function load(url: string, seconds: number): Promise<Result> {
       error ? reject(error) : resolve(result),
     )
   })
+}
+
+/** User + system CPU seconds of a process, every thread (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }

@@ -8,17 +8,21 @@
 //
 //   npm run bench:services                               # 3 rounds, 6 s per server and scenario in 1 s ABBA slices
 //   npm run bench:services -- --rounds 1 --duration 2    # a quick look
+//   npm run bench:services -- --cpu-prof                 # also profile the first round's edgeforge child, every thread
 //
 // Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). The goal (issue
 // 12) is a ratio of at least 0.8 in each scenario. Non-2xx responses or errors void the run
 // (exit 1). docs/performance.md has results and how to read them.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
 import { Redis } from 'ioredis'
 import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { intFlag } from './support/flags.ts'
+import { printProfile } from './support/profile.ts'
 import { fmtMs, fmtRate, median, printTable } from './support/table.ts'
 
 const GOAL = 0.8
@@ -31,6 +35,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     pool: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -42,7 +47,9 @@ if (flags.help) {
   --rounds <n>        rounds, each on a new pair of server processes (default 3)
   --warmup <s>        warm-up seconds per server and scenario (default 3)
   --connections <n>   concurrent connections (default 50)
-  --pool <n>          connections to PostgreSQL and to Redis on both sides (default 10)`)
+  --pool <n>          connections to PostgreSQL and to Redis on both sides (default 10)
+  --cpu-prof          profile the first round's edgeforge child (node --cpu-prof, every thread)
+                      and print where each thread's time goes`)
   process.exit(0)
 }
 const durationS = intFlag('bench:services', 'duration', flags.duration, 1, 120)
@@ -106,12 +113,14 @@ async function main(): Promise<void> {
       tallies.set(key, { requests: 0, seconds: 0, cpu: 0, failures: 0, p50: [], p99: [] })
     return tallies.get(key)!
   }
+  const profileDir = flags['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'edgeforge-bench-prof-')) : undefined
   for (let round = 1; round <= rounds; round++) {
+    const profile = round === 1 && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
     // The bare peer reads its pool size from the environment its fork inherits.
     process.env.BENCH_POOL_SIZE = String(pool)
     const [edgeforge, bare] = await Promise.all([
       startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
-        execArgv: [...SERVE_NODE_FLAGS],
+        execArgv: [...SERVE_NODE_FLAGS, ...profile],
       }),
       startChild('bare', new URL('./servers/bare-services.ts', import.meta.url).pathname, {
         execArgv: [],
@@ -145,6 +154,15 @@ async function main(): Promise<void> {
     }
     await Promise.all(children.splice(0).map((child) => child.stop()))
   }
+  if (profileDir)
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (control
+    // plane, service actors), the others the handler threads (and the compiler's, idle here).
+    for (const file of readdirSync(profileDir)
+      .filter((name) => name.endsWith('.cpuprofile'))
+      .sort()) {
+      console.log(`\n${file}`)
+      printProfile(join(profileDir, file))
+    }
   const rows: string[][] = []
   let failures = 0
   let below = false

@@ -211,11 +211,6 @@ export class JobPool {
     }
   }
 
-  /** The endpoint can collect strikes again from zero (an operator started it again). */
-  forgive(endpointId: string): void {
-    this.strikes.clear(endpointId)
-  }
-
   /** Loads a version in a job thread and drops it: a module that throws at top level fails here. */
   async validate(artifact: JobArtifact): Promise<void> {
     // An idle thread if there is one: a thread held by a spinning job would answer only once replaced.

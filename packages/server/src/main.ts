@@ -43,7 +43,13 @@ import { EndpointLogs } from './observability/endpoint-logs.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
-import { ServiceManager, ServiceRuntime, ServiceStore, servicesRoutes } from './services/index.ts'
+import {
+  ServiceManager,
+  ServiceRuntime,
+  ServiceStore,
+  ServiceSync,
+  servicesRoutes,
+} from './services/index.ts'
 import { registerServiceMetrics } from './services/metrics.ts'
 import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
@@ -244,7 +250,13 @@ export async function startServer(
     observeService,
   )
   const serviceStore = new ServiceStore(db)
-  const services = new ServiceManager({
+  // Several processes on one PostgreSQL database run the same services (services/sync.ts).
+  const serviceSync =
+    db.dialect === 'postgres' && config.databaseUrl
+      ? new ServiceSync(config.databaseUrl, db, () => services, logger)
+      : undefined
+  const services: ServiceManager = new ServiceManager({
+    announce: serviceSync?.announce,
     store: serviceStore,
     runtime: serviceRuntime,
     env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
@@ -284,6 +296,10 @@ export async function startServer(
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
     lookups: scopeLookups(catalog, jobRuntime),
+    presigned: (url) => {
+      const checked = signer.check(url)
+      return typeof checked === 'object' ? [`storage:read:${checked.service}`] : checked
+    },
   })
   const app = await createControlApp({
     logger,
@@ -354,6 +370,7 @@ export async function startServer(
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
   sync?.open()
+  serviceSync?.open()
   jobRuntime.start()
   hub.start()
 
@@ -367,6 +384,7 @@ export async function startServer(
     await jobRuntime.stop(0).catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
+    await serviceSync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
@@ -386,6 +404,7 @@ export async function startServer(
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the handlers drained: their last service calls finish, then the pools close.
@@ -425,12 +444,13 @@ export function lifecyclePort(
   bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
 ): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
+    getEndpoint: async (id) =>
+      toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id), await catalog.endpointEnv(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
     listRunning: async () =>
       Promise.all(
         (await catalog.listEndpointsByStatus('running')).map(async (r) =>
-          toLifecycle(r, await bindingsOf(r.id)),
+          toLifecycle(r, await bindingsOf(r.id), await catalog.endpointEnv(r.id)),
         ),
       ),
     setState: async (id, patch) => {
@@ -439,9 +459,14 @@ export function lifecyclePort(
   }
 }
 
-function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
+function toLifecycle(
+  record: EndpointRecord,
+  services: Record<string, string>,
+  env: Record<string, string>,
+): LifecycleEndpoint {
   return {
     services,
+    env,
     id: record.id,
     name: record.name,
     kind: record.kind,

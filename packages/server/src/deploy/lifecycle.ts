@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { ApiError } from '@edgeforge/protocol'
 import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
 import type { Route } from '../gateway/index.ts'
@@ -132,10 +133,11 @@ export class Lifecycle {
         return
       }
       const wanted = endpoint.status === 'running' ? endpoint.runningVersion : null
-      const local = this.placement.versionOf(endpoint)
+      const current = this.placement.currentOf(endpoint)
+      const local = current?.version
       if (wanted === null) {
         if (local !== undefined) await this.placement.remove(endpoint)
-      } else if (local === wanted) {
+      } else if (local === wanted && current?.bindingKey === setupKey(endpoint)) {
         await this.placement.follow(endpoint)
       } else {
         await this.placement.install(endpoint, await this.loadStored(endpoint, wanted))
@@ -268,12 +270,12 @@ export class Lifecycle {
       )
     }
     const current = this.placement.currentOf(endpoint)
-    // Same version with the same bindings: nothing to swap. Changed bindings swap in a fresh
-    // instance of the version, so requests in flight finish with the bindings they started with.
+    // Same version with the same bindings and environment: nothing to swap. Changed ones swap in
+    // a fresh instance of the version, so requests in flight finish with what they started with.
     if (
       endpoint.status === 'running' &&
       current?.version === target &&
-      current.bindingKey === bindingKey(endpoint.services)
+      current.bindingKey === setupKey(endpoint)
     ) {
       // A start that succeeds leaves no error behind, even when it had nothing to do.
       await this.deps.catalog.setState(id, { lastError: null })
@@ -287,7 +289,7 @@ export class Lifecycle {
     }
     const prepared = this.prepared.get(id)
     const version =
-      prepared?.version === target && prepared.bindingKey === bindingKey(endpoint.services)
+      prepared?.version === target && prepared.bindingKey === setupKey(endpoint)
         ? prepared
         : await this.loadStored(endpoint, target)
     const report = await this.placement.install(endpoint, version)
@@ -347,7 +349,8 @@ export class Lifecycle {
       sourceMap,
       // The threads build the version's ctx.database()… from these, over their call channel.
       bindings: endpoint.services,
-      bindingKey: bindingKey(endpoint.services),
+      env: endpoint.env,
+      bindingKey: setupKey(endpoint),
     }
     if (!check) return version
     if (endpoint.kind === 'job') await this.deps.jobs?.validate(version)
@@ -400,7 +403,16 @@ function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {
   return `${where}${first.code ? `${first.code} ` : ''}${first.message}${more}`
 }
 
-/** Bindings in a canonical order, to tell whether a version was made with these. */
-function bindingKey(bindings: Record<string, string>): string {
-  return JSON.stringify(Object.entries(bindings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+/**
+ * What an instance of a version was made with — its bindings in a canonical order and a digest of
+ * its environment (the values are secrets: the key, which is compared and kept, holds none) — to
+ * tell whether a served instance matches the endpoint's record.
+ */
+function setupKey(endpoint: Pick<LifecycleEndpoint, 'services' | 'env'>): string {
+  const sorted = (record: Record<string, string>) =>
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const bindings = JSON.stringify(sorted(endpoint.services))
+  const env = sorted(endpoint.env)
+  if (env.length === 0) return bindings
+  return `${bindings} env:${createHash('sha256').update(JSON.stringify(env)).digest('base64url')}`
 }

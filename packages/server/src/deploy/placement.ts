@@ -28,11 +28,6 @@ export class Placement {
     return [...this.gateway.ids(), ...(this.jobs?.installed() ?? [])]
   }
 
-  /** The version served here (or running jobs) for the endpoint; undefined when none. */
-  versionOf(endpoint: LifecycleEndpoint): number | undefined {
-    return this.currentOf(endpoint)?.version
-  }
-
   /** The version serving the endpoint here, if any. */
   currentOf(endpoint: LifecycleEndpoint): { version: number; bindingKey: string } | undefined {
     return endpoint.kind === 'http' ? this.gateway.get(endpoint.id) : this.jobs?.current(endpoint.id)

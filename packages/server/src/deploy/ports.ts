@@ -27,6 +27,8 @@ export interface LifecycleEndpoint {
   limits: EndpointLimits
   /** Service bindings: the name a handler uses → the service's name. */
   services: Record<string, string>
+  /** Its environment variables and secrets (NAME → value): the handler's ctx.env. Never logged. */
+  env: Record<string, string>
 }
 
 /** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
@@ -59,6 +61,9 @@ export interface HttpVersion {
   sourceMap: string
   /** The endpoint's service bindings (the name a handler uses → the service) it was loaded with. */
   bindings: Record<string, string>
+  /** The endpoint's environment (ctx.env) this instance was made with. */
+  env: Record<string, string>
+  /** Tells bindings and environment apart from another instance's (see lifecycle.ts `setupKey`). */
   bindingKey: string
 }
 

@@ -128,6 +128,7 @@ function install(endpoint: ServedEndpoint) {
   const version = load(endpoint.artifact)
   version.watchSlot = endpoint.slot
   version.bindingKey = endpoint.artifact.bindingKey
+  version.env = Object.freeze({ ...endpoint.env })
   const { endpointId, version: versionNumber } = endpoint.artifact
   // ctx.database()… of this version: every operation is one call into the main thread's services.
   version.services = new BoundServices(

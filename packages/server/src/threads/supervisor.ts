@@ -170,7 +170,7 @@ export class ThreadSupervisor {
       route,
       limits,
       artifact,
-      env: previous?.env ?? {},
+      env: artifact.env,
       quarantined: false,
     }
     const replies = await this.broadcast<SwapResult>({ type: 'install', endpoint })

@@ -145,6 +145,8 @@ test('a leaking job handler hits the heap limit: its attempts fail job_handler_o
   assert.match(quarantined.last_error ?? '', /job_handler_out_of_memory/)
   const stored = await engine.getJob(job.id)
   t.diagnostic(`job after quarantine: ${stored.status}, ${stored.attempts} attempts, ${stored.lastError}`)
+  for (const line of await readLogs(srv, endpoint.id))
+    t.diagnostic(`${line.level} ${line.message.slice(0, 160)}`)
   assert.equal(stored.attempts, 2, 'one attempt per stopped thread')
   assert.match(stored.lastError ?? '', /^job_handler_out_of_memory: /)
   // Quarantined: no longer served, so the retry waits in the queue instead of leaking again.

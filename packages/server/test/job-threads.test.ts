@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { createQueueEngine } from '../src/jobs/index.ts'
+import { openStore } from '../src/store/index.ts'
 import { deployEndpoint, getEndpoint, readLogs } from './support/endpoints.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -214,4 +216,38 @@ test('cancel and ctx.input reach a job in its thread; one that ignores its abort
   await waitFor('the replacement to run it', async () =>
     (await engine.getJob(next.id)).logs.some((l) => l.line === 'got "again"'),
   )
+})
+
+test('shutdown with a job spinning in its thread: the server stops within the drain timeout plus the 1 s grace, and the job goes back to the queue unspent', async (t) => {
+  const srv = await startTestServer(t, {
+    'job-threads': '1',
+    'gateway-threads': '1',
+    // Long enough that the watchdog does not stop the thread first: shutdown must.
+    'job-stall-ms': '60000',
+    'drain-timeout-ms': '500',
+  })
+  const engine = srv.server.jobs.engine
+  await deployEndpoint(srv, {
+    name: 'forever',
+    kind: 'job',
+    queue: 'forever',
+    code: jobSource(`  ctx.log('spinning')
+  while (true) {}`),
+  })
+  const { job } = await engine.enqueue({ queue: 'forever' })
+  await waitFor(
+    'the job to spin',
+    async () => (await engine.getJob(job.id)).logs.some((l) => l.line === 'spinning'),
+    30_000,
+  )
+  const stoppedAt = Date.now()
+  await srv.stop()
+  const tookMs = Date.now() - stoppedAt
+  t.diagnostic(`stopped ${tookMs} ms after close()`)
+  assert.ok(tookMs < 6000, `stopped after ${tookMs} ms`)
+  const store = await openStore({ dataDir: srv.dataDir })
+  t.after(() => store.db.close())
+  const released = await createQueueEngine(store.db).getJob(job.id)
+  assert.equal(released.status, 'queued')
+  assert.equal(released.attempts, 0, 'a job released at shutdown has not used an attempt')
 })

@@ -168,6 +168,7 @@ function operationObject(operation: Operation, ref: (schema: TSchema) => unknown
     result.requestBody = { required: true, content: { 'application/json': { schema: ref(operation.body) } } }
   }
   result.responses = responses
+  result['x-edgeforge-client'] = `${operation.client.group}.${operation.client.method}`
   result['x-edgeforge-scopes'] = scopeJson(operation.scopes)
   result['x-edgeforge-stability'] = operation.stability
   return result

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import { ApiError } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
-import type { HandlerVersion, Route, VersionServices } from '../gateway/index.ts'
+import type { Route } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
@@ -17,7 +16,7 @@ import type {
   LifecycleEndpoint,
   RunReport,
 } from './ports.ts'
-import { type AnyVersion, instantiateVersion } from './version.ts'
+import type { AnyVersion } from './version.ts'
 import { VersionStore } from './versions.ts'
 
 export interface LifecycleDeps {
@@ -34,8 +33,6 @@ export interface LifecycleDeps {
    * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
    */
   announce?: (endpointId: string) => void
-  /** The `ctx.database()`… of a version with these bindings; absent, handlers have no services. */
-  services?: (endpointId: string, version: number, bindings: Record<string, string>) => VersionServices
 }
 
 /**
@@ -334,9 +331,8 @@ export class Lifecycle {
   }
 
   /**
-   * An HTTP version is its artifact: the handler threads evaluate it, so `check` has one of them
-   * load it once (a module that throws at top level fails its compile). A job version is still
-   * evaluated here, on the main thread.
+   * A version is its artifact: the handler threads (HTTP) or the job threads (jobs) evaluate it,
+   * so `check` has one of them load it once (a module that throws at top level fails its compile).
    */
   private async instantiate(
     endpoint: LifecycleEndpoint,
@@ -345,31 +341,20 @@ export class Lifecycle {
     sourceMap: string,
     check: boolean,
   ): Promise<AnyVersion> {
-    if (endpoint.kind === 'job') {
-      const version = instantiateVersion(
-        endpoint,
-        versionNumber,
-        bundle,
-        sourceMap,
-        this.deps.endpointLogs,
-      ) as HandlerVersion<JobFunction>
-      version.services = this.deps.services?.(endpoint.id, versionNumber, endpoint.services)
-      version.env = Object.freeze({ ...endpoint.env })
-      version.bindingKey = setupKey(endpoint)
-      return version
-    }
     const version: HttpVersion = {
       endpointId: endpoint.id,
       endpointName: endpoint.name,
       version: versionNumber,
       bundle,
       sourceMap,
-      // The handler threads build the version's ctx.database()… from these, over the call channel.
+      // The threads build the version's ctx.database()… from these, over their call channel.
       bindings: endpoint.services,
       env: endpoint.env,
       bindingKey: setupKey(endpoint),
     }
-    if (check) await this.deps.gateway.validate(version)
+    if (!check) return version
+    if (endpoint.kind === 'job') await this.deps.jobs?.validate(version)
+    else await this.deps.gateway.validate(version)
     return version
   }
 

@@ -4,9 +4,8 @@
  * version.ts and routes.ts need not import the lifecycle (which imports them).
  */
 import type { EndpointStatus } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
 import type { Diagnostic } from '../compiler/index.ts'
-import type { DrainReport, EndpointLimits, HandlerVersion, Route, SwapResult } from '../gateway/index.ts'
+import type { DrainReport, EndpointLimits, Route, SwapResult } from '../gateway/index.ts'
 
 export type { EndpointStatus }
 
@@ -68,6 +67,12 @@ export interface HttpVersion {
   bindingKey: string
 }
 
+/**
+ * A job endpoint's version as the main thread holds it: the same artifact as an HTTP version's.
+ * The job threads load it (jobs/local/job-thread.ts).
+ */
+export type JobVersion = HttpVersion
+
 /** Where HTTP versions are served: the handler threads' supervisor. */
 export interface GatewayPort {
   /** What is served for an endpoint; undefined when it is not served. */
@@ -85,14 +90,16 @@ export interface GatewayPort {
   drainingOf(endpointId: string): Promise<DrainReport[]>
 }
 
-/** Where loaded job handlers go; the job runtime fills this in. */
+/** Where job versions go; the job runtime fills this in. */
 export interface JobHandlerPort {
-  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[]
+  /** Loads the version once in a job thread and drops it; throws with why it cannot load. */
+  validate(version: JobVersion): Promise<void>
+  install(endpoint: LifecycleEndpoint, version: JobVersion): DrainReport[]
   remove(endpointId: string): DrainReport[]
   drainingOf(endpointId: string): DrainReport[]
   /** The queue an installed job endpoint serves; undefined when it is not installed. */
   queueOf(endpointId: string): string | undefined
-  current(endpointId: string): HandlerVersion<JobFunction> | undefined
+  current(endpointId: string): JobVersion | undefined
   /** The ids of the job endpoints installed here. */
   installed(): Iterable<string>
 }

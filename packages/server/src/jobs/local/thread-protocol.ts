@@ -16,6 +16,8 @@ export interface JobArtifact {
   sourceMap: string
   /** The endpoint's service bindings (the name a handler uses → the service). */
   bindings: Record<string, string>
+  /** The endpoint's environment variables and secrets: the job's ctx.env. */
+  env: Record<string, string>
   bindingKey: string
 }
 

@@ -274,6 +274,8 @@ export class Agent {
       queue: job.queue,
       attempt: job.attempt,
       signal: run.controller.signal,
+      // A remote worker's handlers are its own code: they read its process.env, not an endpoint's.
+      env: {},
       jobs: this.jobsClient(),
       input: run.input,
       ...NO_SERVICES,

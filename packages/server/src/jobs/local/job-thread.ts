@@ -146,6 +146,7 @@ function install(key: number, slot: number, artifact: JobArtifact): void {
     return
   }
   const { endpointId, version: versionNumber } = artifact
+  version.env = Object.freeze({ ...artifact.env })
   version.services = new BoundServices(serviceCaller, artifact.bindings, (target, op, error, requestId) =>
     send({
       type: 'endpoint-log',
@@ -214,6 +215,10 @@ class ThreadJobContext implements JobContext {
 
   get signal(): AbortSignal {
     return this.run.signal
+  }
+
+  get env(): Readonly<Record<string, string>> {
+    return this.version.env
   }
 
   get input(): JobInputQueue {

@@ -39,6 +39,9 @@ export interface Config {
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number
+  jobThreads: number
+  jobStallMs: number
+  jobAbortGraceMs: number
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'port' | 'list'
@@ -324,6 +327,33 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 1000,
     help: 'Lease of a claimed job; heartbeats renew it, an expired one is retried',
+  },
+  {
+    key: 'jobThreads',
+    env: 'EDGEFORGE_JOB_THREADS',
+    flag: 'job-threads',
+    kind: 'integer',
+    default: '2',
+    min: 1,
+    help: "Worker threads in-process job handlers run in (apart from the gateway's handler threads); EDGEFORGE_THREAD_HEAP_MB is each one's heap limit",
+  },
+  {
+    key: 'jobStallMs',
+    env: 'EDGEFORGE_JOB_STALL_MS',
+    flag: 'job-stall-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 100,
+    help: "How long a job thread's event loop may not turn (a job handler computing or spinning without an await) before the thread is stopped and its job's attempt fails job_handler_stuck",
+  },
+  {
+    key: 'jobAbortGraceMs',
+    env: 'EDGEFORGE_JOB_ABORT_GRACE_MS',
+    flag: 'job-abort-grace-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 0,
+    help: 'How long a job may go on after its ctx.signal was aborted (cancel, lease lost) before its thread is stopped; at shutdown at most 1 s',
   },
 ]
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError, WORKER_SOCKET_PATH } from '@edgeforge/protocol'
+import type { JobsClient } from '@edgeforge/sdk'
 import {
   Authenticator,
   authGuard,
@@ -43,10 +44,10 @@ import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
 import {
-  BoundServices,
   ServiceManager,
   ServiceRuntime,
   ServiceStore,
+  ServiceSync,
   servicesRoutes,
 } from './services/index.ts'
 import { registerServiceMetrics } from './services/metrics.ts'
@@ -102,6 +103,25 @@ export async function startServer(
     concurrency: config.jobConcurrency,
     leaseMs: config.jobLeaseMs,
     observer: jobMetrics,
+    // Job handlers run in job threads; what their ctx needs of this thread arrives here.
+    threads: {
+      threads: config.jobThreads,
+      heapLimitMb: config.threadHeapMb,
+      stallMs: config.jobStallMs,
+      abortGraceMs: config.jobAbortGraceMs,
+      quarantineAfter: config.quarantineAfter,
+      quarantineWindowMs: config.quarantineWindowMs,
+      calls: {
+        'jobs.enqueue': (...args: Parameters<JobsClient['enqueue']>): ReturnType<JobsClient['enqueue']> =>
+          jobRuntime.client.enqueue(...args),
+        'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+      },
+      onQuarantine: (endpointId, reason) => {
+        lifecycle
+          ?.quarantine(endpointId, reason)
+          .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+      },
+    },
   })
   const jobs = jobRuntime.client
   const versions = new VersionStore(db)
@@ -235,7 +255,13 @@ export async function startServer(
     observeService,
   )
   const serviceStore = new ServiceStore(db)
-  const services = new ServiceManager({
+  // Several processes on one PostgreSQL database run the same services (services/sync.ts).
+  const serviceSync =
+    db.dialect === 'postgres' && config.databaseUrl
+      ? new ServiceSync(config.databaseUrl, db, () => services, logger)
+      : undefined
+  const services: ServiceManager = new ServiceManager({
+    announce: serviceSync?.announce,
     store: serviceStore,
     runtime: serviceRuntime,
     env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
@@ -269,16 +295,6 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
-    services: (endpointId, version, bindings) =>
-      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
-        endpointLogs.append(endpointId, {
-          time: Date.now(),
-          level: 'error',
-          requestId: requestId ?? null,
-          version,
-          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
-        }),
-      ),
   })
 
   const guard = authGuard({
@@ -359,6 +375,7 @@ export async function startServer(
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
   sync?.open()
+  serviceSync?.open()
   jobRuntime.start()
   hub.start()
 
@@ -372,6 +389,7 @@ export async function startServer(
     await jobRuntime.stop(0).catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
+    await serviceSync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
@@ -391,6 +409,7 @@ export async function startServer(
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the handlers drained: their last service calls finish, then the pools close.
@@ -404,13 +423,6 @@ export async function startServer(
   if (config.warmCompiler && config.typeCheck) void compiler.warmUp()
   logger.info({ gateway: server.gatewayUrl, control: server.controlUrl }, 'edgeforge is serving')
   return server
-}
-
-/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
-function describeServiceError(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
 }
 
 function urlHost(host: string): string {
@@ -437,12 +449,13 @@ export function lifecyclePort(
   bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
 ): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
+    getEndpoint: async (id) =>
+      toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id), await catalog.endpointEnv(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
     listRunning: async () =>
       Promise.all(
         (await catalog.listEndpointsByStatus('running')).map(async (r) =>
-          toLifecycle(r, await bindingsOf(r.id)),
+          toLifecycle(r, await bindingsOf(r.id), await catalog.endpointEnv(r.id)),
         ),
       ),
     setState: async (id, patch) => {
@@ -451,9 +464,14 @@ export function lifecyclePort(
   }
 }
 
-function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
+function toLifecycle(
+  record: EndpointRecord,
+  services: Record<string, string>,
+  env: Record<string, string>,
+): LifecycleEndpoint {
   return {
     services,
+    env,
     id: record.id,
     name: record.name,
     kind: record.kind,

@@ -1,7 +1,7 @@
 import { type ClientOptions, Core } from './core.ts'
 import { operations } from './operations.generated.ts'
 
-export type { CallOptions, ClientOptions, OperationSpec, Page, Query } from './core.ts'
+export type { CallOptions, ClientOptions, OperationSpec, Page, Query, UploadBody } from './core.ts'
 export { EdgeforgeError, EdgeforgeNetworkError } from './errors.ts'
 export { SPECS } from './operations.generated.ts'
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
@@ -75,4 +75,5 @@ export class Edgeforge {
   }
 }
 
+export { type ArtifactInfo, type JobArtifacts, jobArtifacts } from './artifacts.ts'
 export type { Operations }

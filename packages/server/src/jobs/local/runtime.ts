@@ -1,5 +1,11 @@
 import { ApiError, JobInputQueue } from '@edgeforge/protocol'
-import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
+import {
+  HandlerError,
+  type JobArtifacts,
+  type JobContext,
+  type JobFunction,
+  type JobsClient,
+} from '@edgeforge/sdk'
 import type { JobHandlerPort, LifecycleEndpoint } from '../../deploy/index.ts'
 import {
   type DrainReport,
@@ -42,6 +48,11 @@ export interface JobRuntimeOptions {
   concurrency: number
   leaseMs: number
   observer?: JobObserver
+  /**
+   * `ctx.artifacts` of a run (main.ts: an upload to this server's own API with a job-scoped
+   * credential, see jobs/artifacts/). Without it, a job's put fails saying artifacts are off.
+   */
+  artifacts?: (jobId: string) => JobArtifacts
 }
 
 /**
@@ -248,6 +259,7 @@ export class JobRuntime implements JobHandlerPort {
         })
       },
       progress: (fraction: number) => runnerCtx.progress(fraction),
+      artifacts: this.options.artifacts?.(job.id) ?? NO_ARTIFACTS,
       ...serviceMethods(version, job.id),
     }
     try {
@@ -295,4 +307,10 @@ export class JobRuntime implements JobHandlerPort {
     const counted = released ? undefined : OUTCOME_OF[outcome.status]
     if (counted) this.options.observer?.observeFinish(job, counted, runMs / 1000)
   }
+}
+
+const NO_ARTIFACTS: JobArtifacts = {
+  put: async () => {
+    throw new Error('ctx.artifacts is not available: this job runtime was built without an artifact store')
+  },
 }

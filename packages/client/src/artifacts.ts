@@ -43,7 +43,7 @@ export function jobArtifacts(options: {
         accessToken: options.credential(),
         fetch: options.fetch,
       })
-      const stored = await operations(core).jobs.uploadJobArtifact(
+      const stored = await operations(core).jobs.uploadArtifact(
         options.jobId,
         name,
         typeof body === 'string' ? new TextEncoder().encode(body) : body,

@@ -24,7 +24,7 @@ export const ERROR_STATUS = {
   endpoint_quarantined: 503,
   service_busy: 503,
   store_unavailable: 503,
-  timeout: 504,
+  handler_timeout: 504,
   service_timeout: 504,
 } as const
 

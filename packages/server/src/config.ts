@@ -48,6 +48,9 @@ export interface Config {
   artifactS3AccessKey: string
   artifactS3SecretKey: string
   artifactS3Prefix: string
+  jobThreads: number
+  jobStallMs: number
+  jobAbortGraceMs: number
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'port' | 'list'
@@ -409,6 +412,33 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'string',
     default: 'artifacts/',
     help: 'Key prefix of artifact blobs inside the bucket',
+  },
+  {
+    key: 'jobThreads',
+    env: 'EDGEFORGE_JOB_THREADS',
+    flag: 'job-threads',
+    kind: 'integer',
+    default: '2',
+    min: 1,
+    help: "Worker threads in-process job handlers run in (apart from the gateway's handler threads); EDGEFORGE_THREAD_HEAP_MB is each one's heap limit",
+  },
+  {
+    key: 'jobStallMs',
+    env: 'EDGEFORGE_JOB_STALL_MS',
+    flag: 'job-stall-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 100,
+    help: "How long a job thread's event loop may not turn (a job handler computing or spinning without an await) before the thread is stopped and its job's attempt fails job_handler_stuck",
+  },
+  {
+    key: 'jobAbortGraceMs',
+    env: 'EDGEFORGE_JOB_ABORT_GRACE_MS',
+    flag: 'job-abort-grace-ms',
+    kind: 'integer',
+    default: '10000',
+    min: 0,
+    help: 'How long a job may go on after its ctx.signal was aborted (cancel, lease lost) before its thread is stopped; at shutdown at most 1 s',
   },
 ]
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { jobArtifacts } from '@edgeforge/client'
 import { ApiError, WORKER_SOCKET_PATH } from '@edgeforge/protocol'
+import type { JobsClient } from '@edgeforge/sdk'
 import {
   Authenticator,
   authGuard,
@@ -54,10 +54,10 @@ import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
 import {
-  BoundServices,
   ServiceManager,
   ServiceRuntime,
   ServiceStore,
+  ServiceSync,
   servicesRoutes,
 } from './services/index.ts'
 import { registerServiceMetrics } from './services/metrics.ts'
@@ -133,12 +133,30 @@ export async function startServer(
     concurrency: config.jobConcurrency,
     leaseMs: config.jobLeaseMs,
     observer: jobMetrics,
-    artifacts: (jobId) =>
-      jobArtifacts({
-        url: () => selfUrl,
-        jobId,
-        credential: () => artifactCredential(jobId, Date.now() + config.jobLeaseMs),
-      }),
+    // Job handlers run in job threads; what their ctx needs of this thread arrives here.
+    threads: {
+      threads: config.jobThreads,
+      heapLimitMb: config.threadHeapMb,
+      stallMs: config.jobStallMs,
+      abortGraceMs: config.jobAbortGraceMs,
+      quarantineAfter: config.quarantineAfter,
+      quarantineWindowMs: config.quarantineWindowMs,
+      calls: {
+        'jobs.enqueue': (...args: Parameters<JobsClient['enqueue']>): ReturnType<JobsClient['enqueue']> =>
+          jobRuntime.client.enqueue(...args),
+        'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+        // ctx.artifacts: the thread uploads over HTTP to this control plane, with this credential.
+        'artifacts.access': async (jobId: string) => ({
+          url: selfUrl,
+          credential: artifactCredential(jobId, Date.now() + config.jobLeaseMs),
+        }),
+      },
+      onQuarantine: (endpointId, reason) => {
+        lifecycle
+          ?.quarantine(endpointId, reason)
+          .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+      },
+    },
   })
   const jobs = jobRuntime.client
   const versions = new VersionStore(db)
@@ -269,7 +287,13 @@ export async function startServer(
     observeService,
   )
   const serviceStore = new ServiceStore(db)
-  const services = new ServiceManager({
+  // Several processes on one PostgreSQL database run the same services (services/sync.ts).
+  const serviceSync =
+    db.dialect === 'postgres' && config.databaseUrl
+      ? new ServiceSync(config.databaseUrl, db, () => services, logger)
+      : undefined
+  const services: ServiceManager = new ServiceManager({
+    announce: serviceSync?.announce,
     store: serviceStore,
     runtime: serviceRuntime,
     env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
@@ -303,22 +327,16 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
-    services: (endpointId, version, bindings) =>
-      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
-        endpointLogs.append(endpointId, {
-          time: Date.now(),
-          level: 'error',
-          requestId: requestId ?? null,
-          version,
-          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
-        }),
-      ),
   })
 
   const guard = authGuard({
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
     lookups: scopeLookups(catalog, jobRuntime),
+    presigned: (url) => {
+      const checked = signer.check(url)
+      return typeof checked === 'object' ? [`storage:read:${checked.service}`] : checked
+    },
   })
   const app = await createControlApp({
     logger,
@@ -390,6 +408,7 @@ export async function startServer(
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
   sync?.open()
+  serviceSync?.open()
   jobRuntime.start()
   hub.start()
   artifacts.start()
@@ -405,6 +424,7 @@ export async function startServer(
     await artifacts.stop().catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
+    await serviceSync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
@@ -425,6 +445,7 @@ export async function startServer(
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the jobs: their last uploads are in, and the download counts still in memory are written.
@@ -456,13 +477,6 @@ async function openArtifactBlobs(config: Config): Promise<BlobStore> {
   return new FilesystemBlobs(join(config.dataDir, 'artifacts')).open()
 }
 
-/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
-function describeServiceError(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
-}
-
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
   return host.includes(':') ? `[${host}]` : host
@@ -487,12 +501,13 @@ export function lifecyclePort(
   bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
 ): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
+    getEndpoint: async (id) =>
+      toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id), await catalog.endpointEnv(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
     listRunning: async () =>
       Promise.all(
         (await catalog.listEndpointsByStatus('running')).map(async (r) =>
-          toLifecycle(r, await bindingsOf(r.id)),
+          toLifecycle(r, await bindingsOf(r.id), await catalog.endpointEnv(r.id)),
         ),
       ),
     setState: async (id, patch) => {
@@ -501,9 +516,14 @@ export function lifecyclePort(
   }
 }
 
-function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
+function toLifecycle(
+  record: EndpointRecord,
+  services: Record<string, string>,
+  env: Record<string, string>,
+): LifecycleEndpoint {
   return {
     services,
+    env,
     id: record.id,
     name: record.name,
     kind: record.kind,

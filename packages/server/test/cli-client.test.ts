@@ -36,7 +36,7 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
 
   const ef = new Edgeforge({ url: srv.controlUrl, accessToken: ROOT })
   await json(['queues', 'pause', 'emails'])
-  const { job } = (await ef.jobs.enqueueJobs({ queue: 'emails', payload: { to: 'a@example.com' } })) as {
+  const { job } = (await ef.jobs.create({ queue: 'emails', payload: { to: 'a@example.com' } })).data as {
     job: { id: string }
   }
   const queues = await json(['queues', 'ls'], asCi)
@@ -57,7 +57,7 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
   assert.match(missing.stderr, /error \(not_found\)/)
 
   await json(['queues', 'resume', 'emails'])
-  assert.equal((await ef.jobs.queueOverview()).find((q) => q.queue === 'emails')?.settings.paused, false)
+  assert.equal((await ef.queues.list()).data.find((q) => q.queue === 'emails')?.settings.paused, false)
 
   const reset = await json(['clients', 'reset', 'ci'])
   assert.notEqual(reset.access_token, created.access_token)

@@ -18,6 +18,7 @@ const readScopes = { AnyOf: ['jobs:artifacts:read:<id>', 'jobs:read:<queue>'] }
 export const artifactsApi = {
   uploadJobArtifact: declare({
     name: 'uploadJobArtifact',
+    client: { group: 'jobs', method: 'uploadArtifact' },
     context,
     method: 'PUT',
     path: '/jobs/{id}/artifacts/{name}',
@@ -33,6 +34,7 @@ export const artifactsApi = {
   }),
   listJobArtifacts: declare({
     name: 'listJobArtifacts',
+    client: { group: 'jobs', method: 'listArtifacts' },
     context,
     method: 'GET',
     path: '/jobs/{id}/artifacts',
@@ -45,6 +47,7 @@ export const artifactsApi = {
   }),
   getJobArtifact: declare({
     name: 'getJobArtifact',
+    client: { group: 'jobs', method: 'getArtifact' },
     context,
     method: 'GET',
     path: '/jobs/{id}/artifacts/{name}',

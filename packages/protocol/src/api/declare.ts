@@ -10,6 +10,30 @@ export type ScopeExpression = string | { AllOf: ScopeExpression[] } | { AnyOf: S
 /** `stable` keeps its shape across minor versions; `experimental` may still change. */
 export type Stability = 'stable' | 'experimental' | 'deprecated'
 
+/**
+ * The client's name of an operation. `group` is the resource the path names (plural noun);
+ * `method` is the verb on it: `list`, `get`, `create`, `update`, `delete`, or the route's own
+ * action (`deploy`, `retry`, `setPaused`); a list of another resource under it is `list<Other>`.
+ * `auth` keeps its nouns (`createClient`) since its calls are about clients and credentials alike.
+ */
+export interface ClientPlace {
+  group: ClientGroup
+  method: string
+}
+
+export type ClientGroup =
+  | 'auth'
+  | 'domains'
+  | 'collections'
+  | 'endpoints'
+  | 'jobs'
+  | 'queues'
+  | 'cron'
+  | 'workers'
+  | 'services'
+  | 'storage'
+  | 'system'
+
 export type OperationMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
 /**
@@ -20,6 +44,8 @@ export type OperationMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 export interface Operation {
   /** Unique camelCase name: the OpenAPI operationId and the client's method name. */
   name: string
+  /** Where it sits in the typed client, `ef.<group>.<method>()`: see ClientPlace. */
+  client: ClientPlace
   /** The context it belongs to (`catalog`, `deploy`, `jobs`, `system`): the OpenAPI tag. */
   context: string
   method: OperationMethod

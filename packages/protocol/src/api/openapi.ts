@@ -174,6 +174,7 @@ function operationObject(operation: Operation, ref: (schema: TSchema) => unknown
     }
   }
   result.responses = responses
+  result['x-edgeforge-client'] = `${operation.client.group}.${operation.client.method}`
   result['x-edgeforge-scopes'] = scopeJson(operation.scopes)
   result['x-edgeforge-stability'] = operation.stability
   return result

@@ -14,13 +14,15 @@ const TX_OPS = new Set(['tx.begin', 'tx.query', 'tx.queryOne', 'tx.execute', 'tx
 export class ActiveService {
   readonly id: string
   readonly name: string
+  /** What the actor was started from (see runtime.ts `fingerprint`): a reconcile restarts it when the stored record differs. */
+  readonly fingerprint: string
   readonly kind: ServiceKind
   readonly actor: ServiceActor<unknown>
   private readonly transactions = new Map<string, { lease: Lease<unknown>; idle: NodeJS.Timeout }>()
   private readonly idleTxMs: number
 
   constructor(
-    record: { id: string; name: string },
+    record: { id: string; name: string; fingerprint?: string },
     kind: ServiceKind,
     config: ResolvedConfig,
     env: KindEnvironment,
@@ -28,6 +30,7 @@ export class ActiveService {
   ) {
     this.id = record.id
     this.name = record.name
+    this.fingerprint = record.fingerprint ?? ''
     this.kind = kind
     const poolSize = config.pool_size === undefined ? kind.defaultPoolSize : int(config, 'pool_size')
     this.actor = new ServiceActor(

@@ -6,7 +6,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { CallerAuth, EnqueuedJob, HandlerFunction, JobsClient } from '@edgeforge/sdk'
-import { HandlerError, ServiceError } from '@edgeforge/sdk'
 import { instantiateVersion } from '../deploy/version.ts'
 import {
   Dispatcher,
@@ -20,15 +19,8 @@ import { EndpointSeries } from '../observability/series.ts'
 import type { ServiceCaller } from '../services/caller.ts'
 import { BoundServices } from '../services/clients.ts'
 import { LivenessWriter } from './liveness.ts'
-import type {
-  Command,
-  Event,
-  ServedEndpoint,
-  ThreadInit,
-  ThreadStats,
-  VersionArtifact,
-  WireError,
-} from './protocol.ts'
+import type { Command, Event, ServedEndpoint, ThreadInit, ThreadStats, VersionArtifact } from './protocol.ts'
+import { describeServiceError, fromWire } from './wire.ts'
 
 const HEARTBEAT_MS = 50
 
@@ -69,22 +61,6 @@ function callMain(method: string, args: unknown[]): Promise<unknown> {
     send({ type: 'call', id, method, args })
   })
 }
-function fromWire(error: WireError): Error {
-  if (error.kind === 'handler' && error.status !== undefined && error.code !== undefined)
-    return new HandlerError(error.status, error.code, error.message, {
-      retryAfterSeconds: error.retryAfterSeconds,
-    })
-  if (error.kind === 'service')
-    return new ServiceError(error.service ?? '', error.code ?? 'operation_failed', error.message)
-  return new Error(error.message)
-}
-/** As main.ts words it: the code, the message, and the backend's reason. */
-function describeServiceError(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
-}
-
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
@@ -152,6 +128,7 @@ function install(endpoint: ServedEndpoint) {
   const version = load(endpoint.artifact)
   version.watchSlot = endpoint.slot
   version.bindingKey = endpoint.artifact.bindingKey
+  version.env = Object.freeze({ ...endpoint.env })
   const { endpointId, version: versionNumber } = endpoint.artifact
   // ctx.database()… of this version: every operation is one call into the main thread's services.
   version.services = new BoundServices(

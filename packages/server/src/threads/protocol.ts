@@ -19,7 +19,7 @@ export interface ServedEndpoint {
   route: Route
   limits: EndpointLimits
   artifact: VersionArtifact
-  /** Per-endpoint environment (secrets included), handed to the handler as `ctx.env`. */
+  /** Per-endpoint environment (secrets included), handed to the handler as `ctx.env`; the artifact's. */
   env: Record<string, string>
   /** Answered 503 `endpoint_quarantined` instead of being run. */
   quarantined: boolean

@@ -40,6 +40,11 @@ describe('job()', () => {
       progress: (fraction) => progress.push(fraction),
       jobs: { enqueue: async (queue) => ({ id: 'j2', queue, status: 'queued', deduplicated: false }) },
       input: (async function* () {})(),
+      artifacts: {
+        put: async () => {
+          throw new Error('not used by this job')
+        },
+      },
       ...NO_SERVICES_STUB,
     }
     assert.deepEqual(await definition.fn({ n: 21 }, ctx), { doubled: 42, queue: 'math' })

@@ -1,3 +1,4 @@
+import type { JobArtifacts } from './artifacts.ts'
 import type { JobsClient } from './context.ts'
 import { brand, isBranded } from './handler.ts'
 import type { ServiceAccess } from './services.ts'
@@ -53,6 +54,14 @@ export interface JobContext extends ServiceAccess {
    * for await (const message of ctx.input) ctx.log('got', message)
    */
   readonly input: AsyncIterable<unknown>
+  /**
+   * Files this run keeps with the job (build outputs, reports), downloadable at
+   * `GET /jobs/{id}/artifacts/{name}` until the job is removed by its queue's retention.
+   *
+   * @example
+   * await ctx.artifacts.put('app.tgz', createReadStream('dist/app.tgz'), { contentType: 'application/gzip' })
+   */
+  readonly artifacts: JobArtifacts
 }
 
 /**

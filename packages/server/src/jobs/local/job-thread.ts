@@ -13,6 +13,7 @@ import type {
   EmailClient,
   EnqueuedJob,
   FilesClient,
+  JobArtifacts,
   JobContext,
   JobFunction,
   JobsClient,
@@ -28,6 +29,7 @@ import { LivenessWriter } from '../../threads/liveness.ts'
 import { describeServiceError, fromWire } from '../../threads/wire.ts'
 import { isUnrecoverable, withoutServerFrames } from '../errors.ts'
 import { JobAbortError } from './runner.ts'
+import { type ArtifactAccess, threadArtifacts } from './thread-artifacts.ts'
 import type {
   AbortCause,
   FromThread,
@@ -112,6 +114,7 @@ function callMain(method: string, args: unknown[]): Promise<unknown> {
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
+const artifactAccess = (jobId: string) => callMain('artifacts.access', [jobId]) as Promise<ArtifactAccess>
 const jobsClient: JobsClient = {
   enqueue: (queue, payload, options) =>
     callMain('jobs.enqueue', [queue, payload, options ?? {}]) as Promise<EnqueuedJob>,
@@ -223,6 +226,10 @@ class ThreadJobContext implements JobContext {
 
   get input(): JobInputQueue {
     return this.run.inputQueue
+  }
+
+  get artifacts(): JobArtifacts {
+    return threadArtifacts(this.jobId, artifactAccess)
   }
 
   log(...args: unknown[]): void {

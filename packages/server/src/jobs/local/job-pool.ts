@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { EndpointLogs } from '../../observability/endpoint-logs.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { callingSlot, judge, newLivenessBuffer } from '../../threads/liveness.ts'
@@ -511,4 +512,25 @@ function toError(failure: JobFailure): Error {
   error.stack = failure.stack
   if (failure.unrecoverable) Object.defineProperty(error, UNRECOVERABLE, { value: true })
   return error
+}
+
+/** `/metrics` of the job threads: how many run, how many were stopped and replaced. */
+export function registerJobPoolMetrics(registry: Registry, pool: JobPool): void {
+  new Gauge({
+    name: 'edgeforge_job_threads',
+    help: 'Job threads that in-process job handlers run in',
+    registers: [registry],
+    collect() {
+      this.set(pool.threadCount)
+    },
+  })
+  new Counter({
+    name: 'edgeforge_job_thread_restarts_total',
+    help: 'Job threads stopped (a job stuck, out of heap, ignoring its abort, or crashed) and replaced',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(pool.restarts)
+    },
+  })
 }

@@ -13,6 +13,7 @@ import type {
   EmailClient,
   EnqueuedJob,
   FilesClient,
+  JobArtifacts,
   JobContext,
   JobFunction,
   JobsClient,
@@ -28,6 +29,7 @@ import { LivenessWriter } from '../../threads/liveness.ts'
 import { describeServiceError, fromWire } from '../../threads/wire.ts'
 import { isUnrecoverable, withoutServerFrames } from '../errors.ts'
 import { JobAbortError } from './runner.ts'
+import { type ArtifactAccess, threadArtifacts } from './thread-artifacts.ts'
 import type {
   AbortCause,
   FromThread,
@@ -112,6 +114,7 @@ function callMain(method: string, args: unknown[]): Promise<unknown> {
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
+const artifactAccess = (jobId: string) => callMain('artifacts.access', [jobId]) as Promise<ArtifactAccess>
 const jobsClient: JobsClient = {
   enqueue: (queue, payload, options) =>
     callMain('jobs.enqueue', [queue, payload, options ?? {}]) as Promise<EnqueuedJob>,
@@ -146,6 +149,7 @@ function install(key: number, slot: number, artifact: JobArtifact): void {
     return
   }
   const { endpointId, version: versionNumber } = artifact
+  version.env = Object.freeze({ ...artifact.env })
   version.services = new BoundServices(serviceCaller, artifact.bindings, (target, op, error, requestId) =>
     send({
       type: 'endpoint-log',
@@ -216,8 +220,16 @@ class ThreadJobContext implements JobContext {
     return this.run.signal
   }
 
+  get env(): Readonly<Record<string, string>> {
+    return this.version.env
+  }
+
   get input(): JobInputQueue {
     return this.run.inputQueue
+  }
+
+  get artifacts(): JobArtifacts {
+    return threadArtifacts(this.jobId, artifactAccess)
   }
 
   log(...args: unknown[]): void {

@@ -46,6 +46,7 @@ import {
   JobRuntime,
   jobsRoutes,
   registerJobMetrics,
+  registerJobPoolMetrics,
   WorkerHub,
   workerRoutes,
 } from './jobs/index.ts'
@@ -159,6 +160,7 @@ export async function startServer(
       },
     },
   })
+  registerJobPoolMetrics(metrics.registry, jobRuntime.pool)
   const jobs = jobRuntime.client
   const versions = new VersionStore(db)
   const handlers = new DeployedHandlers({
@@ -375,6 +377,8 @@ export async function startServer(
           draining: jobs.draining,
           active_jobs: jobs.active_requests,
           draining_jobs: jobs.draining_requests,
+          threads: jobRuntime.pool.threadCount,
+          thread_restarts: jobRuntime.pool.restarts,
         },
       }
     },

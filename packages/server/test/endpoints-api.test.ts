@@ -30,7 +30,14 @@ interface Stats {
     threads: number
     thread_restarts: number
   }
-  job_handlers: { loaded: number; draining: number; active_jobs: number; draining_jobs: number }
+  job_handlers: {
+    loaded: number
+    draining: number
+    active_jobs: number
+    draining_jobs: number
+    threads: number
+    thread_restarts: number
+  }
 }
 
 interface OpenApiDocument {
@@ -75,7 +82,15 @@ test('management API across contexts', async (t) => {
       threads: srv.config.gatewayThreads,
       thread_restarts: 0,
     })
-    assert.deepEqual(before.job_handlers, { loaded: 0, draining: 0, active_jobs: 0, draining_jobs: 0 })
+    // The job threads start with the first job endpoint's deploy.
+    assert.deepEqual(before.job_handlers, {
+      loaded: 0,
+      draining: 0,
+      active_jobs: 0,
+      draining_jobs: 0,
+      threads: 0,
+      thread_restarts: 0,
+    })
     assert.deepEqual([before.endpoints_total, before.endpoints_running, before.requests_handled], [0, 0, 0])
     assert.ok(Number.isInteger(before.uptime_seconds) && before.uptime_seconds >= 0)
 

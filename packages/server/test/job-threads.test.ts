@@ -101,6 +101,16 @@ test('a spinning job handler: its attempt fails job_handler_stuck and is retried
   const pool = srv.server.jobs.pool
   await waitFor('the stopped thread to be replaced', () => pool.restarts === 1)
   assert.equal(pool.threadCount, 2)
+  const stats = await srv.api<{ job_handlers: { threads: number; thread_restarts: number } }>(
+    'GET',
+    '/api/stats',
+  )
+  assert.deepEqual(
+    [stats.body.data.job_handlers.threads, stats.body.data.job_handlers.thread_restarts],
+    [2, 1],
+  )
+  const metrics = await (await fetch(`${srv.controlUrl}/metrics`)).text()
+  assert.match(metrics, /^edgeforge_job_thread_restarts_total 1$/m)
   const spinnerLogs = await readLogs(srv, spinner.id)
   assert.ok(spinnerLogs.some((l) => /job thread stopped and replaced: job_handler_stuck/.test(l.message)))
 })
@@ -250,4 +260,40 @@ test('shutdown with a job spinning in its thread: the server stops within the dr
   const released = await createQueueEngine(store.db).getJob(job.id)
   assert.equal(released.status, 'queued')
   assert.equal(released.attempts, 0, 'a job released at shutdown has not used an attempt')
+})
+
+test("a job's services and ctx.jobs cross from its thread to the main thread", async (t) => {
+  const srv = await startTestServer(t, { 'job-threads': '1', 'gateway-threads': '1' })
+  const engine = srv.server.jobs.engine
+  assert.equal(
+    (await srv.api('POST', '/api/services', { name: 'counters', service_type: 'memory' })).status,
+    201,
+  )
+  const created = await srv.api<{ id: string }>('POST', '/api/endpoints', {
+    name: 'counter',
+    kind: 'job',
+    queue: 'count',
+    code: jobSource(`  const hits = await ctx.cache('c').incr('hits', payload.n)
+  const next = await ctx.jobs.enqueue('after', { hits })
+  return { hits, next: next.queue }`),
+  })
+  assert.equal(created.status, 201)
+  const id = created.body.data.id
+  assert.equal(
+    (await srv.api('POST', `/api/endpoints/${id}/services`, { binding: 'c', service: 'counters' })).status,
+    200,
+  )
+  assert.equal((await srv.api('POST', `/api/endpoints/${id}/deploy`)).status, 200)
+  const first = await engine.enqueue({ queue: 'count', payload: { n: 2 } })
+  assert.deepEqual((await jobWith(srv, first.job.id, (s) => s === 'succeeded')).result, {
+    hits: 2,
+    next: 'after',
+  })
+  const second = await engine.enqueue({ queue: 'count', payload: { n: 3 } })
+  assert.deepEqual((await jobWith(srv, second.job.id, (s) => s === 'succeeded')).result, {
+    hits: 5,
+    next: 'after',
+  })
+  const followUps = await engine.listJobs({ queue: 'after' })
+  assert.equal(followUps.jobs.length, 2)
 })

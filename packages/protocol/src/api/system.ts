@@ -46,6 +46,10 @@ export const SystemStats = Type.Object(
         draining: Count('Replaced job versions still finishing jobs'),
         active_jobs: Count('Jobs running on current versions'),
         draining_jobs: Count('Jobs running on draining versions'),
+        threads: Count('Job threads that in-process job handlers run in (started with the first job)'),
+        thread_restarts: Count(
+          'Job threads stopped (a job stuck, out of heap, ignoring its abort, or crashed) and replaced since start',
+        ),
       },
       { additionalProperties: false, description: "This process's job runtime" },
     ),

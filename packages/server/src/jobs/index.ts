@@ -41,6 +41,7 @@ export {
 export { isTransientStoreError, mapStoreError } from './http/errors.ts'
 // HTTP API: main.ts calls jobsRoutes(app, { engine, cron, db, schemaVersion, bootedAt }) before listen.
 export { type JobsRoutesDeps, jobsRoutes } from './http/routes.ts'
+export { registerJobPoolMetrics } from './local/job-pool.ts'
 export {
   type AbortCause,
   createRunner,

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { EndpointLogs } from '../../observability/endpoint-logs.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { callingSlot, judge, newLivenessBuffer } from '../../threads/liveness.ts'
@@ -117,6 +118,8 @@ class JobThread {
   readonly runs = new Map<number, PoolRun>()
   /** Version keys this thread has been sent. */
   readonly loaded = new Set<number>()
+  /** It has loaded its modules and said so. */
+  ready = false
   stopping = false
   private outbox: ToThread[] = []
   private flushScheduled = false
@@ -325,8 +328,8 @@ export class JobPool {
       }
     }
     if (best) return best
-    // Every thread is being replaced right now: a fresh one at the first free index.
-    return this.spawn(this.threads.length)
+    // A stopped thread is replaced at once, so only a closing pool has none.
+    throw new JobReleasedError('the job threads are shutting down')
   }
 
   private ensureStarted(): void {
@@ -360,12 +363,6 @@ export class JobPool {
     thread.worker.on('exit', (code) => {
       if (!thread.stopping && !this.closing)
         this.stop(thread, 'job_thread_crashed', `the job thread exited with code ${code}`, undefined, false)
-      if (this.threads[index] === thread) this.threads[index] = undefined
-      if (this.closing) return
-      this.restarts += 1
-      // Its replacement loads versions again as jobs arrive.
-      if (index < this.options.threads && !this.threads[index]) this.spawn(index)
-      this.options.logger.info({ jobThread: index }, 'job thread replaced')
     })
     return thread
   }
@@ -420,6 +417,17 @@ export class JobPool {
     )
     void thread.worker.terminate()
     if (strike && culprit !== undefined) this.struck(culprit, `${code}: ${message}`)
+    if (this.closing) return
+    // Replaced at once (it loads versions again as jobs arrive): new jobs never wait for the exit.
+    this.restarts += 1
+    const replace = () => {
+      if (this.closing) return
+      this.spawn(thread.index)
+      this.options.logger.info({ jobThread: thread.index }, 'job thread replaced')
+    }
+    // One that failed before it even started would fail again: no tight loop of spawns.
+    if (thread.ready) replace()
+    else setTimeout(replace, 1000).unref()
   }
 
   private settleAll(thread: JobThread, errorFor: (run: PoolRun) => Error): void {
@@ -499,6 +507,7 @@ export class JobPool {
         return
       }
       case 'ready':
+        thread.ready = true
         return
     }
   }
@@ -511,4 +520,25 @@ function toError(failure: JobFailure): Error {
   error.stack = failure.stack
   if (failure.unrecoverable) Object.defineProperty(error, UNRECOVERABLE, { value: true })
   return error
+}
+
+/** `/metrics` of the job threads: how many run, how many were stopped and replaced. */
+export function registerJobPoolMetrics(registry: Registry, pool: JobPool): void {
+  new Gauge({
+    name: 'edgeforge_job_threads',
+    help: 'Job threads that in-process job handlers run in',
+    registers: [registry],
+    collect() {
+      this.set(pool.threadCount)
+    },
+  })
+  new Counter({
+    name: 'edgeforge_job_thread_restarts_total',
+    help: 'Job threads stopped (a job stuck, out of heap, ignoring its abort, or crashed) and replaced',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(pool.restarts)
+    },
+  })
 }

@@ -471,10 +471,10 @@ export function operations(core: Core) {
     /** The URL of list, signed offline: a GET of it works without a header until it expires. */
     listSignedUrl: (service: string, query: QueryOf<Op<'services', 'listObjects'>> | undefined, sign: SignOptions): string =>
       core.signUrlSync(core.pathOf(SPECS.listObjects, [service], query as Query), sign.expiresIn),
-    /** POST /api/storage/{service}/objects (uploadObject): Upload an object (multipart/form-data: a file part, and a key field or the file name) */
+    /** POST /api/storage/{service}/objects (uploadObject): Upload an object, streamed to the backend (multipart/form-data: a key field before the file part, or the file name; at most 5 GiB) */
     upload: (service: string, options?: CallOptions): Promise<Page<Data<Op<'services', 'uploadObject'>>>> =>
       core.call<Data<Op<'services', 'uploadObject'>>>(SPECS.uploadObject, [service], { }, options),
-    /** GET /api/storage/{service}/objects/* (getObject): Download an object, with its content type and length */
+    /** GET /api/storage/{service}/objects/* (getObject): Download an object, streamed, with its content type and length */
     get: (service: string, key: string, query?: QueryOf<Op<'services', 'getObject'>>, options?: CallOptions): Promise<Page<Data<Op<'services', 'getObject'>>>> =>
       core.call<Data<Op<'services', 'getObject'>>>(SPECS.getObject, [service, key], { query: query as Query, }, options),
     /** The URL of get, unsigned. */

@@ -35,6 +35,7 @@ describe('job()', () => {
       queue: 'math',
       attempt: 2,
       signal: new AbortController().signal,
+      env: {},
       log: (...args) => lines.push(args),
       progress: (fraction) => progress.push(fraction),
       jobs: { enqueue: async (queue) => ({ id: 'j2', queue, status: 'queued', deduplicated: false }) },

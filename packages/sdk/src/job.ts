@@ -25,6 +25,12 @@ export interface JobContext extends ServiceAccess {
   /** Aborted when the job is cancelled, times out or loses its lease: stop work then. @example await fetch(url, { signal: ctx.signal }) */
   readonly signal: AbortSignal
   /**
+   * The job endpoint's environment variables and secrets (`env` on the endpoint), read-only. On a
+   * remote worker it is empty: the worker's handlers are its own code and read its own process.env.
+   * @example const client = new Api(ctx.env.API_KEY)
+   */
+  readonly env: Readonly<Record<string, string>>
+  /**
    * Appends a line to the job's log (formatted like `console.log`).
    *
    * @example

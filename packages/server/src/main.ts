@@ -64,6 +64,7 @@ import { registerServiceMetrics } from './services/metrics.ts'
 import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
+import type { PrincipalAnswer } from './threads/auth-cache.ts'
 import { ThreadSupervisor } from './threads/index.ts'
 
 export const VERSION: string = JSON.parse(
@@ -207,10 +208,12 @@ export async function startServer(
     leaseMs: config.jobLeaseMs,
     artifactCredential,
   })
-  // Clients authenticate the control plane and protected endpoints; a change drops both caches.
-  const clients = new ClientStore(db, () => {
+  // Clients authenticate the control plane and protected endpoints; a change drops every cache,
+  // the handler threads' too, before the call that made it answers.
+  const clients = new ClientStore(db, async () => {
     authenticator.forget()
     endpointGate.forget()
+    await gateway.forgetCredentials()
   })
   const authenticator = new Authenticator({
     clients,
@@ -228,6 +231,7 @@ export async function startServer(
     gatewayHost: config.gatewayHost,
     headersTimeoutMs: config.gatewayHeadersTimeoutMs,
     requestTimeoutMs: config.gatewayRequestTimeoutMs,
+    authCacheMs: config.authCacheMs,
     heapLimitMb: config.threadHeapMb,
     stuckGraceMs: config.threadStuckGraceMs,
     stallMs: config.threadStallMs,
@@ -240,12 +244,13 @@ export async function startServer(
       'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args),
       // The seam of services/caller.ts: handler threads' ctx.database()… arrive here.
       'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
-      // A protected endpoint's caller, checked against the clients (cached here, see auth/gate.ts).
-      'auth.check': async (authorization: string | undefined, required: readonly string[]) => {
-        const verdict = await endpointGate.check(authorization, required)
-        return verdict.ok
-          ? verdict
-          : { ok: false, status: verdict.error.status, body: verdict.error.toBody() }
+      // A protected endpoint's caller, from the clients (cached here, see auth/gate.ts, and in
+      // each thread, see threads/auth-cache.ts).
+      'auth.principal': async (authorization: string | undefined): Promise<PrincipalAnswer> => {
+        const answer = await endpointGate.principal(authorization)
+        if (!answer.ok) return { ok: false, status: answer.error.status, body: answer.error.toBody() }
+        const { clientId, scopes, expiresAt } = answer.principal
+        return { ok: true, principal: { clientId, scopes, expiresAt } }
       },
     },
     onQuarantine: (endpointId, reason) => {

@@ -68,4 +68,8 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
 
   assert.deepEqual(await json(['clients', 'rm', 'ci']), { removed: 'ci' })
   assert.deepEqual(await json(['clients', 'ls']), [])
+  // Usage errors under --json are an envelope too (exit 2).
+  const usage = await edgeforge(['jobs', 'show', '--json'], cwd, admin)
+  assert.equal(usage.code, 2)
+  assert.equal(JSON.parse(usage.stderr).error.code, 'usage')
 })

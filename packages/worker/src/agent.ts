@@ -283,6 +283,8 @@ export class Agent {
       queue: job.queue,
       attempt: job.attempt,
       signal: run.controller.signal,
+      // A remote worker's handlers are its own code: they read its process.env, not an endpoint's.
+      env: {},
       jobs: this.jobsClient(),
       input: run.input,
       // Over REST, as the gateway's own jobs do: with the job's credential when the server sent one.

@@ -60,6 +60,11 @@ interface Waiter<C> {
 export interface Lease<C> {
   /** Runs one operation on the held connection, under the operation timeout. */
   run<T>(op: (connection: C) => Promise<T>): Promise<T>
+  /**
+   * Runs a transfer on the held connection with no operation timeout (an upload or download as
+   * long as the bytes take); its end is the stream's. A connection error breaks the lease.
+   */
+  transfer<T>(op: (connection: C) => Promise<T>): Promise<T>
   /** Gives the connection back; `broken` closes it instead. Idempotent. */
   release(broken?: boolean): void
 }
@@ -264,6 +269,24 @@ export class ServiceActor<C> {
           throw broken ? error : refusal(this.name, error)
         } finally {
           clearTimeout(timer)
+        }
+      },
+      transfer: async <T>(op: (connection: C) => Promise<T>): Promise<T> => {
+        if (!held || broken) throw serviceUnavailable(this.name, new Error('the lease is over'))
+        const started = performance.now()
+        try {
+          const value = await op(connection)
+          this.observer?.operation('ok', (performance.now() - started) / 1000)
+          return value
+        } catch (error) {
+          if (this.factory.isConnectionError(error)) {
+            broken = true
+            this.noteFailure(error)
+            this.observer?.operation('unavailable', (performance.now() - started) / 1000)
+            throw serviceUnavailable(this.name, error)
+          }
+          this.observer?.operation('error', (performance.now() - started) / 1000)
+          throw refusal(this.name, error)
         }
       },
       release: (closeIt = false) => {

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto'
+import { finished, type Readable } from 'node:stream'
 import { type ActorObserver, type ActorStatus, type Lease, ServiceActor } from './actor.ts'
 import { serviceUnavailable } from './errors.ts'
-import { int, type KindEnvironment, type ResolvedConfig, type ServiceKind } from './kind.ts'
+import {
+  int,
+  type KindEnvironment,
+  type ObjectStream,
+  type ObjectStreams,
+  type ResolvedConfig,
+  type ServiceKind,
+} from './kind.ts'
 
 /** Transaction operations a database service takes besides its kind's own. */
 const TX_OPS = new Set(['tx.begin', 'tx.query', 'tx.queryOne', 'tx.execute', 'tx.commit', 'tx.rollback'])
@@ -57,6 +65,51 @@ export class ActiveService {
     const operation = this.kind.operations[op]
     if (!operation) throw new TypeError(`a ${this.kind.type} service has no operation "${op}"`)
     return this.actor.run((connection) => operation(connection, args))
+  }
+
+  /**
+   * Streams `source` into the object `key`. The connection is held (a pool slot, queued like any
+   * operation) until the last byte is written; the transfer has no operation timeout.
+   */
+  async upload(key: string, source: Readable, contentType: string): Promise<{ size: number }> {
+    const streams = this.streams()
+    const lease = await this.actor.lease()
+    let broken = false
+    try {
+      return await lease.transfer((connection) => streams.write(connection, key, source, contentType))
+    } catch (error) {
+      broken = (error as { code?: string }).code === 'service_unavailable'
+      throw error
+    } finally {
+      lease.release(broken)
+    }
+  }
+
+  /**
+   * Opens the object `key` as a stream (null when missing). The connection stays held until the
+   * stream ends, fails or is destroyed (the client went away), so downloads count in the pool.
+   */
+  async download(key: string): Promise<ObjectStream | null> {
+    const streams = this.streams()
+    const lease = await this.actor.lease()
+    let object: ObjectStream | null
+    try {
+      object = await lease.run((connection) => streams.read(connection, key))
+    } catch (error) {
+      lease.release((error as { code?: string }).code === 'service_unavailable')
+      throw error
+    }
+    if (!object) {
+      lease.release()
+      return null
+    }
+    finished(object.body, () => lease.release())
+    return object
+  }
+
+  private streams(): ObjectStreams<unknown> {
+    if (!this.kind.streams) throw new TypeError(`a ${this.kind.type} service has no object streams`)
+    return this.kind.streams
   }
 
   /** Connects (or reuses a connection) and runs the kind's ping. */

@@ -5,11 +5,10 @@
  * supervisor's bookkeeping, so a replacement starts from `workerData.endpoints`.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { CallerAuth, EnqueuedJob, HandlerFunction, JobsClient } from '@edgeforge/sdk'
+import type { EnqueuedJob, HandlerFunction, JobsClient } from '@edgeforge/sdk'
 import { instantiateVersion } from '../deploy/version.ts'
 import {
   Dispatcher,
-  type EndpointGuard,
   GatewayListener,
   HandlerRegistry,
   type HandlerVersion,
@@ -18,6 +17,7 @@ import {
 import { EndpointSeries } from '../observability/series.ts'
 import type { ServiceCaller } from '../services/caller.ts'
 import { BoundServices } from '../services/clients.ts'
+import { type PrincipalAnswer, ThreadAuthCache } from './auth-cache.ts'
 import { LivenessWriter } from './liveness.ts'
 import type { Command, Event, ServedEndpoint, ThreadInit, ThreadStats, VersionArtifact } from './protocol.ts'
 import { describeServiceError, fromWire } from './wire.ts'
@@ -69,18 +69,11 @@ const jobs: JobsClient = {
     callMain('jobs.enqueue', [queue, payload, options ?? {}]) as Promise<EnqueuedJob>,
 }
 
-type WireVerdict =
-  | { ok: true; auth: CallerAuth }
-  | { ok: false; status: number; body: { error: { code: string; message: string } } }
-/** A protected endpoint's caller is checked by the main thread, where the clients are. */
-const guard: EndpointGuard = {
-  check: async (authorization, required) => {
-    const verdict = (await callMain('auth.check', [authorization, required])) as WireVerdict
-    if (verdict.ok) return verdict
-    const { status, body } = verdict
-    return { ok: false, error: { status, toBody: () => body } }
-  },
-}
+/** A protected endpoint's caller: asked of the main thread, where the clients are, and cached here. */
+const guard = new ThreadAuthCache({
+  ask: (authorization) => callMain('auth.principal', [authorization]) as Promise<PrincipalAnswer>,
+  ttlMs: init.authCacheMs,
+})
 
 const series = new Map<string, EndpointSeries>()
 const liveness = new LivenessWriter(init.liveness)
@@ -190,6 +183,9 @@ async function run(command: Command): Promise<unknown> {
     case 'update':
       registry.update(command.endpointId, command.route, command.limits)
       publish()
+      return undefined
+    case 'auth-forget':
+      guard.forget()
       return undefined
     case 'quarantine': {
       const slot = registry.get(command.endpointId)

@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   gatewayHost: string
   headersTimeoutMs: number
   requestTimeoutMs: number
+  /** How long a thread reuses a protected endpoint's caller before asking again. */
+  authCacheMs: number
   heapLimitMb: number
   /** How far past a request's timeout a thread may be stuck before it is stopped. */
   stuckGraceMs: number
@@ -200,6 +202,11 @@ export class ThreadSupervisor {
     await this.broadcast({ type: 'quarantine', endpointId })
   }
 
+  /** Drops every thread's cached callers of protected endpoints; resolves once all answered. */
+  async forgetCredentials(): Promise<void> {
+    await this.broadcast({ type: 'auth-forget' }, STATS_WAIT_MS)
+  }
+
   async drainingOf(endpointId: string): Promise<DrainReport[]> {
     return mergeDrains(await this.broadcast<DrainReport[]>({ type: 'draining', endpointId }, STATS_WAIT_MS))
   }
@@ -261,6 +268,7 @@ export class ThreadSupervisor {
       gatewayHost: this.options.gatewayHost,
       headersTimeoutMs: this.options.headersTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      authCacheMs: this.options.authCacheMs,
       liveness: newLivenessBuffer(),
       endpoints: [...this.served.values()],
     }

@@ -49,6 +49,7 @@ let outbox: FromThread[] = []
 let flushScheduled = false
 function flush(): void {
   flushScheduled = false
+  if (outbox.length === 0) return
   const batch = outbox
   outbox = []
   try {
@@ -78,11 +79,19 @@ function send(event: FromThread): void {
   flushScheduled = true
   setImmediate(flush)
 }
+/**
+ * Log lines leave at once (with what was queued before them, in order): a handler that logs and
+ * then spins never lets this thread reach the turn's flush, and its last line is the one to keep.
+ */
+function sendNow(event: FromThread): void {
+  outbox.push(event)
+  flush()
+}
 
 function serverLog(level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
   const err = fields.err
   const plain = err instanceof Error ? { ...fields, err: { message: err.message, stack: err.stack } } : fields
-  send({ type: 'server-log', level, fields: { jobThread: init.index, ...plain }, message })
+  sendNow({ type: 'server-log', level, fields: { jobThread: init.index, ...plain }, message })
 }
 
 // A handler's stray promise or throw in a timer must not end the thread (and every job on it).
@@ -117,7 +126,7 @@ interface Loaded {
 }
 const versions = new Map<number, Loaded>()
 const endpointLogs: Pick<EndpointLogs, 'append'> = {
-  append: (endpointId, entry) => send({ type: 'endpoint-log', endpointId, entry }),
+  append: (endpointId, entry) => sendNow({ type: 'endpoint-log', endpointId, entry }),
 }
 
 function load(artifact: JobArtifact): HandlerVersion<JobFunction> {
@@ -140,6 +149,7 @@ function install(key: number, slot: number, artifact: JobArtifact): void {
     return
   }
   const { endpointId, version: versionNumber } = artifact
+  version.env = Object.freeze({ ...artifact.env })
   version.services = new BoundServices(serviceCaller, artifact.bindings, (target, op, error, requestId) =>
     send({
       type: 'endpoint-log',
@@ -210,6 +220,10 @@ class ThreadJobContext implements JobContext {
     return this.run.signal
   }
 
+  get env(): Readonly<Record<string, string>> {
+    return this.version.env
+  }
+
   get input(): JobInputQueue {
     return this.run.inputQueue
   }
@@ -219,7 +233,7 @@ class ThreadJobContext implements JobContext {
   }
 
   log(...args: unknown[]): void {
-    send({ type: 'log', run: this.run.id, line: formatLogLine(args) })
+    sendNow({ type: 'log', run: this.run.id, line: formatLogLine(args) })
   }
 
   progress(fraction: number): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,8 @@ import { describe, type TestContext, test } from 'node:test'
 import { ListObjectsCommand } from '@aws-sdk/client-s3'
 import { Edgeforge, jobArtifacts } from '@edgeforge/client'
 import { createTemporaryCredentials } from '../src/auth/index.ts'
+import { cleanEnv } from './support/child.ts'
+import { edgeforge } from './support/cli.ts'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { startS3 } from './support/s3.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
@@ -390,4 +392,32 @@ export default job(async (_payload, ctx) => {
   assert.deepEqual(done.result, { sha256: expected, size: 2000 })
   const got = await fetch(`${srv.controlUrl}/jobs/${jobId}/artifacts/out.txt`, { headers: AUTH })
   assert.equal(got.headers.get('etag'), `"${expected}"`)
+})
+
+test("the CLI lists a job's artifacts and downloads one to a file, hash checked", async (t) => {
+  const srv = await startTestServer(t, { 'admin-token': TOKEN, 'job-concurrency': '0' })
+  const jobId = await enqueue(srv)
+  const uploaded = await put(srv, `/jobs/${jobId}/artifacts/notes.txt`, 'cli bytes', {
+    'content-type': 'text/plain',
+  })
+  assert.equal(uploaded.status, 201)
+  const dir = mkdtempSync(join(tmpdir(), 'edgeforge-artifacts-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const env = { ...cleanEnv(), EDGEFORGE_URL: srv.controlUrl, EDGEFORGE_ADMIN_TOKEN: TOKEN }
+  const listed = await edgeforge(['jobs', 'artifacts', jobId, '--json'], dir, env)
+  assert.equal(listed.code, 0, listed.stderr)
+  const list = JSON.parse(listed.stdout) as Array<{ name: string; size: number; sha256: string }>
+  const sha256 = createHash('sha256').update('cli bytes').digest('hex')
+  assert.deepEqual(
+    list.map((a) => [a.name, a.size, a.sha256]),
+    [['notes.txt', 9, sha256]],
+  )
+  const table = await edgeforge(['jobs', 'artifacts', jobId], dir, env)
+  assert.match(table.stdout, /notes\.txt\s+9\s+/)
+  const got = await edgeforge(['artifacts', 'get', jobId, 'notes.txt', '-o', join(dir, 'out.txt')], dir, env)
+  assert.equal(got.code, 0, got.stderr)
+  assert.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'cli bytes')
+  const missing = await edgeforge(['artifacts', 'get', jobId, 'nope.txt'], dir, env)
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, /no artifact named nope\.txt/)
 })

@@ -4,8 +4,13 @@
 // run `--repeats` times and the lowest figure printed, since other processes on the machine only
 // ever add to it. bench:queue measures the whole; this says which part a change moved.
 //
+// With --postgres: the claim and the completion on a fresh PostgreSQL database per repeat (at
+// EDGEFORGE_BENCH_POSTGRES_URL, as bench:queue), with the 7-day history and with retention 0, as
+// this process's CPU plus that of the backends serving the database (/proc/<pid>/schedstat).
+//
 //   npm run bench:queue-parts
 //   npm run bench:queue-parts -- --jobs 100000 --repeats 7
+//   npm run bench:queue-parts -- --postgres --jobs 20000 --batch 500 --repeats 3
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -42,4 +42,5 @@ export {
   type StorageClient,
   type StoredObject,
   type StoredRecord,
+  type StreamedObject,
 } from './services.ts'

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
-import { expectStatus } from './support/endpoints.ts'
+import { createEndpoint, expectStatus, lifecycle } from './support/endpoints.ts'
 import { startS3 } from './support/s3.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -187,4 +187,108 @@ test('an upload without a file part is a 400 naming the field; a missing object 
   assert.equal(error.code, 'validation_failed')
   assert.equal(error.details?.field, 'body.file')
   assert.equal((await fetch(`${srv.controlUrl}/api/storage/small/objects/none.bin`)).status, 404)
+})
+
+const STREAMING_HANDLER = `
+import { createHash } from 'node:crypto'
+import { handler, Response } from '@edgeforge/sdk'
+
+const CHUNK = 64 * 1024
+function* pattern(total: number) {
+  const kinds = Array.from({ length: 31 }, (_, seed) => {
+    const chunk = new Uint8Array(CHUNK)
+    for (let i = 0; i < chunk.length; i += 1) chunk[i] = (i * 31 + seed * 7) & 255
+    return chunk
+  })
+  for (let offset = 0, n = 0; offset < total; offset += CHUNK, n += 1) {
+    const chunk = kinds[n % kinds.length]
+    yield total - offset >= CHUNK ? chunk : chunk.subarray(0, total - offset)
+  }
+}
+
+export default handler(async (req, ctx) => {
+  const store = ctx.storage('store')
+  const size = Number(req.query.size ?? 0)
+  if (req.method === 'PUT') {
+    async function* body() { yield* pattern(size) }
+    await store.put('handler/big.bin', body(), { contentType: 'application/x-test' })
+    return Response.ok({ stored: size })
+  }
+  const object = await store.getStream('handler/big.bin')
+  if (!object) return Response.notFound()
+  const hash = createHash('sha256')
+  let read = 0
+  for await (const chunk of object.body) {
+    hash.update(chunk)
+    read += chunk.byteLength
+    if (req.query.peek && read > 0) break
+  }
+  return Response.ok({ size: object.size, read, sha256: req.query.peek ? null : hash.digest('hex'), type: object.contentType })
+})
+`
+
+test('a handler puts a 200 MB stream and reads it back as a stream, a chunk per message, RSS far below its size', async (t) => {
+  const srv = await startTestServer(t)
+  expectStatus(await srv.api('POST', '/api/services', { name: 'hstore', service_type: 'filesystem' }), 201)
+  const put = await createEndpoint(srv, {
+    name: 'big-put',
+    path: '/big',
+    method: 'PUT',
+    code: STREAMING_HANDLER,
+  })
+  const get = await createEndpoint(srv, {
+    name: 'big-get',
+    path: '/big',
+    method: 'GET',
+    code: STREAMING_HANDLER,
+  })
+  for (const e of [put, get]) {
+    expectStatus(
+      await srv.api('POST', `/api/endpoints/${e.id}/services`, { binding: 'store', service: 'hstore' }),
+      200,
+    )
+    expectStatus(await lifecycle(srv, e.id, 'deploy'), 200)
+  }
+  const size = 200 * 2 ** 20
+  gc()
+  const baseline = process.memoryUsage().rss
+  let peak = baseline
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss)
+  }, 10)
+  try {
+    const stored = await fetch(`${srv.gatewayUrl}/big?size=${size}`, { method: 'PUT' })
+    assert.equal(stored.status, 200, await stored.clone().text())
+    const read = await fetch(`${srv.gatewayUrl}/big`)
+    assert.equal(read.status, 200, await read.clone().text())
+    assert.deepEqual(await read.json(), {
+      size,
+      read: size,
+      sha256: pattern(size).sha256,
+      type: 'application/x-test',
+    })
+  } finally {
+    clearInterval(sampler)
+  }
+  const grownMb = (peak - baseline) / 2 ** 20
+  t.diagnostic(
+    `rss ${(baseline / 2 ** 20).toFixed(1)} MB before, peak +${grownMb.toFixed(1)} MB while a handler streamed 200 MB in and out`,
+  )
+  assert.ok(grownMb < 150, `rss rose ${grownMb.toFixed(1)} MB while a handler streamed a 200 MB object`)
+
+  // A reader that stops after its first chunk gives the connection back.
+  const peek = await fetch(`${srv.gatewayUrl}/big?peek=1`)
+  assert.equal(peek.status, 200)
+  assert.equal(((await peek.json()) as { read: number }).read, 2 ** 20)
+  await waitFor(
+    'the abandoned download to give its connection back',
+    async () => {
+      const status = expectStatus(
+        await srv.api<{ status: { in_use: number } }[]>('GET', '/api/services'),
+        200,
+      ).body.data[0].status
+      return status.in_use === 0
+    },
+    5_000,
+  )
 })

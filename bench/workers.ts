@@ -3,14 +3,20 @@
 //      (a real edgeforge-worker process) with the same concurrency, from the same store;
 //   2. log lines per second streamed from one job on the agent to a client following the log with
 //      GET /jobs/{id}/log (goal ≥ 50,000 lines/s).
-// Artifact upload is not built, so it is not measured. docs/performance.md records runs.
+//   3. artifact upload MB/s: one file of --artifact-mb (default 1024) streamed with
+//      PUT /jobs/{id}/artifacts/{name} into the data dir's blob store, against a plain streamed
+//      file copy of the same file on the same disk (read, write, fsync), in the same run.
+// docs/performance.md records runs.
 //
-//   npm run bench:workers                       # 5,000 jobs, concurrency 64, 100,000 log lines
-//   npm run bench:workers -- --jobs 1000 --lines 20000
+//   npm run bench:workers                       # 5,000 jobs, concurrency 64, 100,000 log lines, 1 GB
+//   npm run bench:workers -- --jobs 1000 --lines 20000 --artifact-mb 256
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../packages/server/src/config.ts'
 import { type RunningServer, startServer } from '../packages/server/src/main.ts'
@@ -26,16 +32,20 @@ const { values: flags } = parseArgs({
     jobs: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '64' },
     lines: { type: 'string', default: '100000' },
+    'artifact-mb': { type: 'string', default: '1024' },
     help: { type: 'boolean', default: false },
   },
 })
 if (flags.help) {
-  console.log('npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000]')
+  console.log(
+    'npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000] [--artifact-mb 1024]',
+  )
   process.exit(0)
 }
 const JOBS = intFlag('bench:workers', 'jobs', flags.jobs, 100, 1_000_000)
 const CONCURRENCY = intFlag('bench:workers', 'concurrency', flags.concurrency, 1, 1000)
 const LINES = intFlag('bench:workers', 'lines', flags.lines, 1000, 10_000_000)
+const ARTIFACT_MB = intFlag('bench:workers', 'artifact-mb', flags['artifact-mb'], 1, 16_384)
 
 const NOOP = `import { job } from '@edgeforge/sdk'
 export default job(async () => null)
@@ -175,6 +185,47 @@ while (start < LINES) {
   if (page.lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 const linesPerSecond = LINES / ((performance.now() - firstAt) / 1000)
+
+// 3. artifact upload against a plain file copy, of one file, on the data dir's disk.
+const source = join(dataDir, 'artifact-source.bin')
+{
+  const block = Buffer.alloc(1024 * 1024)
+  for (let i = 0; i < block.length; i++) block[i] = (i * 131 + 17) & 0xff
+  let left = ARTIFACT_MB
+  await pipeline(
+    new Readable({
+      read() {
+        this.push(left-- > 0 ? block : null)
+      },
+    }),
+    createWriteStream(source),
+  )
+}
+const copyStarted = performance.now()
+const copyTarget = join(dataDir, 'artifact-copy.bin')
+await pipeline(createReadStream(source), createWriteStream(copyTarget))
+const copied = await open(copyTarget, 'r+')
+await copied.sync()
+await copied.close()
+const copySeconds = (performance.now() - copyStarted) / 1000
+rmSync(copyTarget)
+const { job: artifactJob } = await api<{ job: { id: string } }>(remote, 'POST', '/jobs', {
+  queue: 'artifacts',
+  payload: {},
+})
+const uploadStarted = performance.now()
+const uploaded = await fetch(`${remote.controlUrl}/jobs/${artifactJob.id}/artifacts/bench.bin`, {
+  method: 'PUT',
+  headers: { 'content-type': 'application/octet-stream' },
+  body: Readable.toWeb(createReadStream(source)) as ReadableStream,
+  duplex: 'half',
+} as RequestInit)
+const uploadSeconds = (performance.now() - uploadStarted) / 1000
+if (uploaded.status !== 201)
+  throw new Error(`artifact upload answered ${uploaded.status}: ${await uploaded.text()}`)
+await uploaded.body?.cancel()
+const uploadMbps = ARTIFACT_MB / uploadSeconds
+const copyMbps = ARTIFACT_MB / copySeconds
 await remote.close()
 
 const ratio = viaAgent / inProcess
@@ -188,5 +239,8 @@ console.log(`log: ${LINES} lines from one remote job to a following client`)
 console.log(
   `  ${linesPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${linesPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'})`,
 )
-console.log('artifacts: not built, not measured')
+console.log(`artifacts: one ${ARTIFACT_MB} MB file on the data dir's disk`)
+console.log(`  plain file copy        ${copyMbps.toFixed(0)} MB/s (stream, fsync)`)
+console.log(`  artifact upload        ${uploadMbps.toFixed(0)} MB/s (PUT over loopback, SHA-256, fsync)`)
+console.log(`  ratio                  ${(uploadMbps / copyMbps).toFixed(3)}x`)
 process.exit(0)

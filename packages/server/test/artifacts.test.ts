@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,9 @@ import { describe, type TestContext, test } from 'node:test'
 import { ListObjectsCommand } from '@aws-sdk/client-s3'
 import { Edgeforge, jobArtifacts } from '@edgeforge/client'
 import { createTemporaryCredentials } from '../src/auth/index.ts'
+import { cleanEnv } from './support/child.ts'
+import { edgeforge } from './support/cli.ts'
+import { freshPostgresUrl } from './support/postgres.ts'
 import { startS3 } from './support/s3.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -25,7 +28,10 @@ const AUTH = { authorization: `Bearer ${TOKEN}` }
 
 interface Backend {
   name: string
-  flags(t: TestContext): Promise<{ flags: Record<string, string>; blobs: () => Promise<string[]> }>
+  /** Undefined: the backend is not reachable here and the test was skipped. */
+  flags(
+    t: TestContext,
+  ): Promise<{ flags: Record<string, string>; blobs: () => Promise<string[]> } | undefined>
 }
 
 const backends: Backend[] = [
@@ -33,6 +39,13 @@ const backends: Backend[] = [
     name: 'filesystem',
     async flags() {
       return { flags: {}, blobs: async () => [] }
+    },
+  },
+  {
+    name: 'filesystem, rows on PostgreSQL',
+    async flags(t) {
+      const url = await freshPostgresUrl(t)
+      return url === undefined ? undefined : { flags: { 'database-url': url }, blobs: async () => [] }
     },
   },
   {
@@ -132,7 +145,9 @@ function raw(
 for (const backend of backends) {
   describe(`job artifacts on ${backend.name}`, () => {
     test('a streamed upload is hashed and listed; download with etag, ranges, 304 and 416', async (t) => {
-      const { flags } = await backend.flags(t)
+      const backing = await backend.flags(t)
+      if (!backing) return
+      const { flags } = backing
       const srv = await startTestServer(t, { 'admin-token': TOKEN, 'job-concurrency': '0', ...flags })
       const jobId = await enqueue(srv)
       // 20 MiB: more than one S3 part.
@@ -204,7 +219,9 @@ for (const backend of backends) {
     })
 
     test('bad names and oversized bodies are refused, and an aborted upload leaves nothing', async (t) => {
-      const { flags, blobs } = await backend.flags(t)
+      const backing = await backend.flags(t)
+      if (!backing) return
+      const { flags, blobs } = backing
       const srv = await startTestServer(t, {
         'admin-token': TOKEN,
         'job-concurrency': '0',
@@ -270,7 +287,9 @@ for (const backend of backends) {
     })
 
     test('a job-scoped credential writes its own job only; counters flush and survive a restart; artifacts expire with the job', async (t) => {
-      const { flags, blobs } = await backend.flags(t)
+      const backing = await backend.flags(t)
+      if (!backing) return
+      const { flags, blobs } = backing
       const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-artifacts-'))
       t.after(() => rmSync(dataDir, { recursive: true, force: true }))
       const settings = {
@@ -373,4 +392,32 @@ export default job(async (_payload, ctx) => {
   assert.deepEqual(done.result, { sha256: expected, size: 2000 })
   const got = await fetch(`${srv.controlUrl}/jobs/${jobId}/artifacts/out.txt`, { headers: AUTH })
   assert.equal(got.headers.get('etag'), `"${expected}"`)
+})
+
+test("the CLI lists a job's artifacts and downloads one to a file, hash checked", async (t) => {
+  const srv = await startTestServer(t, { 'admin-token': TOKEN, 'job-concurrency': '0' })
+  const jobId = await enqueue(srv)
+  const uploaded = await put(srv, `/jobs/${jobId}/artifacts/notes.txt`, 'cli bytes', {
+    'content-type': 'text/plain',
+  })
+  assert.equal(uploaded.status, 201)
+  const dir = mkdtempSync(join(tmpdir(), 'edgeforge-artifacts-cli-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const env = { ...cleanEnv(), EDGEFORGE_URL: srv.controlUrl, EDGEFORGE_ADMIN_TOKEN: TOKEN }
+  const listed = await edgeforge(['jobs', 'artifacts', jobId, '--json'], dir, env)
+  assert.equal(listed.code, 0, listed.stderr)
+  const list = JSON.parse(listed.stdout) as Array<{ name: string; size: number; sha256: string }>
+  const sha256 = createHash('sha256').update('cli bytes').digest('hex')
+  assert.deepEqual(
+    list.map((a) => [a.name, a.size, a.sha256]),
+    [['notes.txt', 9, sha256]],
+  )
+  const table = await edgeforge(['jobs', 'artifacts', jobId], dir, env)
+  assert.match(table.stdout, /notes\.txt\s+9\s+/)
+  const got = await edgeforge(['artifacts', 'get', jobId, 'notes.txt', '-o', join(dir, 'out.txt')], dir, env)
+  assert.equal(got.code, 0, got.stderr)
+  assert.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'cli bytes')
+  const missing = await edgeforge(['artifacts', 'get', jobId, 'nope.txt'], dir, env)
+  assert.equal(missing.code, 1)
+  assert.match(missing.stderr, /no artifact named nope\.txt/)
 })

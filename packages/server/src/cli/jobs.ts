@@ -1,6 +1,7 @@
 import type { JobLogPage, JobWithLogs } from '@edgeforge/protocol'
 import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
 import { parseArgs, UsageError } from './args.ts'
+import { listArtifactsCommand } from './artifacts.ts'
 import { ControlClient } from './client.ts'
 import { JOB_COMMANDS_HELP, jobCommands } from './job-commands.ts'
 
@@ -12,6 +13,8 @@ ${JOB_COMMANDS_HELP}
                         print the job's log from line N (default 0); with --follow, keep printing
                         new lines until the job has finished, wherever it runs; --json prints
                         one JSON object per line ({ "at", "line" }), as it comes
+  edgeforge jobs artifacts <id> [--json]
+                        the job's artifacts: name, size, sha256, content type, created, downloads
 
 ${CLIENT_SETTINGS_HELP}`
 
@@ -20,6 +23,7 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'dead'])
 export async function jobsCommand(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, ['help', 'json', 'follow'])
   const [action, id] = positionals
+  if (action === 'artifacts') return listArtifactsCommand(argv)
   if (action !== 'logs') return jobCommands(argv)
   if (!id) throw new UsageError('jobs logs needs a job id: edgeforge jobs logs <id>')
   const startFlag = flags.start ?? '0'

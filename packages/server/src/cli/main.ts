@@ -1,4 +1,5 @@
 import { parseArgs, UsageError } from './args.ts'
+import { ARTIFACTS_HELP, artifactsCommand } from './artifacts.ts'
 import { ControlError } from './client.ts'
 import { CLIENTS_HELP, clientsCommand } from './clients.ts'
 import { DEPLOY_HELP, deployCommand } from './deploy.ts'
@@ -25,6 +26,10 @@ Commands:
                         print a job's log, following it while it runs
   workers ls|drain|disconnect [id]
                         remote worker agents connected to the gateway
+  jobs artifacts <id> [--json]
+                        list a job's artifacts
+  artifacts get <job> <name> [-o file]
+                        download a job's artifact
   services ls|create|update|test|activate|deactivate|rm
                         databases, caches, storage, file servers and email for handlers
   clients ls|create|reset|rm   API clients, their scopes and access tokens
@@ -48,6 +53,7 @@ const COMMANDS: Record<
   logs: { help: LOGS_HELP, run: logsCommand },
   jobs: { help: JOBS_HELP, run: jobsCommand },
   workers: { help: WORKERS_HELP, run: workersCommand },
+  artifacts: { help: ARTIFACTS_HELP, run: artifactsCommand },
   services: { help: SERVICES_HELP, run: servicesCommand },
   clients: { help: CLIENTS_HELP, run: clientsCommand },
   queues: { help: QUEUES_HELP, run: queuesCommand },

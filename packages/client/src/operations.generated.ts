@@ -34,6 +34,9 @@ export const SPECS = {
   stopEndpoint: { name: 'stopEndpoint', method: 'POST', path: '/api/endpoints/{id}/stop', idempotent: false },
   deployEndpoint: { name: 'deployEndpoint', method: 'POST', path: '/api/endpoints/{id}/deploy', idempotent: false },
   readEndpointLogs: { name: 'readEndpointLogs', method: 'GET', path: '/api/endpoints/{id}/logs', idempotent: true },
+  streamEvents: { name: 'streamEvents', method: 'GET', path: '/events', idempotent: true },
+  streamQueueEvents: { name: 'streamQueueEvents', method: 'GET', path: '/queue/{name}/events', idempotent: true },
+  streamJobEvents: { name: 'streamJobEvents', method: 'GET', path: '/jobs/{id}/events', idempotent: true },
   queueOverview: { name: 'queueOverview', method: 'GET', path: '/queue/overview', idempotent: true },
   setQueueBackoff: { name: 'setQueueBackoff', method: 'POST', path: '/queue/{name}/backoff', idempotent: false },
   setQueueMaxWorkers: { name: 'setQueueMaxWorkers', method: 'POST', path: '/queue/{name}/max-workers', idempotent: false },
@@ -224,6 +227,23 @@ export function operations(core: Core) {
       core.call<Data<Op<'deploy', 'readEndpointLogs'>>>(SPECS.readEndpointLogs, [id], { query: query as Query, }, options).then((page) => page.data),
     /** The URL of readEndpointLogs; sign it with `ef.signUrl()`. */
     readEndpointLogsUrl: (id: string, query?: QueryOf<Op<'deploy', 'readEndpointLogs'>>): string => core.url + core.pathOf(SPECS.readEndpointLogs, [id], query as Query),
+  },
+  events: {
+    /** GET /events: Every job and worker event the caller may read, resumable by cursor */
+    streamEvents: (query?: QueryOf<Op<'events', 'streamEvents'>>, options?: CallOptions): Promise<Data<Op<'events', 'streamEvents'>>> =>
+      core.call<Data<Op<'events', 'streamEvents'>>>(SPECS.streamEvents, [], { query: query as Query, }, options).then((page) => page.data),
+    /** The URL of streamEvents; sign it with `ef.signUrl()`. */
+    streamEventsUrl: (query?: QueryOf<Op<'events', 'streamEvents'>>): string => core.url + core.pathOf(SPECS.streamEvents, [], query as Query),
+    /** GET /queue/{name}/events: A queue's job events, resumable by cursor */
+    streamQueueEvents: (name: string, query?: QueryOf<Op<'events', 'streamQueueEvents'>>, options?: CallOptions): Promise<Data<Op<'events', 'streamQueueEvents'>>> =>
+      core.call<Data<Op<'events', 'streamQueueEvents'>>>(SPECS.streamQueueEvents, [name], { query: query as Query, }, options).then((page) => page.data),
+    /** The URL of streamQueueEvents; sign it with `ef.signUrl()`. */
+    streamQueueEventsUrl: (name: string, query?: QueryOf<Op<'events', 'streamQueueEvents'>>): string => core.url + core.pathOf(SPECS.streamQueueEvents, [name], query as Query),
+    /** GET /jobs/{id}/events: One job's events (state changes, progress, log lines), resumable by cursor */
+    streamJobEvents: (id: string, query?: QueryOf<Op<'events', 'streamJobEvents'>>, options?: CallOptions): Promise<Data<Op<'events', 'streamJobEvents'>>> =>
+      core.call<Data<Op<'events', 'streamJobEvents'>>>(SPECS.streamJobEvents, [id], { query: query as Query, }, options).then((page) => page.data),
+    /** The URL of streamJobEvents; sign it with `ef.signUrl()`. */
+    streamJobEventsUrl: (id: string, query?: QueryOf<Op<'events', 'streamJobEvents'>>): string => core.url + core.pathOf(SPECS.streamJobEvents, [id], query as Query),
   },
   jobs: {
     /** GET /queue/overview: Every queue: job counts by status, live workers, settings */

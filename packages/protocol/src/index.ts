@@ -1,6 +1,7 @@
 export * from './api/index.ts'
 export * from './catalog.ts'
 export * from './errors.ts'
+export * from './events.ts'
 export * from './input-queue.ts'
 export * from './jobs.ts'
 export * from './services.ts'

@@ -8,6 +8,7 @@ import {
   ClientRateLimiter,
   ClientStore,
   EndpointGate,
+  hasScope,
   missingCredentials,
   type ScopeLookups,
   satisfies,
@@ -32,9 +33,12 @@ import {
 } from './http/index.ts'
 import {
   DeployedHandlers,
+  EventFeed,
+  eventRoutes,
   JobRuntime,
   jobsRoutes,
   registerJobMetrics,
+  sweepEvents,
   WorkerHub,
   workerRoutes,
 } from './jobs/index.ts'
@@ -328,6 +332,21 @@ export async function startServer(
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
   })
+  const eventFeed = new EventFeed(db, { onError: (err) => logger.error({ err }, 'event feed failed') })
+  const stopEventWakes = jobRuntime.engine.events?.onWritten(() => eventFeed.wake())
+  eventRoutes(app, {
+    engine: jobRuntime.engine,
+    feed: eventFeed,
+    hasScope,
+    heartbeatMs: config.eventHeartbeatMs,
+  })
+  // Events past the retention window go; a cursor before them is answered cursor_expired.
+  const eventSweeper = setInterval(() => {
+    sweepEvents(db, Date.now() - config.eventRetentionSeconds * 1000).catch((err) =>
+      logger.error({ err }, 'event sweep failed'),
+    )
+  }, 60_000)
+  eventSweeper.unref()
   workerRoutes(app, {
     hub,
     engine: jobRuntime.engine,
@@ -352,6 +371,7 @@ export async function startServer(
   sync?.open()
   jobRuntime.start()
   hub.start()
+  await eventFeed.start()
 
   let gatewayAddress: { port: number }
   try {
@@ -382,6 +402,9 @@ export async function startServer(
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      clearInterval(eventSweeper)
+      stopEventWakes?.()
+      await eventFeed.stop()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the handlers drained: their last service calls finish, then the pools close.

@@ -3,6 +3,7 @@ import { ControlError } from './client.ts'
 import { CLIENTS_HELP, clientsCommand } from './clients.ts'
 import { DEPLOY_HELP, deployCommand } from './deploy.ts'
 import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
+import { EVENTS_HELP, eventsCommand } from './events.ts'
 import { JOBS_HELP, jobsCommand } from './jobs.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
@@ -25,6 +26,8 @@ Commands:
                         print a job's log, following it while it runs
   workers ls|drain|disconnect [id]
                         remote worker agents connected to the gateway
+  events [--queue q] [--job id]
+                        follow job and worker events, resuming by cursor after a disconnect
   services ls|create|update|test|activate|deactivate|rm
                         databases, caches, storage, file servers and email for handlers
   clients ls|create|reset|rm   API clients, their scopes and access tokens
@@ -48,6 +51,7 @@ const COMMANDS: Record<
   logs: { help: LOGS_HELP, run: logsCommand },
   jobs: { help: JOBS_HELP, run: jobsCommand },
   workers: { help: WORKERS_HELP, run: workersCommand },
+  events: { help: EVENTS_HELP, run: eventsCommand },
   services: { help: SERVICES_HELP, run: servicesCommand },
   clients: { help: CLIENTS_HELP, run: clientsCommand },
   queues: { help: QUEUES_HELP, run: queuesCommand },

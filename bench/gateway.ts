@@ -6,9 +6,14 @@
 //   npm run bench:gateway -- --duration 3 --rounds 1   # a quick look
 //   npm run bench:gateway -- --cpu-prof                # also profile the gateway child
 //   npm run bench:gateway -- --protected               # also the hello behind auth: { scopes } (issue 11)
+//   npm run bench:gateway -- --threads 0               # only the one-thread comparison
 //
-// The goal (issue 2) is a throughput ratio of at least 0.90. Non-2xx responses and errors must be
-// 0: any makes the script exit 1. docs/performance.md explains how to read the output.
+// Two comparisons in the same run: edgeforge with one handler thread against one bare process
+// (pinned to one CPU: the per-request cost), and edgeforge with N handler threads against a bare
+// node:http server in N reusePort threads (N = --threads, default the number of cores; nothing
+// pinned, autocannon shares the cores). The goal (issues 2 and 10) is a throughput ratio of at
+// least 0.90 in each. Non-2xx responses and errors must be 0: any makes the script exit 1.
+// docs/performance.md explains how to read the output.
 import { mkdtempSync, readdirSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,6 +44,7 @@ const { values: flags } = parseArgs({
     'quiet-wait': { type: 'string', default: '15' },
     'cpu-prof': { type: 'boolean', default: false },
     protected: { type: 'boolean', default: false },
+    threads: { type: 'string', default: String(CORES) },
     pin: { type: 'boolean', default: true },
     help: { type: 'boolean', default: false },
   },
@@ -61,6 +67,9 @@ if (flags.help) {
   --protected         also measure the same hello as an endpoint with auth: { scopes } on the same
                       edgeforge process, called with a client's bearer token, and print its ratio
                       to the public one (goal ≥ 0.90)
+  --threads <n>       the multi-core comparison: edgeforge with n handler threads against bare
+                      node:http in n reusePort threads, neither pinned (default: the number of
+                      cores; 0 or 1 skips it)
   --cpu-prof          profile the first round's edgeforge child (node --cpu-prof) and print where
                       its time went
   --no-pin            do not pin the servers to CPU 0 and autocannon to CPU 1 (pinning needs
@@ -79,6 +88,30 @@ const rounds = intFlag('bench:gateway', 'rounds', flags.rounds, 1, 30)
 const warmupS = intFlag('bench:gateway', 'warmup', flags.warmup, 0, 60)
 const connections = intFlag('bench:gateway', 'connections', flags.connections, 1, 500)
 const quietWaitS = intFlag('bench:gateway', 'quiet-wait', flags['quiet-wait'], 0, 120)
+const threads = intFlag('bench:gateway', 'threads', flags.threads, 0, 64)
+
+/** One comparison: how many threads each server gets, and whether they are pinned to CPU 0. */
+interface Phase {
+  label: string
+  threads: number
+  pinnable: boolean
+}
+const PHASES: Phase[] = [
+  {
+    label: '1 thread: edgeforge with 1 handler thread vs 1 bare node:http process',
+    threads: 1,
+    pinnable: true,
+  },
+  ...(threads > 1
+    ? [
+        {
+          label: `${threads} threads: edgeforge with ${threads} handler threads vs bare node:http in ${threads} reusePort threads`,
+          threads,
+          pinnable: false,
+        },
+      ]
+    : []),
+]
 
 interface Target {
   name: 'edgeforge' | 'bare' | 'protected'
@@ -105,6 +138,7 @@ class Measured {
 }
 
 interface Run {
+  phase: Phase
   round: number
   target: Target['name']
   measured: Measured
@@ -113,10 +147,13 @@ interface Run {
 // The whole run is bounded: past this the children are killed and the script fails.
 // Per round: a quiet wait before the warm-up and one before the slices, up to 1 s of autocannon's
 // start and finish per load, and 60 s (generous) to start a pair of servers and deploy.
-const targetCount = flags.protected ? 3 : 2
+const targetCount = (flags.protected ? 3 : 2) + (PHASES.length - 1) * 2
 const loadsPerRound = targetCount * ((warmupS > 0 ? 1 : 0) + slices)
 const budgetMs =
-  rounds * (targetCount * (warmupS + durationS) + 2 * quietWaitS + loadsPerRound + 60) * 1000 + 60_000
+  rounds *
+    (targetCount * (warmupS + durationS) + PHASES.length * (2 * quietWaitS + 60) + loadsPerRound) *
+    1000 +
+  60_000
 const children: Child[] = []
 const watchdog = setTimeout(() => {
   console.error(`bench:gateway: still running after ${budgetMs / 1000} s; giving up`)
@@ -144,31 +181,17 @@ async function main(): Promise<void> {
     `\n${connections} connections, pipelining 1; ${rounds} round(s), each on new server processes: warm-up ${warmupS} s each, then ${how}\n`,
   )
   const runs: Run[] = []
-  for (let round = 1; round <= rounds; round += 1) {
-    const targets = await startServers(pinned ? 0 : undefined, round === 1 ? profileDir : undefined)
-    if (warmupS > 0) {
-      await waitQuiet(targets)
-      const rates: string[] = []
-      for (const target of targets) {
-        const warm = new Measured()
-        await measure(target, warmupS, warm)
-        rates.push(`${target.name} ${fmtRate(rate(warm))} req/s`)
-      }
-      console.log(`round ${round} warm-up: ${rates.join(', ')}`)
+  for (let round = 1; round <= rounds; round += 1)
+    for (const phase of PHASES) {
+      const first = round === 1 && phase === PHASES[0]
+      const cpu = pinned && phase.pinnable ? 0 : undefined
+      runs.push(...(await runRound(phase, round, cpu, first ? profileDir : undefined)))
     }
-    // Short slices in ABBA order (A B, B A, A B, …; even rounds start with B): the machine's speed
-    // drifts by tens of per cent over seconds on a shared VM, and alternating often makes that
-    // drift fall on both servers alike instead of on whichever was measured second.
-    const mine = new Map(targets.map((target) => [target.name, new Measured()]))
-    await waitQuiet(targets)
-    for (let slice = 0; slice < slices; slice += 1) {
-      const order = (slice + round) % 2 === 1 ? targets : [...targets].reverse()
-      for (const target of order) await measure(target, sliceS, mine.get(target.name)!)
-    }
-    for (const target of targets) runs.push({ round, target: target.name, measured: mine.get(target.name)! })
-    await Promise.all(children.splice(0).map((child) => child.stop()))
-  }
-  report(runs)
+  for (const phase of PHASES)
+    report(
+      phase,
+      runs.filter((run) => run.phase === phase),
+    )
 
   if (profileDir) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, which serves
@@ -184,6 +207,37 @@ async function main(): Promise<void> {
   }
 }
 
+/** One round of one comparison: new server processes, warm-up, then the measured slices. */
+async function runRound(
+  phase: Phase,
+  round: number,
+  cpu: number | undefined,
+  profileDir: string | undefined,
+): Promise<Run[]> {
+  const targets = await startServers(phase, cpu, profileDir)
+  if (warmupS > 0) {
+    await waitQuiet(targets)
+    const rates: string[] = []
+    for (const target of targets) {
+      const warm = new Measured()
+      await measure(target, warmupS, warm)
+      rates.push(`${target.name} ${fmtRate(rate(warm))} req/s`)
+    }
+    console.log(`round ${round} (${phase.threads} thread(s)) warm-up: ${rates.join(', ')}`)
+  }
+  // Short slices in ABBA order (A B, B A, A B, …; even rounds start with B): the machine's speed
+  // drifts by tens of per cent over seconds on a shared VM, and alternating often makes that
+  // drift fall on both servers alike instead of on whichever was measured second.
+  const mine = new Map(targets.map((target) => [target.name, new Measured()]))
+  await waitQuiet(targets)
+  for (let slice = 0; slice < slices; slice += 1) {
+    const order = (slice + round) % 2 === 1 ? targets : [...targets].reverse()
+    for (const target of order) await measure(target, sliceS, mine.get(target.name)!)
+  }
+  await Promise.all(children.splice(0).map((child) => child.stop()))
+  return targets.map((target) => ({ phase, round, target: target.name, measured: mine.get(target.name)! }))
+}
+
 /**
  * Starts an edgeforge server (with the hello handler deployed) and a bare node:http server, both
  * pinned to `cpu` when given, and checks they answer alike. Each round gets new processes: one
@@ -191,20 +245,29 @@ async function main(): Promise<void> {
  * life (where the JIT and the memory layout happened to land), so measuring one pair of
  * processes would measure that luck; a new pair per round averages it out.
  */
-async function startServers(cpu: number | undefined, profileDir: string | undefined): Promise<Target[]> {
+async function startServers(
+  phase: Phase,
+  cpu: number | undefined,
+  profileDir: string | undefined,
+): Promise<Target[]> {
+  const bareScript = phase.threads === 1 ? './servers/bare-http.ts' : './servers/bare-http-threads.ts'
   const [gateway, bare] = await Promise.all([
     startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
       execArgv: [...SERVE_NODE_FLAGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+      args: [String(phase.threads)],
       cpu,
     }),
-    startChild('bare node:http', new URL('./servers/bare-http.ts', import.meta.url).pathname, { cpu }),
+    startChild('bare node:http', new URL(bareScript, import.meta.url).pathname, {
+      args: [String(phase.threads)],
+      cpu,
+    }),
   ])
   children.push(gateway, bare)
   const targets: Target[] = [
     { name: 'edgeforge', url: await deployHello(gateway), pid: gateway.process.pid },
     { name: 'bare', url: bare.info.url, pid: bare.process.pid },
   ]
-  if (flags.protected) {
+  if (flags.protected && phase.threads === 1) {
     const guarded = await deployProtectedHello(gateway)
     targets.push({
       name: 'protected',
@@ -303,7 +366,8 @@ function disturbed(measured: Measured): boolean {
   return measured.otherCpuMs !== null && measured.otherCpuMs / (measured.seconds * 1000) >= QUIET
 }
 
-function report(runs: Run[]): void {
+function report(phase: Phase, runs: Run[]): void {
+  console.log(`\n=== ${phase.label}${phase.pinnable ? '' : ' (not pinned)'}`)
   const share = (ms: number | null, run: Run) =>
     ms === null ? '-' : fmtShare(ms / (run.measured.seconds * 1000))
   console.log()
@@ -363,7 +427,7 @@ function report(runs: Run[]): void {
   }
   const edgeforge = summary('edgeforge')
   const bare = summary('bare')
-  const guarded = flags.protected ? summary('protected') : undefined
+  const guarded = flags.protected && phase.threads === 1 ? summary('protected') : undefined
   console.log('\nsummary (req/s over all rounds; the other columns are the median of the rounds)')
   printTable(
     ['server', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'non-2xx', 'errors'],

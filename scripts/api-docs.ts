@@ -45,6 +45,7 @@ function routeTable(operations: readonly Operation[]): string {
   const rows = operations.map((operation) => [
     `\`${operation.method} ${operation.path}\``,
     `\`${operation.name}\``,
+    `\`${operation.client.group}.${operation.client.method}\``,
     scopeText(operation.scopes),
     errorsOf(operation)
       .filter((code) => !ALWAYS.has(code))
@@ -52,7 +53,14 @@ function routeTable(operations: readonly Operation[]): string {
       .join(' '),
     operation.stability,
   ])
-  const header = ['route', 'operation', 'scopes', 'errors (besides those of every route)', 'stability']
+  const header = [
+    'route',
+    'operation',
+    'client',
+    'scopes',
+    'errors (besides those of every route)',
+    'stability',
+  ]
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column].length)))
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line), ''].join('\n')

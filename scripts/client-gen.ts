@@ -2,8 +2,10 @@ import { api, OPERATIONS, type Operation, pathParams } from '@edgeforge/protocol
 
 /*
  * packages/client/src/operations.generated.ts, written by `npm run gen:api` from the route
- * declarations: one method per operation, grouped by context; for GET a `…Url()` builder, for
- * list routes (a continuation_token in the answer) a `…All()` iterator over every page.
+ * declarations: one method per operation, `ef.<client.group>.<client.method>()`, each answering
+ * `{ data, continuationToken, requestId }`. A list route (a continuation_token in its answer)
+ * answers a Listing instead: `for await` over every item, `.page()` for one page. A GET also has
+ * `<method>Url()` and `<method>SignedUrl()`.
  */
 
 export const CLIENT_FILE = 'packages/client/src/operations.generated.ts'
@@ -20,68 +22,92 @@ function paramNames(operation: Operation): string[] {
   return names
 }
 
-/** The key of `api` that holds an operation: its types are read there (a group may hold another context's). */
-function groupOf(operation: Operation): string {
-  for (const [group, operations] of Object.entries(api as Record<string, Record<string, Operation>>))
-    if (Object.values(operations).includes(operation)) return group
+/** The key of `api` that holds an operation: its types are read there. */
+function apiKeyOf(operation: Operation): string {
+  for (const [key, operations] of Object.entries(api as Record<string, Record<string, Operation>>))
+    if (Object.values(operations).includes(operation)) return key
   throw new Error(`${operation.name} is in no group of api`)
 }
 
 function method(operation: Operation): string {
-  const op = `Op<'${groupOf(operation)}', '${operation.name}'>`
+  const op = `Op<'${apiKeyOf(operation)}', '${operation.name}'>`
+  const name = operation.client.method
   const params = paramNames(operation)
-  const args = params.map((name) => `${name}: string`)
+  const args = params.map((param) => `${param}: string`)
   const list = `[${params.join(', ')}]`
   const lines: string[] = []
-  const doc = `    /** ${operation.method} ${operation.path}: ${operation.summary.replace(/\*\//g, '*\\/')} */`
+  const doc = `    /** ${operation.method} ${operation.path} (${operation.name}): ${operation.summary.replace(/\*\//g, '*\\/')} */`
   const queryArg = operation.query ? [`query?: QueryOf<${op}>`] : []
   const bodyArg = operation.body ? [`body: BodyOf<${op}>`] : []
-  const signature = [...args, ...queryArg, ...bodyArg, 'options?: CallOptions'].join(', ')
-  const input = `{ ${operation.query ? 'query: query as Query, ' : ''}${operation.body ? 'body ' : ''}}`
-  const returns = isList(operation) ? `Page<Data<${op}>>` : `Data<${op}>`
-  const then = isList(operation) ? '' : '.then((page) => page.data)'
+  const query = operation.query ? 'query as Query' : 'undefined'
   lines.push(doc)
-  lines.push(
-    `    ${operation.name}: (${signature}): Promise<${returns}> =>\n      core.call<Data<${op}>>(SPECS.${operation.name}, ${list}, ${input}, options)${then},`,
-  )
-  if (isList(operation)) {
-    const iterArgs = [...args, ...queryArg, 'options?: CallOptions'].join(', ')
-    lines.push(`    /** Every item of ${operation.name}, following continuation tokens. */`)
+  if (operation.consumes) {
+    const uploadArgs = [...args, 'body: UploadBody', 'options?: CallOptions & { contentType?: string }'].join(
+      ', ',
+    )
     lines.push(
-      `    ${operation.name}All: (${iterArgs}): AsyncGenerator<Item<${op}>> =>\n      core.iterate<Item<${op}>>(SPECS.${operation.name}, ${list}, ${operation.query ? 'query as Query' : 'undefined'}, options),`,
+      `    ${name}: (${uploadArgs}): Promise<Data<${op}>> =>\n      core.upload<Data<${op}>>(SPECS.${operation.name}, ${list}, body, options),`,
+    )
+    return lines.join('\n')
+  }
+  if (isList(operation)) {
+    const signature = [...args, ...queryArg, 'options?: CallOptions'].join(', ')
+    lines.push(
+      `    ${name}: (${signature}): Listing<Item<${op}>> =>\n      core.listing<Item<${op}>>(SPECS.${operation.name}, ${list}, ${query}, options),`,
+    )
+  } else {
+    const signature = [...args, ...queryArg, ...bodyArg, 'options?: CallOptions'].join(', ')
+    const input = `{ ${operation.query ? 'query: query as Query, ' : ''}${operation.body ? 'body ' : ''}}`
+    lines.push(
+      `    ${name}: (${signature}): Promise<Page<Data<${op}>>> =>\n      core.call<Data<${op}>>(SPECS.${operation.name}, ${list}, ${input}, options),`,
     )
   }
   if (operation.method === 'GET') {
     const urlArgs = [...args, ...queryArg].join(', ')
-    lines.push(`    /** The URL of ${operation.name}; sign it with \`ef.signUrl()\`. */`)
+    const signedArgs = [
+      ...args,
+      ...(operation.query ? [`query: QueryOf<${op}> | undefined`] : []),
+      'sign: SignOptions',
+    ]
+    lines.push(`    /** The URL of ${name}, unsigned. */`)
     lines.push(
-      `    ${operation.name}Url: (${urlArgs}): string => core.url + core.pathOf(SPECS.${operation.name}, ${list}${operation.query ? ', query as Query' : ''}),`,
+      `    ${name}Url: (${urlArgs}): string => core.url + core.pathOf(SPECS.${operation.name}, ${list}${operation.query ? ', query as Query' : ''}),`,
+    )
+    lines.push(
+      `    /** The URL of ${name}, signed offline: a GET of it works without a header until it expires. */`,
+    )
+    lines.push(
+      `    ${name}SignedUrl: (${signedArgs.join(', ')}): string =>\n      core.signUrlSync(core.pathOf(SPECS.${operation.name}, ${list}${operation.query ? ', query as Query' : ''}), sign.expiresIn),`,
     )
   }
   return lines.join('\n')
 }
 
 export function clientSource(operations: readonly Operation[] = OPERATIONS): string {
-  const contexts = [...new Set(operations.map((operation) => operation.context))]
+  const groups = [...new Set(operations.map((operation) => operation.client.group))]
   const specs = operations.map(
     (operation) =>
       `  ${operation.name}: { name: '${operation.name}', method: '${operation.method}', path: '${operation.path}', idempotent: ${operation.method !== 'POST'} },`,
   )
-  const groups = contexts.map((context) => {
-    const members = operations.filter((operation) => operation.context === context).map(method)
-    return `  ${context}: {\n${members.join('\n')}\n  },`
+  const members = groups.map((group) => {
+    const methods = operations.filter((operation) => operation.client.group === group).map(method)
+    return `  ${group}: {\n${methods.join('\n')}\n  },`
   })
   return `// Generated by \`npm run gen:api\` (scripts/client-gen.ts) from packages/protocol/src/api: do not edit.
-import type { CallOptions, Core, OperationSpec, Page, Query } from './core.ts'
+import type { CallOptions, Core, Listing, OperationSpec, Page, Query, SignOptions, UploadBody } from './core.ts'
 import type { BodyOf, Data, Item, Op, QueryOf } from './types.ts'
 
+/** How each operation is called, by its operationId. */
 export const SPECS = {
 ${specs.join('\n')}
 } as const satisfies Record<string, OperationSpec>
 
+/** The client's groups of methods, \`ef.<group>.<method>()\`. */
+export const GROUPS = ${JSON.stringify(groups)} as const
+
 export function operations(core: Core) {
   return {
-${groups.join('\n')}
+${members.join('\n')}
   }
 }
 `

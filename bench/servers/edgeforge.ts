@@ -1,5 +1,5 @@
 // The gateway under test: a whole edgeforge server (store, control plane, gateway) on loopback
-// with ephemeral ports and a throw-away data dir. Runs as a child process of bench/gateway.ts,
+// with ephemeral ports and a throw-away data dir, serving from 1 handler thread or from argv[2]. Runs as a child process of bench/gateway.ts,
 // which deploys the handler through the management API like a user would.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,8 +20,9 @@ const config = loadConfig(
     'control-port': '0',
     'log-level': 'warn',
     'warm-compiler': 'false',
-    // One handler thread against one bare process: the per-request comparison of issue 10 item 7.
-    'gateway-threads': '1',
+    // One handler thread against one bare process (the per-request comparison of issue 10 item 7),
+    // unless the parent asks for N threads (the multi-core comparison): `edgeforge.ts <N>`.
+    'gateway-threads': process.argv[2] ?? '1',
   },
 )
 const server = await startServer(config, createLogger(config.logLevel))

@@ -49,15 +49,18 @@ export interface Child {
 export function startChild(
   name: string,
   script: string,
-  options: { execArgv?: string[]; readyTimeoutMs?: number; cpu?: number } = {},
+  options: { execArgv?: string[]; args?: string[]; readyTimeoutMs?: number; cpu?: number } = {},
 ): Promise<Child> {
   const execArgv = options.execArgv ?? []
+  const args = options.args ?? []
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc']
   // taskset execs node in place, so the pid (and /proc/<pid>/stat) is node's.
   const child =
     options.cpu === undefined
-      ? fork(script, [], { execPath: process.execPath, execArgv, stdio })
-      : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...execArgv, script], { stdio })
+      ? fork(script, args, { execPath: process.execPath, execArgv, stdio })
+      : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...execArgv, script, ...args], {
+          stdio,
+        })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const stop = async (graceMs = 15_000): Promise<number | null> => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode

@@ -1,6 +1,13 @@
+import { type Duration, durationMs } from './duration.ts'
 import { EdgeforgeError, EdgeforgeNetworkError } from './errors.ts'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, retryAfterMs } from './retry.ts'
-import { MAX_TEMPORARY_MS, signPathAndQuery, temporaryCredential } from './signing.ts'
+import {
+  MAX_TEMPORARY_MS,
+  signPathAndQuery,
+  signPathAndQuerySync,
+  temporaryCredential,
+  temporaryCredentialSync,
+} from './signing.ts'
 
 /** How one operation is called: the generated table (operations.generated.ts) holds one per route. */
 export interface OperationSpec {
@@ -31,11 +38,48 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+/** What an upload sends: bytes, text, a web stream or any async iterable of bytes (a Node Readable). */
+export type UploadBody = string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
+
+function toReadableStream(body: UploadBody): ReadableStream<Uint8Array> {
+  if (body instanceof ReadableStream) return body
+  const iterable = body as AsyncIterable<Uint8Array | string>
+  const encoder = new TextEncoder()
+  const iterator = iterable[Symbol.asyncIterator]()
+  // Pull-based: the next chunk is read only when the socket took the last one.
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next()
+      if (next.done) controller.close()
+      else controller.enqueue(typeof next.value === 'string' ? encoder.encode(next.value) : next.value)
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason)
+    },
+  })
+}
+
 export type Query = Record<string, string | number | boolean | undefined>
 
+/** What every method answers: the envelope's `data`, its continuation token, the request id. */
 export interface Page<T> {
   data: T
   continuationToken: string | null | undefined
+  /** The answer's x-request-id. */
+  requestId?: string
+}
+
+/** A signed URL's lifetime: ms, or a duration such as '15m' or '1h'. */
+export interface SignOptions {
+  expiresIn: Duration
+}
+
+/**
+ * What a list method answers: `for await (const item of listing)` follows the continuation
+ * tokens through every page; `await listing.page(token?)` fetches one page.
+ */
+export interface Listing<T> extends AsyncIterable<T> {
+  page(continuationToken?: string | null): Promise<Page<T[]>>
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -67,25 +111,48 @@ export class Core {
     return text ? `${path}?${text}` : path
   }
 
-  /** A URL that works for GET without credentials until `expiresIn` ms from now. */
-  async signUrl(pathAndQuery: string, expiresIn: number): Promise<string> {
-    const { clientId, accessToken } = this.options
-    if (!clientId || !accessToken) throw new TypeError('signed URLs need clientId and accessToken')
-    if (!(expiresIn > 0 && expiresIn <= MAX_TEMPORARY_MS))
-      throw new RangeError('expiresIn must be 1 ms to 31 days')
-    const relative = pathAndQuery.startsWith(this.url) ? pathAndQuery.slice(this.url.length) : pathAndQuery
-    return (
-      this.url +
-      (await signPathAndQuery(relative, { clientId, accessToken, expires: Date.now() + expiresIn }))
-    )
+  /** A URL that works for GET without credentials until `expiresIn` from now (WebCrypto: browsers too). */
+  async signUrl(pathAndQuery: string, expiresIn: Duration): Promise<string> {
+    const signing = this.signing(pathAndQuery, expiresIn)
+    return this.url + (await signPathAndQuery(signing.relative, signing))
   }
 
-  /** A temporary credential with `scopes` for `expiresIn` ms, signed offline. */
-  temporaryCredential(scopes: readonly string[], expiresIn: number): Promise<string> {
+  /** `signUrl`, synchronously (node:crypto: Node, Deno, Bun); the generated `…SignedUrl()` use it. */
+  signUrlSync(pathAndQuery: string, expiresIn: Duration): string {
+    const signing = this.signing(pathAndQuery, expiresIn)
+    return this.url + signPathAndQuerySync(signing.relative, signing)
+  }
+
+  private signing(pathAndQuery: string, expiresIn: Duration) {
     const { clientId, accessToken } = this.options
-    if (!clientId || !accessToken) throw new TypeError('temporary credentials need clientId and accessToken')
+    if (!clientId || !accessToken)
+      throw new TypeError(
+        'signed URLs need a client id and its access token (EDGEFORGE_CLIENT_ID, EDGEFORGE_ACCESS_TOKEN)',
+      )
+    const ms = durationMs(expiresIn, 'expiresIn')
+    if (ms > MAX_TEMPORARY_MS) throw new RangeError('expiresIn must be at most 31 days')
+    const relative = pathAndQuery.startsWith(this.url) ? pathAndQuery.slice(this.url.length) : pathAndQuery
+    return { relative, clientId, accessToken, expires: Date.now() + ms }
+  }
+
+  /** A temporary credential with `scopes` for `expiresIn`, signed offline (WebCrypto). */
+  temporaryCredential(scopes: readonly string[], expiresIn: Duration): Promise<string> {
+    return temporaryCredential(this.certificate(scopes, expiresIn))
+  }
+
+  /** `temporaryCredential`, synchronously (node:crypto). */
+  temporaryCredentialSync(scopes: readonly string[], expiresIn: Duration): string {
+    return temporaryCredentialSync(this.certificate(scopes, expiresIn))
+  }
+
+  private certificate(scopes: readonly string[], expiresIn: Duration) {
+    const { clientId, accessToken } = this.options
+    if (!clientId || !accessToken)
+      throw new TypeError(
+        'temporary credentials need a client id and its access token (EDGEFORGE_CLIENT_ID, EDGEFORGE_ACCESS_TOKEN)',
+      )
     const start = Date.now()
-    return temporaryCredential({ clientId, accessToken, scopes, start, expiry: start + expiresIn })
+    return { clientId, accessToken, scopes, start, expiry: start + durationMs(expiresIn, 'expiresIn') }
   }
 
   async call<T>(
@@ -98,6 +165,44 @@ export class Core {
       ...options,
       idempotent: spec.idempotent,
     })
+  }
+
+  /**
+   * A declared raw-body operation (`consumes`, e.g. an artifact upload): the body is streamed as
+   * it is, with `contentType`. Sent once, never retried: a stream cannot be replayed.
+   */
+  async upload<T>(
+    spec: OperationSpec,
+    params: readonly string[],
+    body: UploadBody,
+    options: CallOptions & { contentType?: string } = {},
+  ): Promise<T> {
+    const pathAndQuery = this.pathOf(spec, params)
+    const headers: Record<string, string> = {
+      'content-type': options.contentType ?? 'application/octet-stream',
+    }
+    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
+    if (this.options.authorizedScopes)
+      headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
+    const streamed = !(typeof body === 'string' || body instanceof Uint8Array)
+    let response: Response
+    try {
+      response = await this.fetcher(this.url + pathAndQuery, {
+        method: spec.method,
+        headers,
+        body: streamed ? toReadableStream(body) : (body as string | Uint8Array<ArrayBuffer>),
+        signal: options.signal,
+        // Node's fetch streams a ReadableStream body only in half-duplex mode.
+        ...(streamed ? { duplex: 'half' } : {}),
+      } as RequestInit)
+    } catch (error) {
+      if (options.signal?.aborted) throw error
+      const cause = (error as { cause?: unknown }).cause ?? (error as Error).message
+      throw new EdgeforgeNetworkError(`upload to ${this.url}${pathAndQuery} failed (${cause})`, {
+        cause: error,
+      })
+    }
+    return (await this.read<T>(response, pathAndQuery)).data
   }
 
   /** One call by method and path, with the retries; `call` is this for a declared operation. */
@@ -166,7 +271,7 @@ export class Core {
     try {
       parsed = JSON.parse(text)
     } catch {
-      if (response.ok) return { data: text as T, continuationToken: undefined }
+      if (response.ok) return { data: text as T, continuationToken: undefined, requestId }
       throw new EdgeforgeError(
         response.status,
         'internal',
@@ -175,7 +280,8 @@ export class Core {
         requestId,
       )
     }
-    if (parsed?.ok === true) return { data: parsed.data as T, continuationToken: parsed.continuation_token }
+    if (parsed?.ok === true)
+      return { data: parsed.data as T, continuationToken: parsed.continuation_token, requestId }
     const error = parsed?.error ?? {}
     throw new EdgeforgeError(
       response.status,
@@ -186,23 +292,30 @@ export class Core {
     )
   }
 
-  /** Every item of a list operation, page after page, following continuation tokens. */
-  async *iterate<T>(
+  /** A list operation's Listing: one page on `.page()`, every item, page after page, on `for await`. */
+  listing<T>(
     spec: OperationSpec,
     params: readonly string[],
     query: Query | undefined,
     options?: CallOptions,
-  ): AsyncGenerator<T> {
-    let token: string | null | undefined
-    do {
-      const page = await this.call<T[]>(
+  ): Listing<T> {
+    const page = (token?: string | null) =>
+      this.call<T[]>(
         spec,
         params,
         { query: { ...query, ...(token ? { continuation_token: token } : {}) } },
         options,
       )
-      yield* page.data
-      token = page.continuationToken
-    } while (token)
+    return {
+      page,
+      async *[Symbol.asyncIterator]() {
+        let token: string | null | undefined
+        do {
+          const next = await page(token)
+          yield* next.data
+          token = next.continuationToken
+        } while (token)
+      },
+    }
   }
 }

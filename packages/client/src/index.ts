@@ -1,28 +1,52 @@
 import { type ClientOptions, Core } from './core.ts'
+import type { Duration } from './duration.ts'
 import { operations } from './operations.generated.ts'
 
-export type { CallOptions, ClientOptions, OperationSpec, Page, Query } from './core.ts'
+export type {
+  CallOptions,
+  ClientOptions,
+  Listing,
+  OperationSpec,
+  Page,
+  Query,
+  SignOptions,
+  UploadBody,
+} from './core.ts'
+export { type Duration, durationMs } from './duration.ts'
 export { EdgeforgeError, EdgeforgeNetworkError } from './errors.ts'
-export { SPECS } from './operations.generated.ts'
+export { GROUPS, SPECS } from './operations.generated.ts'
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 export type { BodyOf, Data, Item, QueryOf } from './types.ts'
 
 type Operations = ReturnType<typeof operations>
 
+/** Options of a temporary credential: its scopes (⊆ the issuer's) and lifetime (at most 31 days). */
+export interface TemporaryOptions {
+  scopes: readonly string[]
+  expiresIn: Duration
+}
+
 /**
- * The edgeforge control plane: one method per declared operation, grouped by context.
+ * The edgeforge control plane: one method per declared operation, `ef.<group>.<method>()`, the
+ * group the resource and the method its verb (docs/api.md, "Client").
  *
  * @example
  * const ef = Edgeforge.fromEnv()
- * for await (const job of ef.jobs.listJobsAll({ queue: 'emails', state: 'failed' })) console.log(job.id)
+ * const { data: ep } = await ef.endpoints.create({ name: 'hello', path: '/hello', method: 'GET', code })
+ * await ef.endpoints.deploy(ep.id)
+ * for await (const job of ef.jobs.list({ queue: 'emails', status: 'failed' })) console.log(job.id)
  */
 export class Edgeforge {
   readonly core: Core
   readonly auth: Operations['auth']
-  readonly catalog: Operations['catalog']
-  readonly deploy: Operations['deploy']
+  readonly domains: Operations['domains']
+  readonly collections: Operations['collections']
+  readonly endpoints: Operations['endpoints']
+  readonly queues: Operations['queues']
   readonly jobs: Operations['jobs']
+  readonly cron: Operations['cron']
   readonly services: Operations['services']
+  readonly storage: Operations['storage']
   readonly system: Operations['system']
   readonly workers: Operations['workers']
 
@@ -30,10 +54,14 @@ export class Edgeforge {
     this.core = new Core(options)
     const groups = operations(this.core)
     this.auth = groups.auth
-    this.catalog = groups.catalog
-    this.deploy = groups.deploy
+    this.domains = groups.domains
+    this.collections = groups.collections
+    this.endpoints = groups.endpoints
+    this.queues = groups.queues
     this.jobs = groups.jobs
+    this.cron = groups.cron
     this.services = groups.services
+    this.storage = groups.storage
     this.system = groups.system
     this.workers = groups.workers
   }
@@ -59,20 +87,35 @@ export class Edgeforge {
     return new Edgeforge({ ...this.core.options, authorizedScopes: scopes })
   }
 
-  /** `url` (from a `…Url()` builder) signed so a GET works without credentials for `expiresIn` ms. */
-  signUrl(url: string, options: { expiresIn: number }): Promise<string> {
+  /**
+   * `url` (any GET's `…Url()`) signed so it works without credentials for `expiresIn`, with
+   * WebCrypto, so in browsers too; the generated `…SignedUrl()` are the synchronous form.
+   */
+  signUrl(url: string, options: { expiresIn: Duration }): Promise<string> {
     return this.core.signUrl(url, options.expiresIn)
   }
 
   readonly credentials = {
-    /** A temporary credential derived offline from this client's access token, as the server verifies it. */
-    temporary: async (options: { scopes: readonly string[]; expiresIn: number }): Promise<Edgeforge> =>
-      new Edgeforge({
-        ...this.core.options,
-        clientId: undefined,
-        accessToken: await this.core.temporaryCredential(options.scopes, options.expiresIn),
-      }),
+    /**
+     * A client on a temporary credential derived offline from this client's access token, as the
+     * server verifies it (node:crypto, so synchronous; `temporaryAsync` in browsers).
+     */
+    temporary: (options: TemporaryOptions): Edgeforge =>
+      this.onTemporary(this.core.temporaryCredentialSync(options.scopes, options.expiresIn)),
+    /** `temporary`, with WebCrypto (browsers). */
+    temporaryAsync: async (options: TemporaryOptions): Promise<Edgeforge> =>
+      this.onTemporary(await this.core.temporaryCredential(options.scopes, options.expiresIn)),
+  }
+
+  /** The access token this client sends (a temporary credential's `eftemp.…` certificate included). */
+  get accessToken(): string | undefined {
+    return this.core.options.accessToken
+  }
+
+  private onTemporary(certificate: string): Edgeforge {
+    return new Edgeforge({ ...this.core.options, clientId: undefined, accessToken: certificate })
   }
 }
 
+export { type ArtifactInfo, type JobArtifacts, jobArtifacts } from './artifacts.ts'
 export type { Operations }

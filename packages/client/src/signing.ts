@@ -41,14 +41,44 @@ export async function signWithToken(accessToken: string, message: string): Promi
   return base64url(new Uint8Array(await crypto.subtle.sign('Ed25519', key, encoder.encode(message))))
 }
 
-/** `eftemp.<payload>.<signature>`: the caller's scopes narrowed to `scopes` until `expiry`. */
-export async function temporaryCredential(options: {
+/** node:crypto's few functions used here, reached without an import so browsers load this file. */
+interface NodeCrypto {
+  createHmac(algorithm: string, key: string): { update(data: string): { digest(): Uint8Array } }
+  createPrivateKey(options: { key: Uint8Array; format: 'der'; type: 'pkcs8' }): unknown
+  sign(algorithm: null, data: Uint8Array, key: unknown): Uint8Array
+}
+
+function nodeCrypto(): NodeCrypto {
+  const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  const crypto = process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
+  if (!crypto)
+    throw new TypeError(
+      'synchronous signing needs node:crypto (Node, Deno, Bun); in a browser use `await ef.signUrl(url, { expiresIn })` or `await ef.credentials.temporaryAsync(…)`',
+    )
+  return crypto
+}
+
+/** signWithToken, synchronously with node:crypto: the same Ed25519 key and signature. */
+export function signWithTokenSync(accessToken: string, message: string): string {
+  const crypto = nodeCrypto()
+  const seed = crypto.createHmac('sha256', accessToken).update(SIGNING_KEY_INFO).digest()
+  const key = crypto.createPrivateKey({
+    key: new Uint8Array([...PKCS8_PREFIX, ...seed]),
+    format: 'der',
+    type: 'pkcs8',
+  })
+  return base64url(new Uint8Array(crypto.sign(null, encoder.encode(message), key)))
+}
+
+interface CertificateOptions {
   clientId: string
   accessToken: string
   scopes: readonly string[]
   start: number
   expiry: number
-}): Promise<string> {
+}
+
+function certificateMessage(options: CertificateOptions): string {
   if (!(options.expiry > options.start))
     throw new RangeError('temporary credentials must expire after they start')
   if (options.expiry - options.start > MAX_TEMPORARY_MS)
@@ -60,18 +90,48 @@ export async function temporaryCredential(options: {
     start: options.start,
     expiry: options.expiry,
   }
-  const message = TEMPORARY_PREFIX + base64url(encoder.encode(JSON.stringify(certificate)))
+  return TEMPORARY_PREFIX + base64url(encoder.encode(JSON.stringify(certificate)))
+}
+
+/** `eftemp.<payload>.<signature>`: the caller's scopes narrowed to `scopes` until `expiry`. */
+export async function temporaryCredential(options: CertificateOptions): Promise<string> {
+  const message = certificateMessage(options)
   return `${message}.${await signWithToken(options.accessToken, message)}`
 }
 
-/** `pathAndQuery` with an `ef_sig` parameter the server accepts for GET until `expires`. */
-export async function signPathAndQuery(
-  pathAndQuery: string,
-  options: { clientId: string; accessToken: string; expires: number },
-): Promise<string> {
-  const payload = base64url(
-    encoder.encode(JSON.stringify({ client: options.clientId, expires: options.expires })),
-  )
-  const signature = await signWithToken(options.accessToken, `efurl.${payload}\nGET\n${pathAndQuery}`)
+/** temporaryCredential, synchronously (node:crypto). */
+export function temporaryCredentialSync(options: CertificateOptions): string {
+  const message = certificateMessage(options)
+  return `${message}.${signWithTokenSync(options.accessToken, message)}`
+}
+
+interface UrlSigning {
+  clientId: string
+  accessToken: string
+  expires: number
+}
+
+function urlPayload(options: UrlSigning): string {
+  return base64url(encoder.encode(JSON.stringify({ client: options.clientId, expires: options.expires })))
+}
+
+function withSignature(pathAndQuery: string, payload: string, signature: string): string {
   return `${pathAndQuery}${pathAndQuery.includes('?') ? '&' : '?'}${SIGNED_URL_PARAM}=${payload}.${signature}`
+}
+
+/** `pathAndQuery` with an `ef_sig` parameter the server accepts for GET until `expires`. */
+export async function signPathAndQuery(pathAndQuery: string, options: UrlSigning): Promise<string> {
+  const payload = urlPayload(options)
+  const signature = await signWithToken(options.accessToken, `efurl.${payload}\nGET\n${pathAndQuery}`)
+  return withSignature(pathAndQuery, payload, signature)
+}
+
+/** signPathAndQuery, synchronously (node:crypto). */
+export function signPathAndQuerySync(pathAndQuery: string, options: UrlSigning): string {
+  const payload = urlPayload(options)
+  return withSignature(
+    pathAndQuery,
+    payload,
+    signWithTokenSync(options.accessToken, `efurl.${payload}\nGET\n${pathAndQuery}`),
+  )
 }

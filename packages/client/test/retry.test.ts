@@ -46,13 +46,13 @@ test('503 twice then 200: the GET is retried and answers the data', async (t) =>
   const { seen, ef } = await fakeServer(t, (_req, res, n) =>
     n <= 2 ? fail(res, 503, 'service_busy') : ok(res, { status: 'ok' }),
   )
-  assert.deepEqual(await ef.system.health(), { status: 'ok' })
+  assert.deepEqual((await ef.system.health()).data, { status: 'ok' })
   assert.equal(seen.length, 3)
 })
 
 test('400 is a typed EdgeforgeError carrying code, message, details and request id, not retried', async (t) => {
   const { seen, ef } = await fakeServer(t, (_req, res) => fail(res, 400, 'validation_failed'))
-  const error = await ef.catalog.getEndpoint('ep_1').catch((e: unknown) => e)
+  const error = await ef.endpoints.get('ep_1').catch((e: unknown) => e)
   assert.ok(error instanceof EdgeforgeError)
   assert.equal(error.status, 400)
   assert.equal(error.code, 'validation_failed')
@@ -68,7 +68,7 @@ test('429 with retry-after: the client waits that long, then retries (a POST too
     n === 1 ? fail(res, 429, 'rate_limited', { 'retry-after': '1' }) : ok(res, { id: 'job' }),
   )
   const started = performance.now()
-  await ef.jobs.retryJob('j1')
+  await ef.jobs.retry('j1')
   // The computed backoff would be 5 ms; retry-after said 1 s.
   assert.ok(performance.now() - started >= 900, 'retry-after was not honoured')
   assert.equal(seen.length, 2)
@@ -79,22 +79,22 @@ test('a dropped connection is retried for a GET and a POST with an idempotency k
     if (n % 2 === 1) req.socket.destroy()
     else ok(res, { id: 'x' })
   })
-  assert.deepEqual(await ef.jobs.getJob('a'), { id: 'x' })
+  assert.deepEqual((await ef.jobs.get('a')).data, { id: 'x' })
   assert.equal(seen.length, 2)
-  await ef.jobs.cancelJob('b', { idempotencyKey: 'k-1' })
+  await ef.jobs.cancel('b', { idempotencyKey: 'k-1' })
   assert.equal(seen.length, 4)
   assert.deepEqual(
     seen.slice(2).map((s) => s.idempotencyKey),
     ['k-1', 'k-1'],
   )
-  const error = await ef.jobs.cancelJob('c').catch((e: unknown) => e)
+  const error = await ef.jobs.cancel('c').catch((e: unknown) => e)
   assert.ok(error instanceof EdgeforgeNetworkError, String(error))
   assert.equal(seen.length, 5)
 })
 
 test('5xx on a POST without idempotency key is not retried: it may have run', async (t) => {
   const { seen, ef } = await fakeServer(t, (_req, res) => fail(res, 503, 'service_busy'))
-  const error = await ef.jobs.retryJob('j').catch((e: unknown) => e)
+  const error = await ef.jobs.retry('j').catch((e: unknown) => e)
   assert.ok(error instanceof EdgeforgeError)
   assert.equal(error.code, 'service_busy')
   assert.equal(seen.length, 1)
@@ -142,7 +142,15 @@ test('list iterators follow continuation tokens across pages', async (t) => {
     )
   })
   const ids: string[] = []
-  for await (const job of ef.jobs.listJobsAll({ queue: 'emails' })) ids.push(job.id)
+  for await (const job of ef.jobs.list({ queue: 'emails' })) ids.push(job.id)
   assert.deepEqual(ids, ['a', 'b', 'c'])
   assert.equal(seen[1].url, '/jobs?queue=emails&continuation_token=t2')
+  // One page on its own, with the token to the next.
+  const first = await ef.jobs.list({ queue: 'emails' }).page()
+  assert.deepEqual(
+    first.data.map((job) => job.id),
+    ['a', 'b'],
+  )
+  assert.equal(first.continuationToken, 't2')
+  assert.deepEqual((await ef.jobs.list().page(first.continuationToken)).data, [{ id: 'c' }])
 })

@@ -27,6 +27,10 @@ export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number]
 export const MAX_TIMEOUT_MS = 86_400_000
 export const MAX_BODY_LIMIT_BYTES = 268_435_456
 export const MAX_DRAIN_TIMEOUT_MS = 3_600_000
+/** An endpoint environment variable's name, as a shell would accept it; `EDGEFORGE_` is the server's. */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$'
+export const MAX_ENV_VALUE_BYTES = 32_768
+export const MAX_ENV_VARIABLES = 100
 
 const Id = (description: string) => Type.String({ minLength: 1, maxLength: 64, description })
 const Timestamp = (description: string) => Type.String({ format: 'date-time', description })
@@ -196,6 +200,20 @@ const Dependencies = Type.Record(Type.String(), Type.String({ minLength: 1, maxL
   maxProperties: 100,
   description: 'npm packages the handler imports: package name → version range (or a file:/git: spec)',
 })
+/** Write-only: what a create or update sends. Answers carry only the names (`env_set`). */
+const EnvInput = Type.Record(
+  Type.String(),
+  Type.Union([Type.Null(), Type.String({ maxLength: MAX_ENV_VALUE_BYTES })]),
+  {
+    maxProperties: MAX_ENV_VARIABLES,
+    description:
+      "Environment variables and secrets handed to the handler as ctx.env: NAME → value (names like a shell's, not starting with EDGEFORGE_; a value up to 32 KiB). Write-only: no answer returns a value, only the names in env_set. On update the map is merged into the stored one and null removes a name. Takes effect with the endpoint's next start or deploy, which swaps in a fresh instance with drain",
+  },
+)
+const EnvSet = Type.Array(Type.String(), {
+  description:
+    'Names of the environment variables set on the endpoint (ctx.env), sorted; values are never returned',
+})
 const TimeoutMs = Type.Integer({
   minimum: 1,
   maximum: MAX_TIMEOUT_MS,
@@ -258,6 +276,7 @@ const endpointProperties = {
   body_limit_bytes: BodyLimitBytes,
   drain_timeout_ms: DrainTimeoutMs,
   auth: EndpointAuth,
+  env_set: EnvSet,
   status: EndpointStatusSchema,
   running_version: Nullable(Type.Integer(), 'Version that serves requests, or null'),
   compiled_version: Nullable(Type.Integer(), 'Newest successfully compiled version, or null'),
@@ -304,6 +323,7 @@ export const EndpointCreate = Type.Object(
     body_limit_bytes: Type.Optional(BodyLimitBytes),
     drain_timeout_ms: Type.Optional(DrainTimeoutMs),
     auth: Type.Optional(EndpointAuth),
+    env: Type.Optional(EnvInput),
   },
   {
     additionalProperties: false,
@@ -334,6 +354,7 @@ export const EndpointUpdate = Type.Object(
     body_limit_bytes: Type.Optional(BodyLimitBytes),
     drain_timeout_ms: Type.Optional(DrainTimeoutMs),
     auth: Type.Optional(EndpointAuth),
+    env: Type.Optional(EnvInput),
   },
   {
     additionalProperties: false,

@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   uri_too_long: 414,
+  range_not_satisfiable: 416,
   worker_protocol_unsupported: 426,
   rate_limited: 429,
   internal: 500,
@@ -25,7 +26,7 @@ export const ERROR_STATUS = {
   endpoint_quarantined: 503,
   service_busy: 503,
   store_unavailable: 503,
-  timeout: 504,
+  handler_timeout: 504,
   service_timeout: 504,
 } as const
 

@@ -100,6 +100,13 @@ export interface Context extends ServiceAccess {
   /** The job queue. @example await ctx.jobs.enqueue('emails', { to }) */
   readonly jobs: JobsClient
   /**
+   * The endpoint's environment variables and secrets, as set with `env` on the endpoint (or
+   * `edgeforge deploy --env NAME=value`); read-only. `process.env` holds none of them, nor any of
+   * the server's settings.
+   * @example const stripe = new Stripe(ctx.env.STRIPE_KEY)
+   */
+  readonly env: Readonly<Record<string, string>>
+  /**
    * The caller of an endpoint that requires scopes; null (or absent) on a public endpoint.
    * @example if (!ctx.auth?.scopes.includes('orders:refund')) throw new HandlerError(403, 'forbidden', 'no refunds')
    */

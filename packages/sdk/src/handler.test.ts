@@ -27,6 +27,7 @@ function fakeContext(lines: string[]): Context {
   return {
     requestId: 'req-1',
     signal: new AbortController().signal,
+    env: {},
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     jobs: {
       enqueue: async (queue) => ({ id: 'job-1', queue, status: 'queued', deduplicated: false }),

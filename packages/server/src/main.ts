@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError, WORKER_SOCKET_PATH } from '@edgeforge/protocol'
+import type { JobsClient } from '@edgeforge/sdk'
 import {
   Authenticator,
   authGuard,
   authRoutes,
   ClientRateLimiter,
   ClientStore,
+  createTemporaryCredentials,
   EndpointGate,
   hasScope,
   missingCredentials,
@@ -32,6 +34,15 @@ import {
   systemRoutes,
 } from './http/index.ts'
 import {
+  type ArtifactCredentials,
+  ArtifactService,
+  artifactRoutes,
+  artifactScopes,
+  type BlobStore,
+  FilesystemBlobs,
+  S3Blobs,
+} from './jobs/artifacts/index.ts'
+import {
   DeployedHandlers,
   EventFeed,
   eventRoutes,
@@ -47,16 +58,17 @@ import { createLogger, type Logger } from './observability/logger.ts'
 import { Metrics } from './observability/metrics.ts'
 import { redactLocation } from './observability/redact.ts'
 import {
-  BoundServices,
   ServiceManager,
   ServiceRuntime,
   ServiceStore,
+  ServiceSync,
   servicesRoutes,
 } from './services/index.ts'
 import { registerServiceMetrics } from './services/metrics.ts'
 import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
 import { openStore } from './store/index.ts'
+import type { PrincipalAnswer } from './threads/auth-cache.ts'
 import { ThreadSupervisor } from './threads/index.ts'
 
 export const VERSION: string = JSON.parse(
@@ -91,6 +103,27 @@ export async function startServer(
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
   const { db } = store
 
+  const artifacts = new ArtifactService({
+    db,
+    blobs: await openArtifactBlobs(config),
+    logger,
+    maxBytes: config.artifactMaxBytes,
+    counterFlushMs: config.artifactCounterFlushMs,
+    sweepMs: config.artifactSweepMs,
+  })
+  // A run's artifact credential: root's, for its job only, until its lease ends.
+  const artifactCredential: ArtifactCredentials = (jobId, expiry) =>
+    config.adminToken
+      ? createTemporaryCredentials({
+          clientId: 'root',
+          accessToken: config.adminToken,
+          scopes: artifactScopes(jobId),
+          expiry: Math.max(expiry, Date.now() + 1000),
+        })
+      : undefined
+  // Known once the control plane listens; jobs upload artifacts to it like remote agents do.
+  let selfUrl = ''
+
   const endpointLogs = new EndpointLogs(config.endpointLogLines)
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
@@ -105,6 +138,30 @@ export async function startServer(
     concurrency: config.jobConcurrency,
     leaseMs: config.jobLeaseMs,
     observer: jobMetrics,
+    // Job handlers run in job threads; what their ctx needs of this thread arrives here.
+    threads: {
+      threads: config.jobThreads,
+      heapLimitMb: config.threadHeapMb,
+      stallMs: config.jobStallMs,
+      abortGraceMs: config.jobAbortGraceMs,
+      quarantineAfter: config.quarantineAfter,
+      quarantineWindowMs: config.quarantineWindowMs,
+      calls: {
+        'jobs.enqueue': (...args: Parameters<JobsClient['enqueue']>): ReturnType<JobsClient['enqueue']> =>
+          jobRuntime.client.enqueue(...args),
+        'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+        // ctx.artifacts: the thread uploads over HTTP to this control plane, with this credential.
+        'artifacts.access': async (jobId: string) => ({
+          url: selfUrl,
+          credential: artifactCredential(jobId, Date.now() + config.jobLeaseMs),
+        }),
+      },
+      onQuarantine: (endpointId, reason) => {
+        lifecycle
+          ?.quarantine(endpointId, reason)
+          .catch((err: unknown) => logger.error({ err, endpointId }, 'quarantine failed'))
+      },
+    },
   })
   const jobs = jobRuntime.client
   const versions = new VersionStore(db)
@@ -153,11 +210,14 @@ export async function startServer(
     handlers,
     logger,
     leaseMs: config.jobLeaseMs,
+    artifactCredential,
   })
-  // Clients authenticate the control plane and protected endpoints; a change drops both caches.
-  const clients = new ClientStore(db, () => {
+  // Clients authenticate the control plane and protected endpoints; a change drops every cache,
+  // the handler threads' too, before the call that made it answers.
+  const clients = new ClientStore(db, async () => {
     authenticator.forget()
     endpointGate.forget()
+    await gateway.forgetCredentials()
   })
   const authenticator = new Authenticator({
     clients,
@@ -175,6 +235,7 @@ export async function startServer(
     gatewayHost: config.gatewayHost,
     headersTimeoutMs: config.gatewayHeadersTimeoutMs,
     requestTimeoutMs: config.gatewayRequestTimeoutMs,
+    authCacheMs: config.authCacheMs,
     heapLimitMb: config.threadHeapMb,
     stuckGraceMs: config.threadStuckGraceMs,
     stallMs: config.threadStallMs,
@@ -187,12 +248,13 @@ export async function startServer(
       'jobs.enqueue': (...args: Parameters<typeof jobs.enqueue>) => jobs.enqueue(...args),
       // The seam of services/caller.ts: handler threads' ctx.database()… arrive here.
       'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
-      // A protected endpoint's caller, checked against the clients (cached here, see auth/gate.ts).
-      'auth.check': async (authorization: string | undefined, required: readonly string[]) => {
-        const verdict = await endpointGate.check(authorization, required)
-        return verdict.ok
-          ? verdict
-          : { ok: false, status: verdict.error.status, body: verdict.error.toBody() }
+      // A protected endpoint's caller, from the clients (cached here, see auth/gate.ts, and in
+      // each thread, see threads/auth-cache.ts).
+      'auth.principal': async (authorization: string | undefined): Promise<PrincipalAnswer> => {
+        const answer = await endpointGate.principal(authorization)
+        if (!answer.ok) return { ok: false, status: answer.error.status, body: answer.error.toBody() }
+        const { clientId, scopes, expiresAt } = answer.principal
+        return { ok: true, principal: { clientId, scopes, expiresAt } }
       },
     },
     onQuarantine: (endpointId, reason) => {
@@ -234,7 +296,13 @@ export async function startServer(
     observeService,
   )
   const serviceStore = new ServiceStore(db)
-  const services = new ServiceManager({
+  // Several processes on one PostgreSQL database run the same services (services/sync.ts).
+  const serviceSync =
+    db.dialect === 'postgres' && config.databaseUrl
+      ? new ServiceSync(config.databaseUrl, db, () => services, logger)
+      : undefined
+  const services: ServiceManager = new ServiceManager({
+    announce: serviceSync?.announce,
     store: serviceStore,
     runtime: serviceRuntime,
     env: { dataDir: config.dataDir, signUrl: (service, key, seconds) => signer.sign(service, key, seconds) },
@@ -268,22 +336,16 @@ export async function startServer(
     logger,
     jobs: jobRuntime,
     announce: sync?.announce,
-    services: (endpointId, version, bindings) =>
-      new BoundServices(serviceRuntime, bindings, (target, op, error, requestId) =>
-        endpointLogs.append(endpointId, {
-          time: Date.now(),
-          level: 'error',
-          requestId: requestId ?? null,
-          version,
-          message: `service ${target.service} (ctx.${target.family}("${target.binding}")) ${op} failed: ${describeServiceError(error)}`,
-        }),
-      ),
   })
 
   const guard = authGuard({
     authenticator,
     rateLimiter: new ClientRateLimiter(config.rateLimitPerMinute),
     lookups: scopeLookups(catalog, jobRuntime),
+    presigned: (url) => {
+      const checked = signer.check(url)
+      return typeof checked === 'object' ? [`storage:read:${checked.service}`] : checked
+    },
   })
   const app = await createControlApp({
     logger,
@@ -347,6 +409,7 @@ export async function startServer(
     )
   }, 60_000)
   eventSweeper.unref()
+  artifactRoutes(app, artifacts)
   workerRoutes(app, {
     hub,
     engine: jobRuntime.engine,
@@ -369,9 +432,11 @@ export async function startServer(
   const restored = await lifecycle.restore()
   if (restored.restored || restored.failed) logger.info(restored, 'restored running endpoints')
   sync?.open()
+  serviceSync?.open()
   jobRuntime.start()
   hub.start()
   await eventFeed.start()
+  artifacts.start()
 
   let gatewayAddress: { port: number }
   try {
@@ -381,14 +446,17 @@ export async function startServer(
     await gateway.close(0).catch(() => {})
     await hub.stop().catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
+    await artifacts.stop().catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
+    await serviceSync?.close()
     await app.close().catch(() => {})
     await db.close()
     throw error
   }
   const controlPort = (app.server.address() as { port: number }).port
   signer.setBase(`http://${urlHost(config.controlHost)}:${controlPort}`)
+  selfUrl = `http://${urlHost(config.controlHost)}:${controlPort}`
   const server: RunningServer = {
     version: VERSION,
     gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
@@ -405,8 +473,11 @@ export async function startServer(
       clearInterval(eventSweeper)
       stopEventWakes?.()
       await eventFeed.stop()
+      await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
+      // After the jobs: their last uploads are in, and the download counts still in memory are written.
+      await artifacts.stop()
       // After the handlers drained: their last service calls finish, then the pools close.
       await serviceRuntime.close()
       await app.close()
@@ -420,11 +491,18 @@ export async function startServer(
   return server
 }
 
-/** A service error for the endpoint's log: its code, message and the backend's reason (never a secret: drivers do not echo passwords). */
-function describeServiceError(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
+/** Where job artifacts' bytes go: the S3 bucket when one is configured, else the data dir. */
+async function openArtifactBlobs(config: Config): Promise<BlobStore> {
+  if (config.artifactS3Bucket)
+    return new S3Blobs({
+      endpoint: config.artifactS3Endpoint,
+      region: config.artifactS3Region,
+      bucket: config.artifactS3Bucket,
+      accessKey: config.artifactS3AccessKey,
+      secretKey: config.artifactS3SecretKey,
+      prefix: config.artifactS3Prefix,
+    })
+  return new FilesystemBlobs(join(config.dataDir, 'artifacts')).open()
 }
 
 function urlHost(host: string): string {
@@ -451,12 +529,13 @@ export function lifecyclePort(
   bindingsOf: (endpointId: string) => Promise<Record<string, string>> = async () => ({}),
 ): CatalogPort {
   return {
-    getEndpoint: async (id) => toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id)),
+    getEndpoint: async (id) =>
+      toLifecycle(await catalog.getEndpoint(id), await bindingsOf(id), await catalog.endpointEnv(id)),
     routeOf: async (id) => catalog.routeOf(await catalog.getEndpoint(id)),
     listRunning: async () =>
       Promise.all(
         (await catalog.listEndpointsByStatus('running')).map(async (r) =>
-          toLifecycle(r, await bindingsOf(r.id)),
+          toLifecycle(r, await bindingsOf(r.id), await catalog.endpointEnv(r.id)),
         ),
       ),
     setState: async (id, patch) => {
@@ -465,9 +544,14 @@ export function lifecyclePort(
   }
 }
 
-function toLifecycle(record: EndpointRecord, services: Record<string, string>): LifecycleEndpoint {
+function toLifecycle(
+  record: EndpointRecord,
+  services: Record<string, string>,
+  env: Record<string, string>,
+): LifecycleEndpoint {
   return {
     services,
+    env,
     id: record.id,
     name: record.name,
     kind: record.kind,

@@ -33,7 +33,16 @@ test('the routes the control plane registers are exactly the declared operations
 test('declarations are well formed: unique names, codes from the registry, params that match the path', () => {
   const names = new Set<string>()
   const routes = new Set<string>()
+  const clientNames = new Set<string>()
   for (const operation of OPERATIONS) {
+    // One client name per operation, and no two operations with the same one.
+    const clientName = `${operation.client.group}.${operation.client.method}`
+    assert.match(operation.client.method, /^[a-z][A-Za-z]+$/, `${operation.name}: camelCase client method`)
+    assert.ok(!clientNames.has(clientName), `${clientName} names one operation`)
+    clientNames.add(clientName)
+    // A list of another resource under this one names it: list<Other>.
+    if (operation.client.method.startsWith('list') && operation.client.method !== 'list')
+      assert.match(operation.client.method, /^list[A-Z]/, `${operation.name}: list<Other>`)
     assert.match(operation.name, /^[a-z][A-Za-z]+$/, 'camelCase operation names')
     assert.ok(!names.has(operation.name), `${operation.name} is declared once`)
     names.add(operation.name)

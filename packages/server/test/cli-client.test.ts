@@ -36,7 +36,7 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
 
   const ef = new Edgeforge({ url: srv.controlUrl, accessToken: ROOT })
   await json(['queues', 'pause', 'emails'])
-  const { job } = (await ef.jobs.enqueueJobs({ queue: 'emails', payload: { to: 'a@example.com' } })) as {
+  const { job } = (await ef.jobs.create({ queue: 'emails', payload: { to: 'a@example.com' } })).data as {
     job: { id: string }
   }
   const queues = await json(['queues', 'ls'], asCi)
@@ -57,7 +57,7 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
   assert.match(missing.stderr, /error \(not_found\)/)
 
   await json(['queues', 'resume', 'emails'])
-  assert.equal((await ef.jobs.queueOverview()).find((q) => q.queue === 'emails')?.settings.paused, false)
+  assert.equal((await ef.queues.list()).data.find((q) => q.queue === 'emails')?.settings.paused, false)
 
   const reset = await json(['clients', 'reset', 'ci'])
   assert.notEqual(reset.access_token, created.access_token)
@@ -68,4 +68,8 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
 
   assert.deepEqual(await json(['clients', 'rm', 'ci']), { removed: 'ci' })
   assert.deepEqual(await json(['clients', 'ls']), [])
+  // Usage errors under --json are an envelope too (exit 2).
+  const usage = await edgeforge(['jobs', 'show', '--json'], cwd, admin)
+  assert.equal(usage.code, 2)
+  assert.equal(JSON.parse(usage.stderr).error.code, 'usage')
 })

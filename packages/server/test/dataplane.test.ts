@@ -300,7 +300,7 @@ test('data plane', async (t) => {
     const response = await gw('/sleepy', { headers: { 'x-request-id': 'slow-1' } })
     assert.equal(response.status, 504)
     const body = (await response.json()) as GatewayError
-    assert.equal(body.error.code, 'timeout')
+    assert.equal(body.error.code, 'handler_timeout')
     assert.equal(body.request_id, 'slow-1')
     const aborted = await waitFor('the abort to be logged', async () =>
       (await readLogs(srv, endpoint.id)).find((line) => line.message.startsWith('aborted:')),

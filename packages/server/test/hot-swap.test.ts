@@ -1,7 +1,9 @@
 // Hot swap under load (issue 2, "Proof expected"): keep requests flowing on loopback while an
 // endpoint is redeployed 20 times, and check that no request fails, every answer comes from a
 // version that was live while it ran, no client ever goes back to an older version, and requests
-// in flight on the old version finish on it. Not timed: nothing here asserts on speed.
+// in flight on the old version finish on it. With two handler threads (issue 10): every swap
+// reaches both, and the probes that prove the drain ran on both. Not timed: nothing here asserts
+// on speed.
 import assert from 'node:assert/strict'
 import { Agent, request } from 'node:http'
 import { test } from 'node:test'
@@ -13,6 +15,9 @@ const CLIENTS = 32
 /** Every PROBE_EVERY-th swap also runs a slow request that must finish on the version it started on. */
 const PROBE_EVERY = 4
 const PROBE_HOLD_MS = 600
+/** Probes per probed swap, each on a new connection: the kernel spreads them over the threads. */
+const PROBES_PER_SWAP = 4
+const THREADS = 2
 /** Hard stop for the load, whatever happens to the deploys. */
 const LOAD_DEADLINE_MS = 30_000
 const REQUEST_TIMEOUT_MS = 10_000
@@ -23,11 +28,12 @@ const MAX_REQUESTS_PER_CLIENT = 20_000
  * every swap; `?hold=ms` makes it log a line (so the test knows it is running) and hold that long.
  */
 function versionSource(marker: number): string {
-  return handlerSource(`export default handler(async (req) => {
+  return handlerSource(`import { threadId } from 'node:worker_threads'
+export default handler(async (req) => {
   const hold = Number(req.queryParam('hold') ?? '0')
   if (hold > 0) console.log('probe holding', hold)
   await new Promise((resolve) => setTimeout(resolve, hold > 0 ? hold : 5 + Math.random() * 20))
-  return Response.ok({ v: ${marker} })
+  return Response.ok({ v: ${marker}, t: threadId })
 })`)
 }
 
@@ -57,7 +63,7 @@ interface Swap {
   startedAt: number
   returnedAt: number
   report: DeployReport
-  probe?: { sample: Sample; previousVersion: number }
+  probes?: { samples: Sample[]; previousVersion: number }
 }
 
 function get(
@@ -100,13 +106,19 @@ function markerOf(sample: Sample): number | string {
   if (status !== 200) return `HTTP ${status}: ${body}`
   try {
     const parsed = JSON.parse(body) as Record<string, unknown>
-    const v = parsed.v
-    const exact = Object.keys(parsed).length === 1 && typeof v === 'number' && Number.isInteger(v)
+    const { v, t } = parsed
+    const exact =
+      Object.keys(parsed).length === 2 && Number.isInteger(v) && typeof v === 'number' && Number.isInteger(t)
     if (exact && v >= 0 && v <= SWAPS) return v
   } catch {
     // reported below
   }
   return `unexpected body: ${body}`
+}
+
+/** The handler thread that answered a successful sample. */
+function threadOf(sample: Sample): number {
+  return (JSON.parse(sample.reply!.body) as { t: number }).t
 }
 
 async function api<T>(srv: TestServer, method: string, path: string, body?: unknown): Promise<T> {
@@ -118,10 +130,10 @@ async function api<T>(srv: TestServer, method: string, path: string, body?: unkn
   return reply.body.data
 }
 
-test('hot swap under load: 20 redeploys, no failed request, no step back, no request cut off', {
-  timeout: 45_000,
+test('hot swap under load on 2 handler threads: 20 redeploys, no failed request, no step back, no request cut off', {
+  timeout: 60_000,
 }, async (t) => {
-  const srv = await startTestServer(t)
+  const srv = await startTestServer(t, { 'gateway-threads': String(THREADS) })
   const gateway = new URL(srv.gatewayUrl)
   const endpoint = await api<{ id: string }>(srv, 'POST', '/api/endpoints', {
     name: 'swapped',
@@ -153,24 +165,28 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
     const swaps: Swap[] = []
     for (let marker = 1; marker <= SWAPS; marker += 1) {
       await api(srv, 'PUT', `/api/endpoints/${endpoint.id}`, { code: versionSource(marker) })
-      let probe: Promise<Sample> | undefined
+      let probes: Promise<Sample[]> | undefined
       if (marker % PROBE_EVERY === 0) {
-        // Compile first (the slow part), start a slow request on the old version and wait until its
-        // handler is running; then deploy, which reuses the compiled version and only swaps.
+        // Compile first (the slow part), start slow requests on the old version, each on a new
+        // connection, and wait until their handlers run; then deploy, which only swaps.
         await api(srv, 'POST', `/api/endpoints/${endpoint.id}/compile`)
-        const requestId = `probe-${marker}`
-        probe = timed(-1, marker, () =>
-          get(gateway, `/swapped?hold=${PROBE_HOLD_MS}`, false, { 'x-request-id': requestId }),
+        const requestIds = Array.from({ length: PROBES_PER_SWAP }, (_, i) => `probe-${marker}-${i}`)
+        probes = Promise.all(
+          requestIds.map((requestId) =>
+            timed(-1, marker, () =>
+              get(gateway, `/swapped?hold=${PROBE_HOLD_MS}`, false, { 'x-request-id': requestId }),
+            ),
+          ),
         )
         await waitFor(
-          `probe ${requestId} to be running`,
+          `probes of swap ${marker} to be running`,
           async () => {
             const lines = await api<Array<{ request_id: string | null }>>(
               srv,
               'GET',
-              `/api/endpoints/${endpoint.id}/logs?limit=50`,
+              `/api/endpoints/${endpoint.id}/logs?limit=100`,
             )
-            return lines.some((line) => line.request_id === requestId)
+            return requestIds.every((id) => lines.some((line) => line.request_id === id))
           },
           10_000,
         )
@@ -180,7 +196,7 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
       const returnedAt = performance.now()
       versionOfMarker.push(report.running_version)
       const swap: Swap = { marker, startedAt, returnedAt, report }
-      if (probe) swap.probe = { sample: await probe, previousVersion: versionOfMarker[marker - 1] }
+      if (probes) swap.probes = { samples: await probes, previousVersion: versionOfMarker[marker - 1] }
       swaps.push(swap)
     }
     // Let every client get at least one answer sent after the last swap returned.
@@ -213,7 +229,7 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
         swap.report.running_version > versionOfMarker[swap.marker - 1],
         `swap ${swap.marker} is newer`,
       )
-      if (swap.probe)
+      if (swap.probes)
         assert.equal(swap.report.compile?.reused, true, `swap ${swap.marker} reused the compile`)
     }
 
@@ -244,27 +260,42 @@ test('hot swap under load: 20 redeploys, no failed request, no step back, no req
     assert.ok(seen.has(0) && seen.has(SWAPS), 'the load saw the first and the last version')
     t.diagnostic(`the load saw ${seen.size} of ${SWAPS + 1} versions`)
 
+    // The load reached every thread.
+    const loadThreads = new Set(all.map(threadOf))
+    assert.equal(loadThreads.size, THREADS, `the load was served by threads ${[...loadThreads]}`)
+
     // The probes: started on the old version, still running when the swap returned, finished on the
-    // old version with a 200 — and the deploy reported that old version as draining.
-    const probed = swaps.filter((swap) => swap.probe)
+    // old version with a 200 — on whichever thread held them — and the deploy reported that old
+    // version draining with every probe counted (summed over the threads).
+    const probed = swaps.filter((swap) => swap.probes)
     assert.equal(probed.length, Math.floor(SWAPS / PROBE_EVERY))
+    const probeThreads = new Set<number>()
     for (const swap of probed) {
-      const { sample, previousVersion } = swap.probe!
-      assert.equal(
-        markerOf(sample),
-        swap.marker - 1,
-        `probe of swap ${swap.marker} finished on the old version`,
-      )
-      assert.ok(
-        sample.receivedAt > swap.returnedAt,
-        `probe of swap ${swap.marker} was still in flight when the deploy returned (hold ${PROBE_HOLD_MS} ms)`,
-      )
+      const { samples: probeSamples, previousVersion } = swap.probes!
+      for (const sample of probeSamples) {
+        assert.equal(
+          markerOf(sample),
+          swap.marker - 1,
+          `probe of swap ${swap.marker} finished on the old version`,
+        )
+        assert.ok(
+          sample.receivedAt > swap.returnedAt,
+          `probe of swap ${swap.marker} was still in flight when the deploy returned (hold ${PROBE_HOLD_MS} ms)`,
+        )
+        probeThreads.add(threadOf(sample))
+      }
       const old = swap.report.draining.find((entry) => entry.version === previousVersion)
       assert.ok(
-        old && old.in_flight >= 1,
-        `swap ${swap.marker} reports v${previousVersion} draining: ${JSON.stringify(swap.report.draining)}`,
+        old && old.in_flight >= PROBES_PER_SWAP,
+        `swap ${swap.marker} reports v${previousVersion} draining with its ${PROBES_PER_SWAP} probes: ${JSON.stringify(swap.report.draining)}`,
       )
     }
+    // 20 probe connections all landing on one of two threads would be a 1-in-500,000 draw.
+    assert.equal(
+      probeThreads.size,
+      THREADS,
+      `probes finished on old versions in threads ${[...probeThreads]}`,
+    )
     const drainingSwaps = swaps.filter((swap) => swap.report.draining.length > 0).length
     t.diagnostic(`${drainingSwaps} of ${SWAPS} deploys reported versions still draining`)
 

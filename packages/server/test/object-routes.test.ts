@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { createEndpoint, expectError, expectStatus, lifecycle } from './support/endpoints.ts'
+import { expectError, expectStatus } from './support/endpoints.ts'
 import { startS3 } from './support/s3.ts'
 import { startTestServer } from './support/server.ts'
 
@@ -87,31 +87,60 @@ test('object routes: list with prefix, multipart upload, download with type and 
   expectError(await srv.api('GET', '/api/storage/uploads/objects/a//b'), 400, 'validation_failed')
 })
 
-test('a filesystem presignedUrl from a handler downloads through the object route until it expires; a forged one is 403', async (t) => {
-  const srv = await startTestServer(t)
-  expectStatus(await srv.api('POST', '/api/services', { name: 'uploads', service_type: 'filesystem' }), 201)
-  const code = `
+const SIGNING_ROOT = 'object-routes-root-token-0123456789'
+
+for (const adminToken of [undefined, SIGNING_ROOT])
+  test(`a filesystem presignedUrl from a handler downloads without a header until it expires; a forged one is 403 (${adminToken ? 'admin token set' : 'open loopback'})`, async (t) => {
+    const srv = await startTestServer(t, adminToken ? { 'admin-token': adminToken } : {})
+    const root: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {}
+    expectStatus(
+      await srv.api('POST', '/api/services', { name: 'uploads', service_type: 'filesystem' }, root),
+      201,
+    )
+    const code = `
 import { handler, Response } from '@edgeforge/sdk'
 export default handler(async (_req, ctx) => {
   const files = ctx.storage('files')
   await files.put('reports/jan.csv', 'a,b\\n1,2\\n', { contentType: 'text/csv' })
+  await files.put('reports/feb.csv', 'x', { contentType: 'text/csv' })
   return Response.ok({ url: await files.presignedUrl('reports/jan.csv', 60) })
 })
 `
-  const endpoint = await createEndpoint(srv, { name: 'sign', path: '/sign', method: 'GET', code })
-  expectStatus(
-    await srv.api('POST', `/api/endpoints/${endpoint.id}/services`, { binding: 'files', service: 'uploads' }),
-    200,
-  )
-  expectStatus(await lifecycle(srv, endpoint.id, 'deploy'), 200)
-  const { url } = (await (await fetch(`${srv.gatewayUrl}/sign`)).json()) as { url: string }
-  assert.ok(url.startsWith(`${srv.controlUrl}/api/storage/uploads/objects/reports/jan.csv?expires=`), url)
-  const res = await fetch(url)
-  assert.equal(res.status, 200)
-  assert.equal(res.headers.get('content-type'), 'text/csv')
-  assert.equal(await res.text(), 'a,b\n1,2\n')
-  const forged = url.replace(/signature=[^&]+/, 'signature=AAAA')
-  assert.equal((await fetch(forged)).status, 403)
-  const otherKey = url.replace('jan.csv', 'feb.csv')
-  assert.equal((await fetch(otherKey)).status, 403)
-})
+    const endpoint = expectStatus(
+      await srv.api<{ id: string }>(
+        'POST',
+        '/api/endpoints',
+        { name: 'sign', path: '/sign', method: 'GET', code },
+        root,
+      ),
+      201,
+    ).body.data
+    expectStatus(
+      await srv.api(
+        'POST',
+        `/api/endpoints/${endpoint.id}/services`,
+        { binding: 'files', service: 'uploads' },
+        root,
+      ),
+      200,
+    )
+    expectStatus(await srv.api('POST', `/api/endpoints/${endpoint.id}/deploy`, undefined, root), 200)
+    const { url } = (await (await fetch(`${srv.gatewayUrl}/sign`)).json()) as { url: string }
+    assert.ok(url.startsWith(`${srv.controlUrl}/api/storage/uploads/objects/reports/jan.csv?expires=`), url)
+    const res = await fetch(url)
+    assert.equal(res.status, 200, await res.clone().text())
+    assert.equal(res.headers.get('content-type'), 'text/csv')
+    assert.equal(await res.text(), 'a,b\n1,2\n')
+    const forged = url.replace(/signature=[^&]+/, 'signature=AAAA')
+    assert.equal((await fetch(forged)).status, 403)
+    const otherKey = url.replace('jan.csv', 'feb.csv')
+    assert.equal((await fetch(otherKey)).status, 403)
+    const expired = url.replace(/expires=\d+/, 'expires=1000')
+    assert.equal((await fetch(expired)).status, 403)
+    // The link reads that one object: it deletes nothing and lists nothing.
+    assert.equal((await fetch(url, { method: 'DELETE' })).status, 401)
+    if (adminToken) {
+      const listing = url.replace('/objects/reports/jan.csv', '/objects')
+      assert.equal((await fetch(listing)).status, 401)
+    }
+  })

@@ -136,9 +136,32 @@ describe('remote workers', () => {
     assert.equal(logs.code, 0, logs.stderr)
     assert.match(logs.stdout, /^\S+Z slept 150 on (one|three)\n$/)
     assert.match(logs.stderr, /\(job succeeded\)/)
-    assert.equal((await cli('workers', 'drain', 'one')).code, 0)
+    // --json: one object per log line, the worker list and the drain's answer as the API's data.
+    const logsJson = await cli('jobs', 'logs', ids[0], '--json')
+    assert.equal(logsJson.code, 0, logsJson.stderr)
+    const logLines = logsJson.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    assert.equal(logLines.length, 1)
+    assert.match(logLines[0].line, /^slept 150 on (one|three)$/)
+    assert.ok(!Number.isNaN(Date.parse(logLines[0].at)))
+    const lsJson = await cli('workers', 'ls', '--json')
+    assert.deepEqual(
+      JSON.parse(lsJson.stdout)
+        .map((worker: { id: string }) => worker.id)
+        .sort(),
+      ['one', 'three'],
+    )
+    const drained = await cli('workers', 'drain', 'one', '--json')
+    assert.equal(drained.code, 0, drained.stderr)
+    assert.deepEqual([JSON.parse(drained.stdout).id, JSON.parse(drained.stdout).draining], ['one', true])
     assert.equal((await srv.api<{ draining: boolean }>('GET', '/workers/one')).body.data.draining, true)
     assert.equal((await cli('workers', 'drain', 'nobody')).code, 1)
+    // A failure under --json is the API's envelope on stderr.
+    const missing = await cli('workers', 'drain', 'nobody', '--json')
+    assert.equal(missing.code, 1)
+    assert.equal(JSON.parse(missing.stderr).error.code, 'not_found')
   })
 
   test('an agent of another protocol version is refused with a clear message; a wrong token before the upgrade', async (t) => {

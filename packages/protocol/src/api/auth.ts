@@ -97,6 +97,7 @@ const GRANTS = ['insufficient_scopes', 'not_found'] as const
 export const authApi = {
   currentScopes: declare({
     name: 'currentScopes',
+    client: { group: 'auth', method: 'currentScopes' },
     context,
     method: 'GET',
     path: '/api/auth/current-scopes',
@@ -108,6 +109,7 @@ export const authApi = {
   }),
   listClients: declare({
     name: 'listClients',
+    client: { group: 'auth', method: 'listClients' },
     context,
     method: 'GET',
     path: '/api/clients',
@@ -120,6 +122,7 @@ export const authApi = {
   }),
   getClient: declare({
     name: 'getClient',
+    client: { group: 'auth', method: 'getClient' },
     context,
     method: 'GET',
     path: '/api/clients/{clientId}',
@@ -132,6 +135,7 @@ export const authApi = {
   }),
   createClient: declare({
     name: 'createClient',
+    client: { group: 'auth', method: 'createClient' },
     context,
     method: 'POST',
     path: '/api/clients/{clientId}',
@@ -146,6 +150,7 @@ export const authApi = {
   }),
   updateClient: declare({
     name: 'updateClient',
+    client: { group: 'auth', method: 'updateClient' },
     context,
     method: 'PUT',
     path: '/api/clients/{clientId}',
@@ -159,6 +164,7 @@ export const authApi = {
   }),
   deleteClient: declare({
     name: 'deleteClient',
+    client: { group: 'auth', method: 'deleteClient' },
     context,
     method: 'DELETE',
     path: '/api/clients/{clientId}',
@@ -171,6 +177,7 @@ export const authApi = {
   }),
   resetClientToken: declare({
     name: 'resetClientToken',
+    client: { group: 'auth', method: 'resetAccessToken' },
     context,
     method: 'POST',
     path: '/api/clients/{clientId}/reset',
@@ -183,6 +190,7 @@ export const authApi = {
   }),
   enableClient: declare({
     name: 'enableClient',
+    client: { group: 'auth', method: 'enableClient' },
     context,
     method: 'POST',
     path: '/api/clients/{clientId}/enable',
@@ -195,6 +203,7 @@ export const authApi = {
   }),
   disableClient: declare({
     name: 'disableClient',
+    client: { group: 'auth', method: 'disableClient' },
     context,
     method: 'POST',
     path: '/api/clients/{clientId}/disable',

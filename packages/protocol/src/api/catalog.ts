@@ -76,6 +76,7 @@ export const catalogApi = {
   // Domains ------------------------------------------------------------------------------------
   listDomains: declare({
     name: 'listDomains',
+    client: { group: 'domains', method: 'list' },
     context,
     method: 'GET',
     path: '/api/domains',
@@ -88,6 +89,7 @@ export const catalogApi = {
   }),
   createDomain: declare({
     name: 'createDomain',
+    client: { group: 'domains', method: 'create' },
     context,
     method: 'POST',
     path: '/api/domains',
@@ -101,6 +103,7 @@ export const catalogApi = {
   }),
   getDomain: declare({
     name: 'getDomain',
+    client: { group: 'domains', method: 'get' },
     context,
     method: 'GET',
     path: '/api/domains/{id}',
@@ -113,6 +116,7 @@ export const catalogApi = {
   }),
   updateDomain: declare({
     name: 'updateDomain',
+    client: { group: 'domains', method: 'update' },
     context,
     method: 'PUT',
     path: '/api/domains/{id}',
@@ -128,6 +132,7 @@ export const catalogApi = {
   }),
   deleteDomain: declare({
     name: 'deleteDomain',
+    client: { group: 'domains', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/api/domains/{id}',
@@ -142,6 +147,7 @@ export const catalogApi = {
   }),
   listDomainCollections: declare({
     name: 'listDomainCollections',
+    client: { group: 'domains', method: 'listCollections' },
     context,
     method: 'GET',
     path: '/api/domains/{id}/collections',
@@ -157,6 +163,7 @@ export const catalogApi = {
   // Collections --------------------------------------------------------------------------------
   listCollections: declare({
     name: 'listCollections',
+    client: { group: 'collections', method: 'list' },
     context,
     method: 'GET',
     path: '/api/collections',
@@ -169,6 +176,7 @@ export const catalogApi = {
   }),
   createCollection: declare({
     name: 'createCollection',
+    client: { group: 'collections', method: 'create' },
     context,
     method: 'POST',
     path: '/api/collections',
@@ -182,6 +190,7 @@ export const catalogApi = {
   }),
   getCollection: declare({
     name: 'getCollection',
+    client: { group: 'collections', method: 'get' },
     context,
     method: 'GET',
     path: '/api/collections/{id}',
@@ -194,6 +203,7 @@ export const catalogApi = {
   }),
   updateCollection: declare({
     name: 'updateCollection',
+    client: { group: 'collections', method: 'update' },
     context,
     method: 'PUT',
     path: '/api/collections/{id}',
@@ -209,6 +219,7 @@ export const catalogApi = {
   }),
   deleteCollection: declare({
     name: 'deleteCollection',
+    client: { group: 'collections', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/api/collections/{id}',
@@ -222,6 +233,7 @@ export const catalogApi = {
   }),
   listCollectionEndpoints: declare({
     name: 'listCollectionEndpoints',
+    client: { group: 'collections', method: 'listEndpoints' },
     context,
     method: 'GET',
     path: '/api/collections/{id}/endpoints',
@@ -237,6 +249,7 @@ export const catalogApi = {
   // Endpoints ----------------------------------------------------------------------------------
   listEndpoints: declare({
     name: 'listEndpoints',
+    client: { group: 'endpoints', method: 'list' },
     context,
     method: 'GET',
     path: '/api/endpoints',
@@ -250,6 +263,7 @@ export const catalogApi = {
   }),
   createEndpoint: declare({
     name: 'createEndpoint',
+    client: { group: 'endpoints', method: 'create' },
     context,
     method: 'POST',
     path: '/api/endpoints',
@@ -265,6 +279,7 @@ export const catalogApi = {
   }),
   getEndpoint: declare({
     name: 'getEndpoint',
+    client: { group: 'endpoints', method: 'get' },
     context,
     method: 'GET',
     path: '/api/endpoints/{id}',
@@ -277,6 +292,7 @@ export const catalogApi = {
   }),
   updateEndpoint: declare({
     name: 'updateEndpoint',
+    client: { group: 'endpoints', method: 'update' },
     context,
     method: 'PUT',
     path: '/api/endpoints/{id}',
@@ -293,6 +309,7 @@ export const catalogApi = {
   }),
   deleteEndpoint: declare({
     name: 'deleteEndpoint',
+    client: { group: 'endpoints', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/api/endpoints/{id}',

@@ -10,6 +10,31 @@ export type ScopeExpression = string | { AllOf: ScopeExpression[] } | { AnyOf: S
 /** `stable` keeps its shape across minor versions; `experimental` may still change. */
 export type Stability = 'stable' | 'experimental' | 'deprecated'
 
+/**
+ * The client's name of an operation. `group` is the resource the path names (plural noun);
+ * `method` is the verb on it: `list`, `get`, `create`, `update`, `delete`, or the route's own
+ * action (`deploy`, `retry`, `setPaused`); a list of another resource under it is `list<Other>`.
+ * `auth` keeps its nouns (`createClient`) since its calls are about clients and credentials alike.
+ */
+export interface ClientPlace {
+  group: ClientGroup
+  method: string
+}
+
+export type ClientGroup =
+  | 'auth'
+  | 'domains'
+  | 'collections'
+  | 'endpoints'
+  | 'events'
+  | 'jobs'
+  | 'queues'
+  | 'cron'
+  | 'workers'
+  | 'services'
+  | 'storage'
+  | 'system'
+
 export type OperationMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
 /**
@@ -20,6 +45,8 @@ export type OperationMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 export interface Operation {
   /** Unique camelCase name: the OpenAPI operationId and the client's method name. */
   name: string
+  /** Where it sits in the typed client, `ef.<group>.<method>()`: see ClientPlace. */
+  client: ClientPlace
   /** The context it belongs to (`catalog`, `deploy`, `jobs`, `system`): the OpenAPI tag. */
   context: string
   method: OperationMethod
@@ -28,6 +55,11 @@ export interface Operation {
   params?: TSchema
   query?: TSchema
   body?: TSchema
+  /**
+   * The request body is raw bytes of any content type, streamed to the handler unparsed (an
+   * artifact upload), not JSON; the value is the media type the OpenAPI document names for it.
+   */
+  consumes?: string
   /** Success statuses and their bodies (the envelope for JSON routes). */
   responses: Readonly<Record<number, TSchema>>
   /** Content type of the success body when it is not JSON (e.g. Prometheus text). */
@@ -63,7 +95,8 @@ export function errorsOf(operation: Operation): ErrorCode[] {
   if (operation.method === 'POST' || operation.method === 'PUT') {
     // Any body may be sent to any of these, and is parsed before the route runs.
     codes.add('payload_too_large')
-    codes.add('unsupported_media_type')
+    // A raw body route takes every content type.
+    if (!operation.consumes) codes.add('unsupported_media_type')
   }
   return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b] || a.localeCompare(b))
 }

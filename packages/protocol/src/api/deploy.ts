@@ -79,6 +79,7 @@ const stability = 'stable' as const
 export const deployApi = {
   compileEndpoint: declare({
     name: 'compileEndpoint',
+    client: { group: 'endpoints', method: 'compile' },
     context,
     method: 'POST',
     path: '/api/endpoints/{id}/compile',
@@ -93,6 +94,7 @@ export const deployApi = {
   }),
   startEndpoint: declare({
     name: 'startEndpoint',
+    client: { group: 'endpoints', method: 'start' },
     context,
     method: 'POST',
     path: '/api/endpoints/{id}/start',
@@ -106,6 +108,7 @@ export const deployApi = {
   }),
   stopEndpoint: declare({
     name: 'stopEndpoint',
+    client: { group: 'endpoints', method: 'stop' },
     context,
     method: 'POST',
     path: '/api/endpoints/{id}/stop',
@@ -118,6 +121,7 @@ export const deployApi = {
   }),
   deployEndpoint: declare({
     name: 'deployEndpoint',
+    client: { group: 'endpoints', method: 'deploy' },
     context,
     method: 'POST',
     path: '/api/endpoints/{id}/deploy',
@@ -131,6 +135,7 @@ export const deployApi = {
   }),
   readEndpointLogs: declare({
     name: 'readEndpointLogs',
+    client: { group: 'endpoints', method: 'getLogs' },
     context,
     method: 'GET',
     path: '/api/endpoints/{id}/logs',

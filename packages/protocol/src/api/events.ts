@@ -34,6 +34,7 @@ const errors = ['cursor_malformed', 'cursor_expired', 'not_found'] as const
 export const eventsApi = {
   streamEvents: declare({
     name: 'streamEvents',
+    client: { group: 'events', method: 'all' },
     context,
     method: 'GET',
     path: '/events',
@@ -49,6 +50,7 @@ export const eventsApi = {
   }),
   streamQueueEvents: declare({
     name: 'streamQueueEvents',
+    client: { group: 'events', method: 'queue' },
     context,
     method: 'GET',
     path: '/queue/{name}/events',
@@ -63,6 +65,7 @@ export const eventsApi = {
   }),
   streamJobEvents: declare({
     name: 'streamJobEvents',
+    client: { group: 'events', method: 'job' },
     context,
     method: 'GET',
     path: '/jobs/{id}/events',

@@ -47,8 +47,9 @@ export const JobParams = Type.Object(
 const context = 'jobs' as const
 const stability = 'stable' as const
 
-const queueSetting = (name: string, path: string) => ({
+const queueSetting = <M extends string>(name: string, method: M, path: string) => ({
   name,
+  client: { group: 'queues' as const, method },
   context,
   method: 'POST' as const,
   path: `/queue/{name}/${path}`,
@@ -63,6 +64,7 @@ export const jobsApi = {
   // Queues -------------------------------------------------------------------------------------
   queueOverview: declare({
     name: 'queueOverview',
+    client: { group: 'queues', method: 'list' },
     context,
     method: 'GET',
     path: '/queue/overview',
@@ -75,33 +77,33 @@ export const jobsApi = {
     stability,
   }),
   setQueueBackoff: declare({
-    ...queueSetting('setQueueBackoff', 'backoff'),
+    ...queueSetting('setQueueBackoff', 'setBackoff', 'backoff'),
     body: BackoffBody,
     summary: "Set the queue's retry backoff",
     description:
       'Delay before retry n: min(max_seconds, base_seconds × factor^(n-1)), spread by ±jitter. Fields not sent keep their value; max_seconds must stay ≥ base_seconds.',
   }),
   setQueueMaxWorkers: declare({
-    ...queueSetting('setQueueMaxWorkers', 'max-workers'),
+    ...queueSetting('setQueueMaxWorkers', 'setMaxWorkers', 'max-workers'),
     body: MaxWorkersBody,
     summary: "Cap the queue's running jobs across every worker",
     description: 'null lifts the cap; 0 lets no job start. Applies at the next claim everywhere.',
   }),
   setQueuePaused: declare({
-    ...queueSetting('setQueuePaused', 'paused'),
+    ...queueSetting('setQueuePaused', 'setPaused', 'paused'),
     body: PausedBody,
     summary: 'Pause or resume the queue',
     description: 'A paused queue still takes enqueues; no job of it starts. Running jobs finish.',
   }),
   setQueueRetention: declare({
-    ...queueSetting('setQueueRetention', 'retention'),
+    ...queueSetting('setQueueRetention', 'setRetention', 'retention'),
     body: RetentionBody,
     summary: 'Set how long finished jobs are kept',
     description:
       'Succeeded, dead and cancelled jobs are deleted this many seconds after they finish; failed jobs stay until retried or deleted.',
   }),
   setQueueRateLimit: declare({
-    ...queueSetting('setQueueRateLimit', 'rate-limit'),
+    ...queueSetting('setQueueRateLimit', 'setRateLimit', 'rate-limit'),
     body: RateLimitBody,
     summary: "Limit the queue's enqueue rate",
     description:
@@ -109,6 +111,7 @@ export const jobsApi = {
   }),
   retryFailedJobs: declare({
     name: 'retryFailedJobs',
+    client: { group: 'queues', method: 'retryFailed' },
     context,
     method: 'POST',
     path: '/queue/{name}/retry-failed',
@@ -125,6 +128,7 @@ export const jobsApi = {
   // Jobs ---------------------------------------------------------------------------------------
   enqueueJobs: declare({
     name: 'enqueueJobs',
+    client: { group: 'jobs', method: 'create' },
     context,
     method: 'POST',
     path: '/jobs',
@@ -144,6 +148,7 @@ export const jobsApi = {
   }),
   listJobs: declare({
     name: 'listJobs',
+    client: { group: 'jobs', method: 'list' },
     context,
     method: 'GET',
     path: '/jobs',
@@ -156,6 +161,7 @@ export const jobsApi = {
   }),
   getJob: declare({
     name: 'getJob',
+    client: { group: 'jobs', method: 'get' },
     context,
     method: 'GET',
     path: '/jobs/{id}',
@@ -168,6 +174,7 @@ export const jobsApi = {
   }),
   getJobLog: declare({
     name: 'getJobLog',
+    client: { group: 'jobs', method: 'getLog' },
     context,
     method: 'GET',
     path: '/jobs/{id}/log',
@@ -183,6 +190,7 @@ export const jobsApi = {
   }),
   retryJob: declare({
     name: 'retryJob',
+    client: { group: 'jobs', method: 'retry' },
     context,
     method: 'POST',
     path: '/jobs/{id}/retry',
@@ -197,6 +205,7 @@ export const jobsApi = {
   }),
   cancelJob: declare({
     name: 'cancelJob',
+    client: { group: 'jobs', method: 'cancel' },
     context,
     method: 'POST',
     path: '/jobs/{id}/cancel',
@@ -211,6 +220,7 @@ export const jobsApi = {
   }),
   deleteJob: declare({
     name: 'deleteJob',
+    client: { group: 'jobs', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/jobs/{id}',
@@ -226,6 +236,7 @@ export const jobsApi = {
   // Cron ---------------------------------------------------------------------------------------
   listCronSchedules: declare({
     name: 'listCronSchedules',
+    client: { group: 'cron', method: 'list' },
     context,
     method: 'GET',
     path: '/cron',
@@ -237,6 +248,7 @@ export const jobsApi = {
   }),
   createCronSchedule: declare({
     name: 'createCronSchedule',
+    client: { group: 'cron', method: 'create' },
     context,
     method: 'POST',
     path: '/cron',
@@ -251,6 +263,7 @@ export const jobsApi = {
   }),
   getCronSchedule: declare({
     name: 'getCronSchedule',
+    client: { group: 'cron', method: 'get' },
     context,
     method: 'GET',
     path: '/cron/{name}',
@@ -263,6 +276,7 @@ export const jobsApi = {
   }),
   updateCronSchedule: declare({
     name: 'updateCronSchedule',
+    client: { group: 'cron', method: 'update' },
     context,
     method: 'PUT',
     path: '/cron/{name}',
@@ -277,6 +291,7 @@ export const jobsApi = {
   }),
   deleteCronSchedule: declare({
     name: 'deleteCronSchedule',
+    client: { group: 'cron', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/cron/{name}',
@@ -290,6 +305,7 @@ export const jobsApi = {
   }),
   triggerCronSchedule: declare({
     name: 'triggerCronSchedule',
+    client: { group: 'cron', method: 'trigger' },
     context,
     method: 'POST',
     path: '/cron/{name}/trigger',
@@ -304,6 +320,7 @@ export const jobsApi = {
   // Storage ------------------------------------------------------------------------------------
   storageInfo: declare({
     name: 'storageInfo',
+    client: { group: 'system', method: 'storageInfo' },
     context,
     method: 'GET',
     path: '/storage/info',

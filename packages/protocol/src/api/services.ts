@@ -92,6 +92,7 @@ const stability = 'experimental' as const
 export const servicesApi = {
   listServices: declare({
     name: 'listServices',
+    client: { group: 'services', method: 'list' },
     context,
     method: 'GET',
     path: '/api/services',
@@ -103,6 +104,7 @@ export const servicesApi = {
   }),
   createService: declare({
     name: 'createService',
+    client: { group: 'services', method: 'create' },
     context,
     method: 'POST',
     path: '/api/services',
@@ -117,6 +119,7 @@ export const servicesApi = {
   }),
   getService: declare({
     name: 'getService',
+    client: { group: 'services', method: 'get' },
     context,
     method: 'GET',
     path: '/api/services/{id}',
@@ -129,6 +132,7 @@ export const servicesApi = {
   }),
   updateService: declare({
     name: 'updateService',
+    client: { group: 'services', method: 'update' },
     context,
     method: 'PUT',
     path: '/api/services/{id}',
@@ -144,6 +148,7 @@ export const servicesApi = {
   }),
   deleteService: declare({
     name: 'deleteService',
+    client: { group: 'services', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/api/services/{id}',
@@ -157,6 +162,7 @@ export const servicesApi = {
   }),
   activateService: declare({
     name: 'activateService',
+    client: { group: 'services', method: 'activate' },
     context,
     method: 'POST',
     path: '/api/services/{id}/activate',
@@ -169,6 +175,7 @@ export const servicesApi = {
   }),
   deactivateService: declare({
     name: 'deactivateService',
+    client: { group: 'services', method: 'deactivate' },
     context,
     method: 'POST',
     path: '/api/services/{id}/deactivate',
@@ -181,6 +188,7 @@ export const servicesApi = {
   }),
   testService: declare({
     name: 'testService',
+    client: { group: 'services', method: 'test' },
     context,
     method: 'POST',
     path: '/api/services/{id}/test',
@@ -193,6 +201,7 @@ export const servicesApi = {
   }),
   listEndpointServices: declare({
     name: 'listEndpointServices',
+    client: { group: 'endpoints', method: 'listServices' },
     context,
     method: 'GET',
     path: '/api/endpoints/{id}/services',
@@ -205,6 +214,7 @@ export const servicesApi = {
   }),
   bindEndpointService: declare({
     name: 'bindEndpointService',
+    client: { group: 'endpoints', method: 'bindService' },
     context,
     method: 'POST',
     path: '/api/endpoints/{id}/services',
@@ -218,6 +228,7 @@ export const servicesApi = {
   }),
   unbindEndpointService: declare({
     name: 'unbindEndpointService',
+    client: { group: 'endpoints', method: 'unbindService' },
     context,
     method: 'DELETE',
     path: '/api/endpoints/{id}/services/{binding}',
@@ -230,6 +241,7 @@ export const servicesApi = {
   }),
   listObjects: declare({
     name: 'listObjects',
+    client: { group: 'storage', method: 'list' },
     context,
     method: 'GET',
     path: '/api/storage/{service}/objects',
@@ -243,10 +255,12 @@ export const servicesApi = {
   }),
   uploadObject: declare({
     name: 'uploadObject',
+    client: { group: 'storage', method: 'upload' },
     context,
     method: 'POST',
     path: '/api/storage/{service}/objects',
-    summary: 'Upload an object (multipart/form-data: a file part, and a key field or the file name)',
+    summary:
+      'Upload an object, streamed to the backend (multipart/form-data: a key field before the file part, or the file name; at most 5 GiB)',
     params: StorageParams,
     responses: { 201: Ok(Uploaded) },
     errors: ['not_found', 'unsupported_media_type', 'service_unavailable', 'service_busy', 'service_timeout'],
@@ -255,10 +269,11 @@ export const servicesApi = {
   }),
   getObject: declare({
     name: 'getObject',
+    client: { group: 'storage', method: 'get' },
     context,
     method: 'GET',
     path: '/api/storage/{service}/objects/*',
-    summary: 'Download an object, with its content type and length',
+    summary: 'Download an object, streamed, with its content type and length',
     params: ObjectParams,
     query: SignedQuery,
     produces: 'application/octet-stream',
@@ -269,6 +284,7 @@ export const servicesApi = {
   }),
   deleteObject: declare({
     name: 'deleteObject',
+    client: { group: 'storage', method: 'delete' },
     context,
     method: 'DELETE',
     path: '/api/storage/{service}/objects/*',

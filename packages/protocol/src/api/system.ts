@@ -61,6 +61,7 @@ const stability = 'stable' as const
 export const systemApi = {
   health: declare({
     name: 'health',
+    client: { group: 'system', method: 'health' },
     context,
     method: 'GET',
     path: '/api/health',
@@ -72,6 +73,7 @@ export const systemApi = {
   }),
   stats: declare({
     name: 'stats',
+    client: { group: 'system', method: 'stats' },
     context,
     method: 'GET',
     path: '/api/stats',
@@ -83,6 +85,7 @@ export const systemApi = {
   }),
   metrics: declare({
     name: 'metrics',
+    client: { group: 'system', method: 'metrics' },
     context,
     method: 'GET',
     path: '/metrics',
@@ -95,6 +98,7 @@ export const systemApi = {
   }),
   openApi: declare({
     name: 'openApi',
+    client: { group: 'system', method: 'openApi' },
     context,
     method: 'GET',
     path: '/api/openapi.json',

@@ -19,6 +19,7 @@ const stability = 'experimental' as const
 export const workersApi = {
   listWorkers: declare({
     name: 'listWorkers',
+    client: { group: 'workers', method: 'list' },
     context,
     method: 'GET',
     path: '/workers',
@@ -30,6 +31,7 @@ export const workersApi = {
   }),
   getWorker: declare({
     name: 'getWorker',
+    client: { group: 'workers', method: 'get' },
     context,
     method: 'GET',
     path: '/workers/{id}',
@@ -42,6 +44,7 @@ export const workersApi = {
   }),
   drainWorker: declare({
     name: 'drainWorker',
+    client: { group: 'workers', method: 'drain' },
     context,
     method: 'POST',
     path: '/workers/{id}/drain',
@@ -54,6 +57,7 @@ export const workersApi = {
   }),
   disconnectWorker: declare({
     name: 'disconnectWorker',
+    client: { group: 'workers', method: 'disconnect' },
     context,
     method: 'POST',
     path: '/workers/{id}/disconnect',
@@ -68,6 +72,7 @@ export const workersApi = {
   }),
   getWorkerHandler: declare({
     name: 'getWorkerHandler',
+    client: { group: 'workers', method: 'getHandler' },
     context,
     method: 'GET',
     path: '/workers/handlers/{endpoint}/{version}',
@@ -88,6 +93,7 @@ export const workersApi = {
   }),
   sendJobInput: declare({
     name: 'sendJobInput',
+    client: { group: 'jobs', method: 'sendInput' },
     context: 'jobs',
     method: 'POST',
     path: '/jobs/{id}/input',

@@ -11,7 +11,9 @@ for (const [name, open] of backends) {
       const db = await open(t)
       if (!db) return
       const changed: string[] = []
-      const store = new ClientStore(db, (id) => changed.push(id))
+      const store = new ClientStore(db, (id) => {
+        changed.push(id)
+      })
       const { client, accessToken } = await store.create('ci/hello', {
         description: 'CI',
         scopes: ['b', 'a:*', 'a:x'],

@@ -67,9 +67,9 @@ function toRecord(row: ClientRow): ClientRecord {
 /** The auth_clients table. Every write says what changed so caches can drop it (onChange). */
 export class ClientStore {
   private readonly db: Db
-  private readonly onChange: (clientId: string) => void
+  private readonly onChange: (clientId: string) => void | Promise<void>
 
-  constructor(db: Db, onChange: (clientId: string) => void = () => {}) {
+  constructor(db: Db, onChange: (clientId: string) => void | Promise<void> = () => {}) {
     this.db = db
     this.onChange = onChange
   }
@@ -103,7 +103,7 @@ export class ClientStore {
         })
       throw error
     }
-    this.onChange(clientId)
+    await this.onChange(clientId)
     return { client: await this.get(clientId), accessToken }
   }
 
@@ -171,7 +171,7 @@ export class ClientStore {
       params,
     )
     if (changes === 0) throw notFound(clientId)
-    this.onChange(clientId)
+    await this.onChange(clientId)
     return this.get(clientId)
   }
 
@@ -181,7 +181,7 @@ export class ClientStore {
       [disabled ? 1 : 0, Date.now(), clientId],
     )
     if (changes === 0) throw notFound(clientId)
-    this.onChange(clientId)
+    await this.onChange(clientId)
     return this.get(clientId)
   }
 
@@ -194,14 +194,14 @@ export class ClientStore {
       [hashAccessToken(accessToken), publicKeyOf(accessToken), now, now, clientId],
     )
     if (changes === 0) throw notFound(clientId)
-    this.onChange(clientId)
+    await this.onChange(clientId)
     return { client: await this.get(clientId), accessToken }
   }
 
   async delete(clientId: string): Promise<void> {
     const { changes } = await this.db.run('DELETE FROM auth_clients WHERE client_id = ?', [clientId])
     if (changes === 0) throw notFound(clientId)
-    this.onChange(clientId)
+    await this.onChange(clientId)
   }
 }
 

@@ -51,6 +51,48 @@ export class EndpointGate {
     this.cache.clear()
   }
 
+  /**
+   * The bearer's principal, for the handler threads, which cache it and decide the scopes
+   * themselves (threads/auth-cache.ts): the same cache and the same 401s as `check`.
+   */
+  async principal(
+    authorization: string | undefined,
+  ): Promise<{ ok: true; principal: Principal } | { ok: false; error: ApiError }> {
+    let bearer: string | undefined
+    try {
+      bearer = readBearer(authorization)
+    } catch (error) {
+      return { ok: false, error: error as ApiError }
+    }
+    if (bearer === undefined) return { ok: false, error: missingCredentials() }
+    const now = this.now()
+    const hit = this.cache.get(bearer)
+    if (hit && this.fresh(hit, now)) return { ok: true, principal: hit.principal }
+    try {
+      const principal = await this.authenticate(bearer, authorization, now)
+      return principal ? { ok: true, principal } : { ok: false, error: missingCredentials() }
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, error }
+      throw error
+    }
+  }
+
+  private fresh(hit: CachedPrincipal, now: number): boolean {
+    return now - hit.at < this.options.cacheMs && (hit.principal.expiresAt ?? Number.POSITIVE_INFINITY) > now
+  }
+
+  private async authenticate(bearer: string, authorization: string | undefined, now: number) {
+    const principal = await this.options.authenticate(
+      { authorization, url: '', method: 'GET', authorizedScopes: undefined },
+      false,
+    )
+    if (principal && this.options.cacheMs > 0) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear()
+      this.cache.set(bearer, { principal, at: now })
+    }
+    return principal
+  }
+
   /** Synchronous when the credential is cached (or missing or malformed), a promise otherwise. */
   check(authorization: string | undefined, required: readonly string[]): GateResult | Promise<GateResult> {
     let bearer: string | undefined
@@ -62,33 +104,23 @@ export class EndpointGate {
     if (bearer === undefined) return { ok: false, error: missingCredentials() }
     const now = this.now()
     const hit = this.cache.get(bearer)
-    if (
-      hit &&
-      now - hit.at < this.options.cacheMs &&
-      (hit.principal.expiresAt ?? Number.POSITIVE_INFINITY) > now
-    ) {
+    if (hit && this.fresh(hit, now)) {
       if (hit.required !== required) {
         hit.required = required
         hit.result = decide(hit.principal, required)
       }
       return hit.result as GateResult
     }
-    return this.options
-      .authenticate({ authorization, url: '', method: 'GET', authorizedScopes: undefined }, false)
-      .then(
-        (principal) => {
-          if (!principal) return { ok: false as const, error: missingCredentials() }
-          if (this.options.cacheMs > 0) {
-            if (this.cache.size >= CACHE_LIMIT) this.cache.clear()
-            this.cache.set(bearer, { principal, at: now })
-          }
-          return decide(principal, required)
-        },
-        (error: unknown) => {
-          if (error instanceof ApiError) return { ok: false as const, error }
-          throw error
-        },
-      )
+    return this.authenticate(bearer, authorization, now).then(
+      (principal) => {
+        if (!principal) return { ok: false as const, error: missingCredentials() }
+        return decide(principal, required)
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError) return { ok: false as const, error }
+        throw error
+      },
+    )
   }
 }
 

@@ -27,6 +27,12 @@ export interface GuardOptions {
   authenticator: Authenticator
   lookups: ScopeLookups
   rateLimiter: ClientRateLimiter
+  /**
+   * The scopes a self-signed URL of another context grants (a storage `presignedUrl` download),
+   * `'invalid'` when it is one but its signature is wrong or expired, undefined when it is not one.
+   * Asked only for requests without an Authorization header.
+   */
+  presigned?: (url: string) => readonly string[] | 'invalid' | undefined
 }
 
 const AUTHORIZED_SCOPES_HEADER = 'x-edgeforge-authorized-scopes'
@@ -46,6 +52,13 @@ export interface AuthGuard {
 export function authGuard(options: GuardOptions): AuthGuard {
   return {
     async authenticate(req, reply) {
+      const presigned = req.headers.authorization === undefined ? options.presigned?.(req.url) : undefined
+      if (presigned === 'invalid') throw new ApiError('forbidden', 'the signed URL is invalid or has expired')
+      if (presigned !== undefined) {
+        // The link is its own credential: it may read what it names, with GET or HEAD only.
+        req.principal = { clientId: 'presigned-url', scopes: presigned, via: 'signed-url', expiresAt: null }
+        return
+      }
       const principal = await options.authenticator.authenticate(
         {
           authorization: req.headers.authorization,

@@ -120,6 +120,11 @@ export class Catalog {
     return endpoints.loadEndpoint(this.ctx.db, id)
   }
 
+  /** NAME → value of its environment variables (ctx.env): for the deploy lifecycle only, never an answer. */
+  endpointEnv(id: string): Promise<Record<string, string>> {
+    return endpoints.endpointEnv(this.ctx.db, id)
+  }
+
   findEndpointByName(name: string): Promise<EndpointRecord | undefined> {
     return endpoints.findEndpointByName(this.ctx, name)
   }

@@ -48,6 +48,7 @@ export function endpointListItemDto(endpoint: EndpointSummary): EndpointListItem
     body_limit_bytes: endpoint.bodyLimitBytes,
     drain_timeout_ms: endpoint.drainTimeoutMs,
     auth: endpoint.authScopes === null ? null : { scopes: endpoint.authScopes },
+    env_set: endpoint.envNames,
     status: endpoint.status,
     running_version: endpoint.runningVersion,
     compiled_version: endpoint.compiledVersion,

@@ -36,6 +36,7 @@ import {
   checkPath,
   checkQueue,
   invalid,
+  mergeEnv,
   rejectForKind,
   requireForKind,
 } from './validate.ts'
@@ -119,6 +120,7 @@ export async function createEndpoint(ctx: CatalogContext, input: EndpointCreate)
   }
   const dependencies = checkDependencies('body.dependencies', input.dependencies ?? {})
   const requested = input.domain === undefined ? undefined : checkEndpointDomain('body.domain', input.domain)
+  const env = mergeEnv('body.env', {}, input.env ?? {})
   const id = uuidv7()
   const now = Date.now()
   await guardName(name, () =>
@@ -127,8 +129,8 @@ export async function createEndpoint(ctx: CatalogContext, input: EndpointCreate)
       await assertNameFree(tx, name)
       await tx.run(
         'INSERT INTO endpoints (id, name, kind, queue, path, method, domain, collection_id, description, code, ' +
-          'dependencies, enabled, timeout_ms, body_limit_bytes, drain_timeout_ms, auth_scopes, created_at, updated_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'dependencies, enabled, timeout_ms, body_limit_bytes, drain_timeout_ms, auth_scopes, env, created_at, updated_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [
           id,
           name,
@@ -146,6 +148,7 @@ export async function createEndpoint(ctx: CatalogContext, input: EndpointCreate)
           input.body_limit_bytes ?? ctx.defaults.bodyLimitBytes,
           input.drain_timeout_ms ?? ctx.defaults.drainTimeoutMs,
           authColumn(input.auth ?? null),
+          JSON.stringify(env),
           now,
           now,
         ],
@@ -187,6 +190,10 @@ export async function updateEndpoint(
       const collectionId = patch.collection_id === undefined ? current.collectionId : patch.collection_id
       const domain = await placement(tx, collectionId, requested, current.domain, path)
       if (name !== undefined && name !== current.name) await assertNameFree(tx, name, id)
+      const env =
+        patch.env === undefined ? undefined : mergeEnv('body.env', await endpointEnv(tx, id), patch.env)
+      if (env !== undefined)
+        await tx.run('UPDATE endpoints SET env = ? WHERE id = ?', [JSON.stringify(env), id])
       return trackRouting(tx, ctx.hooks, [id], () =>
         tx.run(
           'UPDATE endpoints SET name = ?, queue = ?, path = ?, method = ?, domain = ?, collection_id = ?, ' +
@@ -227,6 +234,16 @@ export async function deleteEndpoint(ctx: CatalogContext, id: string): Promise<v
     await tx.run('DELETE FROM endpoints WHERE id = ?', [id])
   })
   await report(ctx.hooks, [], [id])
+}
+
+/**
+ * The endpoint's environment variables with their values: what its handler gets as `ctx.env`. The
+ * deploy lifecycle is its only reader; no record or answer carries the values.
+ */
+export async function endpointEnv(q: Queryable, id: string): Promise<Record<string, string>> {
+  const row = await q.get<{ env: string }>('SELECT env FROM endpoints WHERE id = ?', [id])
+  if (!row) throw new ApiError('not_found', `no endpoint with id ${id}`)
+  return JSON.parse(row.env) as Record<string, string>
 }
 
 export async function findEndpointByName(

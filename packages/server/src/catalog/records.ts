@@ -62,6 +62,8 @@ export interface EndpointRecord {
   drainTimeoutMs: number
   /** Scopes a caller must hold (all of them); null: the endpoint is public. */
   authScopes: string[] | null
+  /** Names of its environment variables (ctx.env), sorted; the values are read only by `endpointEnv`. */
+  envNames: string[]
   createdAt: number
   /** Last change of the definition by a user; deploy state changes leave it alone. */
   updatedAt: number

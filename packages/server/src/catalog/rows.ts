@@ -58,6 +58,7 @@ interface EndpointRow {
   body_limit_bytes: number
   drain_timeout_ms: number
   auth_scopes: string | null
+  env: string
   created_at: number
   updated_at: number
   collection_base_path: string | null
@@ -74,7 +75,7 @@ export const COLLECTION_SELECT =
 const ENDPOINT_COLUMNS = [
   'e.id, e.name, e.kind, e.queue, e.path, e.method, e.domain, e.collection_id, e.description, e.dependencies',
   'e.enabled, e.status, e.running_version, e.compiled_version, e.last_error, e.resume_on_enable',
-  'e.timeout_ms, e.body_limit_bytes, e.drain_timeout_ms, e.auth_scopes, e.created_at, e.updated_at',
+  'e.timeout_ms, e.body_limit_bytes, e.drain_timeout_ms, e.auth_scopes, e.env, e.created_at, e.updated_at',
   // What routeOf needs: the collection's base path and whether the parents are enabled. The domain
   // is joined both through the collection and by host, so a loose endpoint on a host obeys it too.
   'c.base_path AS collection_base_path, c.enabled AS collection_enabled',
@@ -139,6 +140,8 @@ function toSummary(row: EndpointRow): EndpointSummary {
     bodyLimitBytes: row.body_limit_bytes,
     drainTimeoutMs: row.drain_timeout_ms,
     authScopes: row.auth_scopes === null ? null : (JSON.parse(row.auth_scopes) as string[]),
+    // The values stay in the row: records carry names only, so no record can print a secret.
+    envNames: Object.keys(JSON.parse(row.env) as Record<string, string>).sort(),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     fullPath: row.path === null ? null : joinPath(row.collection_base_path ?? '', row.path),

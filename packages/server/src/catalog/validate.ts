@@ -1,9 +1,12 @@
 import {
   ApiError,
   ENDPOINT_NAME_PATTERN,
+  ENV_NAME_PATTERN,
   HOST_PATTERN,
   HTTP_METHODS,
   type HttpMethod,
+  MAX_ENV_VALUE_BYTES,
+  MAX_ENV_VARIABLES,
   QUEUE_NAME_PATTERN,
 } from '@edgeforge/protocol'
 import { basePathProblem, joinPath, normalizeBasePath, pathTemplateProblem } from './path-template.ts'
@@ -17,6 +20,7 @@ import { basePathProblem, joinPath, normalizeBasePath, pathTemplateProblem } fro
 const HOST = new RegExp(HOST_PATTERN)
 const ENDPOINT_NAME = new RegExp(ENDPOINT_NAME_PATTERN)
 const QUEUE_NAME = new RegExp(QUEUE_NAME_PATTERN)
+const ENV_NAME = new RegExp(ENV_NAME_PATTERN)
 // npm's rules for package names: lower-case, URL-safe, optionally scoped, at most 214 characters.
 const NPM_NAME = /^(?:@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/
 // The gateway supplies the SDK itself, so `instanceof` holds between handler and gateway.
@@ -115,4 +119,38 @@ export function rejectForKind(field: string, value: unknown, kind: string, onlyF
 export function requireForKind<T>(field: string, value: T | undefined | null, kind: string): T {
   if (value === undefined || value === null) throw invalid(field, `is required for kind ${kind}`)
   return value
+}
+
+/**
+ * An endpoint's environment after `changes` (NAME → value, null removes) are merged into `current`.
+ * Problems name the variable, never its value: the value may be a secret.
+ */
+export function mergeEnv(
+  field: string,
+  current: Record<string, string>,
+  changes: Record<string, string | null>,
+): Record<string, string> {
+  const next = { ...current }
+  for (const [name, value] of Object.entries(changes)) {
+    if (!ENV_NAME.test(name))
+      throw invalid(
+        `${field}.${name}`,
+        'is not a valid variable name: letters, digits and _ (up to 128), not starting with a digit',
+      )
+    if (name.startsWith('EDGEFORGE_'))
+      throw invalid(
+        `${field}.${name}`,
+        "uses the EDGEFORGE_ prefix, which is reserved for the server's own settings",
+      )
+    if (value === null) {
+      delete next[name]
+      continue
+    }
+    if (Buffer.byteLength(value) > MAX_ENV_VALUE_BYTES)
+      throw invalid(`${field}.${name}`, `is longer than ${MAX_ENV_VALUE_BYTES} bytes`)
+    next[name] = value
+  }
+  if (Object.keys(next).length > MAX_ENV_VARIABLES)
+    throw invalid(field, `would hold more than ${MAX_ENV_VARIABLES} variables; remove some with null`)
+  return next
 }

@@ -62,3 +62,28 @@ export function keyValues(pairs: string[], flag: string): Record<string, unknown
   }
   return out
 }
+
+/**
+ * The endpoint environment a command's `--env NAME=value`, `--env NAME` (the value of NAME in this
+ * shell's environment, so a secret need not appear on the command line) and `--unset-env NAME`
+ * flags ask for: NAME → value, or null to remove it.
+ */
+export function envFlags(argv: string[], env: NodeJS.ProcessEnv): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const pair of repeatedFlag(argv, 'env')) {
+    const eq = pair.indexOf('=')
+    if (eq === 0) throw new UsageError(`--env takes NAME=value or NAME; got "${pair}"`)
+    if (eq > 0) {
+      out[pair.slice(0, eq)] = pair.slice(eq + 1)
+      continue
+    }
+    const value = env[pair]
+    if (value === undefined)
+      throw new UsageError(
+        `--env ${pair}: ${pair} is not set in this shell's environment; give --env ${pair}=value or export it`,
+      )
+    out[pair] = value
+  }
+  for (const name of repeatedFlag(argv, 'unset-env')) out[name] = null
+  return out
+}

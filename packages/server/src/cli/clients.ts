@@ -25,7 +25,7 @@ export async function clientsCommand(argv: string[]): Promise<number> {
   try {
     if (sub === 'ls' || sub === 'list') {
       const clients = []
-      for await (const client of ef.auth.listClientsAll({ prefix: flags.prefix })) clients.push(client)
+      for await (const client of ef.auth.listClients({ prefix: flags.prefix })) clients.push(client)
       if (json) console.log(JSON.stringify(clients, null, 2))
       else
         console.log(
@@ -43,7 +43,7 @@ export async function clientsCommand(argv: string[]): Promise<number> {
     }
     if (!id) throw new UsageError(`clients ${sub} needs a client id: edgeforge clients ${sub} ci/deploy`)
     if (sub === 'create') {
-      const created = await ef.auth.createClient(id, {
+      const { data: created } = await ef.auth.createClient(id, {
         scopes: repeatedFlag(argv, 'scope'),
         ...(flags.description ? { description: flags.description } : {}),
         ...(flags.expires ? { expires: flags.expires } : {}),
@@ -53,7 +53,7 @@ export async function clientsCommand(argv: string[]): Promise<number> {
       return 0
     }
     if (sub === 'reset') {
-      const reset = await ef.auth.resetClientToken(id)
+      const { data: reset } = await ef.auth.resetAccessToken(id)
       if (json) console.log(JSON.stringify(reset, null, 2))
       else console.log(`new access token of ${reset.client_id} (shown once): ${reset.access_token}`)
       return 0

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
-import { parseArgs, repeatedFlag, UsageError } from './args.ts'
+import { envFlags, parseArgs, repeatedFlag, UsageError } from './args.ts'
 import { ControlClient } from './client.ts'
 import { drainingText } from './print.ts'
 
@@ -21,6 +21,10 @@ Options:
   --dependencies <json>  npm dependencies, e.g. '{"nanoid":"^5"}'
   --service <name=svc>   bind the name the handler uses to a service, e.g. --service db=main-db
                          (repeatable; adds or replaces those bindings, others stay)
+  --env <NAME=value>     set an environment variable or secret the handler reads as ctx.env.NAME
+                         (repeatable; --env NAME takes the value of NAME from this shell, so a
+                         secret stays off the command line). Write-only: the API shows names only
+  --unset-env <NAME>     remove one (repeatable); variables not named stay as they are
   --json                 print the server's answer as JSON
 ${CLIENT_SETTINGS_HELP}
 
@@ -77,6 +81,8 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (flags.collection) body.collection_id = flags.collection
   if (flags.queue) body.queue = flags.queue
   if (dependencies) body.dependencies = dependencies
+  const env = envFlags(argv, process.env)
+  if (Object.keys(env).length) body.env = env
 
   const existing = await client.endpointNamed<EndpointDto>(name)
   let endpoint: EndpointDto
@@ -93,6 +99,8 @@ export async function deployCommand(argv: string[]): Promise<number> {
         name,
         kind: isJob ? 'job' : 'http',
         ...body,
+        // A new endpoint has nothing to remove.
+        ...(body.env ? { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== null)) } : {}),
       })
     ).data
   }

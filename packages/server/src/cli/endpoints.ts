@@ -1,5 +1,5 @@
 import { CLIENT_SETTINGS_HELP, loadClientSettings } from '../config.ts'
-import { parseArgs, UsageError } from './args.ts'
+import { envFlags, parseArgs, UsageError } from './args.ts'
 import { ControlClient } from './client.ts'
 import type { RunReport } from './deploy.ts'
 import { clip, drainingText, table } from './print.ts'
@@ -11,6 +11,10 @@ Usage:
   edgeforge endpoints stop <name>      take it out of service; requests in flight finish first
   edgeforge endpoints start <name>     serve its compiled version again (deploy compiles new code)
   edgeforge endpoints rm <name>        delete it, with its versions and its log
+  edgeforge endpoints update <name> [--env NAME=value]… [--env NAME]… [--unset-env NAME]…
+                                       change its environment variables and secrets (ctx.env);
+                                       a running endpoint swaps them in at once (with drain).
+                                       --env NAME takes the value from this shell's environment
 
 Options:
   --json           print the server's answer as JSON
@@ -36,8 +40,9 @@ export async function endpointsCommand(argv: string[]): Promise<number> {
   if (sub === 'stop' || sub === 'start' || sub === 'rm') {
     return changeEndpoint(client, sub, positionals[1], flags.json !== undefined)
   }
+  if (sub === 'update') return updateEndpoint(client, positionals[1], argv, flags.json !== undefined)
   if (sub !== 'ls' && sub !== 'list')
-    throw new UsageError(`unknown subcommand "endpoints ${sub}"; try ls, stop, start or rm`)
+    throw new UsageError(`unknown subcommand "endpoints ${sub}"; try ls, stop, start, rm or update`)
   const endpoints = await client.all<EndpointRow>('/api/endpoints')
   if (flags.json) {
     console.log(JSON.stringify(endpoints, null, 2))
@@ -79,5 +84,45 @@ async function changeEndpoint(
   if (json) console.log(JSON.stringify(report, null, 2))
   else if (action === 'stop') console.log(`stopped ${name}${drainingText(report.draining)}`)
   else console.log(`started ${name} v${report.running_version}`)
+  return 0
+}
+
+/** `endpoints update`: the environment changes, then a running endpoint starts again to swap them in. */
+async function updateEndpoint(
+  client: ControlClient,
+  name: string | undefined,
+  argv: string[],
+  json: boolean,
+): Promise<number> {
+  if (!name)
+    throw new UsageError(
+      'endpoints update needs an endpoint name: edgeforge endpoints update hello --env KEY=value',
+    )
+  const env = envFlags(argv, process.env)
+  if (Object.keys(env).length === 0)
+    throw new UsageError(
+      'endpoints update changes the environment: give --env NAME=value, --env NAME or --unset-env NAME',
+    )
+  const found = await client.endpointNamed(name)
+  if (!found) throw new UsageError(`no endpoint named "${name}"; "edgeforge endpoints ls" lists them`)
+  const updated = (
+    await client.call<EndpointRow & { id: string; env_set: string[] }>('PUT', `/api/endpoints/${found.id}`, {
+      env,
+    })
+  ).data
+  // The environment is part of a running instance: a start swaps in one made with the new values.
+  const report =
+    updated.status === 'running'
+      ? (await client.call<RunReport>('POST', `/api/endpoints/${found.id}/start`)).data
+      : undefined
+  if (json) {
+    console.log(JSON.stringify({ endpoint: updated, report }, null, 2))
+    return 0
+  }
+  const names = updated.env_set.length ? updated.env_set.join(', ') : 'none'
+  const effect = report
+    ? `swapped in v${report.running_version}${drainingText(report.draining)}`
+    : 'takes effect when it is next started or deployed'
+  console.log(`updated ${name}: env ${names}; ${effect}`)
   return 0
 }

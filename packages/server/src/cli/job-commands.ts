@@ -22,9 +22,9 @@ export async function jobCommands(argv: string[]): Promise<number> {
       if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number ≥ 1')
       const jobs = []
       // The server checks the status (400 validation_failed names the allowed ones).
-      type ListQuery = NonNullable<Parameters<typeof ef.jobs.listJobsAll>[0]>
+      type ListQuery = NonNullable<Parameters<typeof ef.jobs.list>[0]>
       const query = { queue: flags.queue, status: flags.status } as ListQuery
-      for await (const job of ef.jobs.listJobsAll(query)) {
+      for await (const job of ef.jobs.list(query)) {
         jobs.push(job)
         if (jobs.length >= limit) break
       }
@@ -49,12 +49,12 @@ export async function jobCommands(argv: string[]): Promise<number> {
     if (!id)
       throw new UsageError(`jobs ${sub} needs a job id: edgeforge jobs ${sub} <id> ("jobs ls" lists them)`)
     if (sub === 'show' || sub === 'retry' || sub === 'cancel') {
-      const job =
+      const { data: job } =
         sub === 'show'
-          ? await ef.jobs.getJob(id)
+          ? await ef.jobs.get(id)
           : sub === 'retry'
-            ? await ef.jobs.retryJob(id)
-            : await ef.jobs.cancelJob(id)
+            ? await ef.jobs.retry(id)
+            : await ef.jobs.cancel(id)
       if (json || sub === 'show') console.log(JSON.stringify(job, null, 2))
       else console.log(`${sub === 'retry' ? 'retried' : 'cancel requested for'} ${id}`)
       return 0

@@ -8,9 +8,10 @@ export const JOBS_HELP = `edgeforge jobs — the jobs of the queue and their log
 
 Usage:
 ${JOB_COMMANDS_HELP}
-  edgeforge jobs logs <id> [--follow] [--start N]
+  edgeforge jobs logs <id> [--follow] [--start N] [--json]
                         print the job's log from line N (default 0); with --follow, keep printing
-                        new lines until the job has finished, wherever it runs
+                        new lines until the job has finished, wherever it runs; --json prints
+                        one JSON object per line ({ "at", "line" }), as it comes
 
 ${CLIENT_SETTINGS_HELP}`
 
@@ -29,7 +30,8 @@ export async function jobsCommand(argv: string[]): Promise<number> {
   let start = Number(startFlag)
   for (;;) {
     const page = (await client.call<JobLogPage>('GET', `${path}/log?start=${start}&limit=10000`)).data
-    for (const line of page.lines) process.stdout.write(`${line.at} ${line.line}\n`)
+    for (const line of page.lines)
+      process.stdout.write(flags.json ? `${JSON.stringify(line)}\n` : `${line.at} ${line.line}\n`)
     start = page.next_start
     if (page.lines.length === 10_000) continue
     if (!flags.follow) return 0

@@ -88,12 +88,22 @@ async function helpOf(command: { help: string | (() => Promise<string>) }): Prom
   return typeof command.help === 'string' ? command.help : command.help()
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2)
+main(argv).then(
   (code) => {
     process.exitCode = code
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
+    if (argv.includes('--json')) {
+      // The same envelope as the API's: scripts read one shape on stderr, whatever failed.
+      const code =
+        error instanceof ControlError ? error.code : error instanceof UsageError ? 'usage' : 'internal'
+      const details = error instanceof ControlError ? error.details : undefined
+      console.error(
+        JSON.stringify({ ok: false, error: { code, message: (error as Error).message, details } }),
+      )
+      process.exitCode = error instanceof UsageError ? 2 : 1
+    } else if (error instanceof UsageError) {
       console.error(`edgeforge: ${error.message}`)
       process.exitCode = 2
     } else if (error instanceof ControlError) {

@@ -21,7 +21,7 @@ export async function queuesCommand(argv: string[]): Promise<number> {
   const json = flags.json !== undefined
   try {
     if (sub === 'ls' || sub === 'list') {
-      const queues = await ef.jobs.queueOverview()
+      const { data: queues } = await ef.queues.list()
       if (json) console.log(JSON.stringify(queues, null, 2))
       else
         console.log(
@@ -46,7 +46,11 @@ export async function queuesCommand(argv: string[]): Promise<number> {
       const name = positionals[1]
       if (!name) throw new UsageError(`queues ${sub} needs a queue name: edgeforge queues ${sub} emails`)
       // Setting a state, not toggling it: safe to repeat, so the client retries it like a PUT.
-      const settings = await ef.jobs.setQueuePaused(name, { paused: sub === 'pause' }, { retryable: true })
+      const { data: settings } = await ef.queues.setPaused(
+        name,
+        { paused: sub === 'pause' },
+        { retryable: true },
+      )
       if (json) console.log(JSON.stringify(settings, null, 2))
       else console.log(`${sub === 'pause' ? 'paused' : 'resumed'} ${name}`)
       return 0

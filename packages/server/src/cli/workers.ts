@@ -10,6 +10,7 @@ Usage:
   edgeforge workers ls [--json]        id, queues, concurrency, running jobs, connected since, last seen
   edgeforge workers drain <id>         finish running jobs, take no new ones
   edgeforge workers disconnect <id>    close its socket (its jobs keep their leases until they lapse)
+  --json                               print the server's answer as JSON
 
 Lists the agents connected to the gateway process the URL reaches.
 ${CLIENT_SETTINGS_HELP}`
@@ -42,8 +43,9 @@ export async function workersCommand(argv: string[]): Promise<number> {
   }
   if (action === 'drain' || action === 'disconnect') {
     if (!id) throw new UsageError(`workers ${action} needs a worker id: edgeforge workers ${action} <id>`)
-    await client.call('POST', `/workers/${encodeURIComponent(id)}/${action}`)
-    console.log(action === 'drain' ? `worker ${id} is draining` : `worker ${id} disconnected`)
+    const { data } = await client.call('POST', `/workers/${encodeURIComponent(id)}/${action}`)
+    if (flags.json) console.log(JSON.stringify(data, null, 2))
+    else console.log(action === 'drain' ? `worker ${id} is draining` : `worker ${id} disconnected`)
     return 0
   }
   throw new UsageError(`unknown workers action "${action}"; use ls, drain or disconnect`)

@@ -4,6 +4,7 @@ export type {
   CompileReport,
   EndpointStatus,
   JobHandlerPort,
+  JobVersion,
   LifecycleEndpoint,
   RunReport,
 } from './ports.ts'

@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto'
 import { ApiError } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
 import type { CompileResult, Compiler, Diagnostic } from '../compiler/index.ts'
-import type { HandlerVersion, Route, VersionServices } from '../gateway/index.ts'
+import type { Route } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Db } from '../store/index.ts'
@@ -16,7 +16,7 @@ import type {
   LifecycleEndpoint,
   RunReport,
 } from './ports.ts'
-import { type AnyVersion, instantiateVersion } from './version.ts'
+import type { AnyVersion } from './version.ts'
 import { VersionStore } from './versions.ts'
 
 export interface LifecycleDeps {
@@ -33,8 +33,6 @@ export interface LifecycleDeps {
    * stop, swap, re-route, removal); they call `reconcile` with its id. Absent with one process.
    */
   announce?: (endpointId: string) => void
-  /** The `ctx.database()`… of a version with these bindings; absent, handlers have no services. */
-  services?: (endpointId: string, version: number, bindings: Record<string, string>) => VersionServices
 }
 
 /**
@@ -135,10 +133,11 @@ export class Lifecycle {
         return
       }
       const wanted = endpoint.status === 'running' ? endpoint.runningVersion : null
-      const local = this.placement.versionOf(endpoint)
+      const current = this.placement.currentOf(endpoint)
+      const local = current?.version
       if (wanted === null) {
         if (local !== undefined) await this.placement.remove(endpoint)
-      } else if (local === wanted) {
+      } else if (local === wanted && current?.bindingKey === setupKey(endpoint)) {
         await this.placement.follow(endpoint)
       } else {
         await this.placement.install(endpoint, await this.loadStored(endpoint, wanted))
@@ -271,12 +270,12 @@ export class Lifecycle {
       )
     }
     const current = this.placement.currentOf(endpoint)
-    // Same version with the same bindings: nothing to swap. Changed bindings swap in a fresh
-    // instance of the version, so requests in flight finish with the bindings they started with.
+    // Same version with the same bindings and environment: nothing to swap. Changed ones swap in
+    // a fresh instance of the version, so requests in flight finish with what they started with.
     if (
       endpoint.status === 'running' &&
       current?.version === target &&
-      current.bindingKey === bindingKey(endpoint.services)
+      current.bindingKey === setupKey(endpoint)
     ) {
       // A start that succeeds leaves no error behind, even when it had nothing to do.
       await this.deps.catalog.setState(id, { lastError: null })
@@ -290,7 +289,7 @@ export class Lifecycle {
     }
     const prepared = this.prepared.get(id)
     const version =
-      prepared?.version === target && prepared.bindingKey === bindingKey(endpoint.services)
+      prepared?.version === target && prepared.bindingKey === setupKey(endpoint)
         ? prepared
         : await this.loadStored(endpoint, target)
     const report = await this.placement.install(endpoint, version)
@@ -332,9 +331,8 @@ export class Lifecycle {
   }
 
   /**
-   * An HTTP version is its artifact: the handler threads evaluate it, so `check` has one of them
-   * load it once (a module that throws at top level fails its compile). A job version is still
-   * evaluated here, on the main thread.
+   * A version is its artifact: the handler threads (HTTP) or the job threads (jobs) evaluate it,
+   * so `check` has one of them load it once (a module that throws at top level fails its compile).
    */
   private async instantiate(
     endpoint: LifecycleEndpoint,
@@ -343,29 +341,20 @@ export class Lifecycle {
     sourceMap: string,
     check: boolean,
   ): Promise<AnyVersion> {
-    if (endpoint.kind === 'job') {
-      const version = instantiateVersion(
-        endpoint,
-        versionNumber,
-        bundle,
-        sourceMap,
-        this.deps.endpointLogs,
-      ) as HandlerVersion<JobFunction>
-      version.services = this.deps.services?.(endpoint.id, versionNumber, endpoint.services)
-      version.bindingKey = bindingKey(endpoint.services)
-      return version
-    }
     const version: HttpVersion = {
       endpointId: endpoint.id,
       endpointName: endpoint.name,
       version: versionNumber,
       bundle,
       sourceMap,
-      // The handler threads build the version's ctx.database()… from these, over the call channel.
+      // The threads build the version's ctx.database()… from these, over their call channel.
       bindings: endpoint.services,
-      bindingKey: bindingKey(endpoint.services),
+      env: endpoint.env,
+      bindingKey: setupKey(endpoint),
     }
-    if (check) await this.deps.gateway.validate(version)
+    if (!check) return version
+    if (endpoint.kind === 'job') await this.deps.jobs?.validate(version)
+    else await this.deps.gateway.validate(version)
     return version
   }
 
@@ -414,7 +403,16 @@ function formatDiagnostics(name: string, diagnostics: Diagnostic[]): string {
   return `${where}${first.code ? `${first.code} ` : ''}${first.message}${more}`
 }
 
-/** Bindings in a canonical order, to tell whether a version was made with these. */
-function bindingKey(bindings: Record<string, string>): string {
-  return JSON.stringify(Object.entries(bindings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+/**
+ * What an instance of a version was made with — its bindings in a canonical order and a digest of
+ * its environment (the values are secrets: the key, which is compared and kept, holds none) — to
+ * tell whether a served instance matches the endpoint's record.
+ */
+function setupKey(endpoint: Pick<LifecycleEndpoint, 'services' | 'env'>): string {
+  const sorted = (record: Record<string, string>) =>
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const bindings = JSON.stringify(sorted(endpoint.services))
+  const env = sorted(endpoint.env)
+  if (env.length === 0) return bindings
+  return `${bindings} env:${createHash('sha256').update(JSON.stringify(env)).digest('base64url')}`
 }

@@ -43,6 +43,7 @@ function context(): sdk.Context {
   return {
     requestId: 'req-1',
     signal: new AbortController().signal,
+    env: {},
     log,
     jobs: { enqueue: () => Promise.reject(new Error('no queue in this test')) },
     ...NO_SERVICES_STUB,

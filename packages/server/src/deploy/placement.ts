@@ -1,7 +1,6 @@
 import { ApiError } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
-import type { DrainReport, HandlerVersion, Route } from '../gateway/index.ts'
-import type { GatewayPort, HttpVersion, JobHandlerPort, LifecycleEndpoint } from './ports.ts'
+import type { DrainReport, Route } from '../gateway/index.ts'
+import type { GatewayPort, JobHandlerPort, LifecycleEndpoint } from './ports.ts'
 import type { AnyVersion } from './version.ts'
 
 /**
@@ -29,11 +28,6 @@ export class Placement {
     return [...this.gateway.ids(), ...(this.jobs?.installed() ?? [])]
   }
 
-  /** The version served here (or running jobs) for the endpoint; undefined when none. */
-  versionOf(endpoint: LifecycleEndpoint): number | undefined {
-    return this.currentOf(endpoint)?.version
-  }
-
   /** The version serving the endpoint here, if any. */
   currentOf(endpoint: LifecycleEndpoint): { version: number; bindingKey: string } | undefined {
     return endpoint.kind === 'http' ? this.gateway.get(endpoint.id) : this.jobs?.current(endpoint.id)
@@ -52,14 +46,13 @@ export class Placement {
         )
       if (!endpoint.active) throw disabled(endpoint)
       const swapped = this.jobs.current(endpoint.id) !== undefined
-      // A job version is a loaded entry point: the lifecycle instantiated it by the endpoint's kind.
-      const draining = this.jobs.install(endpoint, version as HandlerVersion<JobFunction>)
+      const draining = this.jobs.install(endpoint, version)
       return { swapped, draining }
     }
     const route = await this.routeOf(endpoint.id)
     if (!route) throw disabled(endpoint)
     this.assertRouteFree(endpoint.id, route)
-    return this.gateway.install(endpoint.id, route, endpoint.limits, version as HttpVersion)
+    return this.gateway.install(endpoint.id, route, endpoint.limits, version)
   }
 
   /** Takes the endpoint out of service; what was in flight drains. */

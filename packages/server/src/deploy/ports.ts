@@ -4,9 +4,8 @@
  * version.ts and routes.ts need not import the lifecycle (which imports them).
  */
 import type { EndpointStatus } from '@edgeforge/protocol'
-import type { JobFunction } from '@edgeforge/sdk'
 import type { Diagnostic } from '../compiler/index.ts'
-import type { DrainReport, EndpointLimits, HandlerVersion, Route, SwapResult } from '../gateway/index.ts'
+import type { DrainReport, EndpointLimits, Route, SwapResult } from '../gateway/index.ts'
 
 export type { EndpointStatus }
 
@@ -28,6 +27,8 @@ export interface LifecycleEndpoint {
   limits: EndpointLimits
   /** Service bindings: the name a handler uses → the service's name. */
   services: Record<string, string>
+  /** Its environment variables and secrets (NAME → value): the handler's ctx.env. Never logged. */
+  env: Record<string, string>
 }
 
 /** The catalog as the lifecycle needs it; main adapts the real catalog to this. */
@@ -60,8 +61,17 @@ export interface HttpVersion {
   sourceMap: string
   /** The endpoint's service bindings (the name a handler uses → the service) it was loaded with. */
   bindings: Record<string, string>
+  /** The endpoint's environment (ctx.env) this instance was made with. */
+  env: Record<string, string>
+  /** Tells bindings and environment apart from another instance's (see lifecycle.ts `setupKey`). */
   bindingKey: string
 }
+
+/**
+ * A job endpoint's version as the main thread holds it: the same artifact as an HTTP version's.
+ * The job threads load it (jobs/local/job-thread.ts).
+ */
+export type JobVersion = HttpVersion
 
 /** Where HTTP versions are served: the handler threads' supervisor. */
 export interface GatewayPort {
@@ -80,14 +90,16 @@ export interface GatewayPort {
   drainingOf(endpointId: string): Promise<DrainReport[]>
 }
 
-/** Where loaded job handlers go; the job runtime fills this in. */
+/** Where job versions go; the job runtime fills this in. */
 export interface JobHandlerPort {
-  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[]
+  /** Loads the version once in a job thread and drops it; throws with why it cannot load. */
+  validate(version: JobVersion): Promise<void>
+  install(endpoint: LifecycleEndpoint, version: JobVersion): DrainReport[]
   remove(endpointId: string): DrainReport[]
   drainingOf(endpointId: string): DrainReport[]
   /** The queue an installed job endpoint serves; undefined when it is not installed. */
   queueOf(endpointId: string): string | undefined
-  current(endpointId: string): HandlerVersion<JobFunction> | undefined
+  current(endpointId: string): JobVersion | undefined
   /** The ids of the job endpoints installed here. */
   installed(): Iterable<string>
 }

@@ -5,13 +5,13 @@ import { mapStack } from '../compiler/stack.ts'
 import { HandlerVersion, requestScope } from '../gateway/index.ts'
 import { type EndpointLogEntry, type EndpointLogs, formatLogLine } from '../observability/endpoint-logs.ts'
 import { loadBundle } from './load.ts'
-import type { HttpVersion, LifecycleEndpoint } from './ports.ts'
+import type { HttpVersion, JobVersion, LifecycleEndpoint } from './ports.ts'
 
 /**
- * A version the lifecycle holds: an HTTP endpoint's artifact (the handler threads evaluate it), or
- * a job handler's loaded entry point (job handlers still run on the main thread).
+ * A version the lifecycle holds: always the artifact, never evaluated code. The handler threads
+ * evaluate an HTTP endpoint's, the job threads a job endpoint's.
  */
-export type AnyVersion = HttpVersion | HandlerVersion<JobFunction>
+export type AnyVersion = HttpVersion | JobVersion
 
 /** Evaluates a bundle into a handler version; throws with a readable message when it cannot. */
 export function instantiateVersion(

@@ -245,7 +245,12 @@ export class Dispatcher implements ExchangeHost {
         'error',
         `request timed out after ${timeoutMs} ms (504)`,
       )
-      this.finishWithError(exchange, 504, 'timeout', `the handler did not answer within ${timeoutMs} ms`)
+      this.finishWithError(
+        exchange,
+        504,
+        'handler_timeout',
+        `the handler did not answer within ${timeoutMs} ms`,
+      )
     }
     if (this.pending.size === 0 && this.sweeper) {
       clearInterval(this.sweeper)

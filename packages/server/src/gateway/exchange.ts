@@ -90,6 +90,10 @@ export class Exchange implements Context {
     return this.logger
   }
 
+  get env(): Readonly<Record<string, string>> {
+    return this.version.env
+  }
+
   get jobs(): JobsClient {
     return this.host.jobs
   }

@@ -16,6 +16,8 @@ export interface EndpointLimits {
   authScopes?: readonly string[] | null
 }
 
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({})
+
 // Any entry point: `never[]` parameters accept every function type without `any`.
 type AnyFunction = (...args: never[]) => unknown
 
@@ -52,7 +54,12 @@ export class HandlerVersion<F extends AnyFunction = HandlerFunction> {
   series: RequestSeries | undefined
   /** `ctx.database()`… for this version: its endpoint's service bindings when it was loaded. */
   services: VersionServices | undefined = undefined
-  /** Which bindings `services` was made with (the lifecycle compares it to swap on a rebinding). */
+  /** The endpoint's environment (ctx.env) when it was loaded: frozen, and this version's alone. */
+  env: Readonly<Record<string, string>> = NO_ENV
+  /**
+   * Which bindings and environment it was made with (the lifecycle compares it to swap in a fresh
+   * instance when either changed).
+   */
   bindingKey = '[]'
   readonly drained: Promise<void>
   private resolveDrained!: () => void

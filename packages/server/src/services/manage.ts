@@ -4,7 +4,7 @@ import { checkFields, type FieldProblem, mergeFields, resolveConfig } from './fi
 import type { KindEnvironment } from './kind.ts'
 import { KINDS, kindOf } from './kinds.ts'
 import type { ServiceRecord, ServiceStore } from './records.ts'
-import type { ServiceRuntime } from './runtime.ts'
+import { fingerprint, type ServiceRuntime } from './runtime.ts'
 import { ActiveService } from './service.ts'
 
 /** What the service manager needs to know about endpoints (the catalog, adapted in main.ts). */
@@ -28,6 +28,9 @@ export class ServiceManager {
   private readonly env: KindEnvironment
   private readonly endpoints: EndpointLookup
   private readonly logger: Logger
+  private readonly announce: (serviceId: string) => void
+  /** Reconciles run one at a time, in the order the notices came. */
+  private reconciling: Promise<void> = Promise.resolve()
 
   constructor(deps: {
     store: ServiceStore
@@ -35,12 +38,65 @@ export class ServiceManager {
     env: KindEnvironment
     endpoints: EndpointLookup
     logger: Logger
+    /** Tells the other gateway processes on the same database that a service changed (sync.ts); absent with one process. */
+    announce?: (serviceId: string) => void
   }) {
     this.store = deps.store
     this.runtime = deps.runtime
     this.env = deps.env
     this.endpoints = deps.endpoints
     this.logger = deps.logger
+    this.announce = deps.announce ?? (() => {})
+  }
+
+  /**
+   * Makes this process's actor for one service match its stored record: started when it is
+   * enabled and not running here, restarted when its name, config or secrets changed, stopped
+   * (after draining) when it is disabled or deleted. What another process's change runs here.
+   */
+  reconcile(id: string): Promise<void> {
+    const next = this.reconciling.then(() => this.reconcileOne(id, undefined))
+    this.reconciling = next.catch(() => {})
+    return next
+  }
+
+  /** `reconcile` for every stored service; actors whose record is gone are stopped. */
+  reconcileAll(): Promise<void> {
+    const next = this.reconciling.then(async () => {
+      const records = await this.store.list()
+      const ids = new Set(records.map((r) => r.id))
+      for (const running of this.runtime.list())
+        if (!ids.has(running.id)) await this.runtime.deactivate(running.name)
+      for (const record of records) await this.reconcileOne(record.id, record)
+    })
+    this.reconciling = next.catch(() => {})
+    return next
+  }
+
+  private async reconcileOne(id: string, known: ServiceRecord | undefined): Promise<void> {
+    const record = known ?? (await this.store.get(id))
+    const running = this.runtime.list().find((s) => s.id === id)
+    if (!record?.enabled) {
+      if (running) {
+        await this.runtime.deactivate(running.name)
+        this.logger.info({ service: running.name }, 'service deactivated by another process')
+      }
+      return
+    }
+    if (running?.fingerprint === fingerprint(record)) return
+    if (running && running.name !== record.name) await this.runtime.deactivate(running.name)
+    try {
+      this.runtime.activate(record)
+      this.logger.info(
+        { service: record.name, type: record.type },
+        'service (re)activated by another process',
+      )
+    } catch (error) {
+      this.logger.error(
+        { service: record.name, err: (error as Error).message },
+        'service could not be activated',
+      )
+    }
   }
 
   /** Activates every enabled service; one that cannot start is logged and left inactive. */
@@ -80,6 +136,7 @@ export class ServiceManager {
       enabled: input.enabled ?? true,
     })
     if (record.enabled) this.activateRecord(record)
+    this.announce(record.id)
     return this.dto(record)
   }
 
@@ -99,6 +156,7 @@ export class ServiceManager {
     // A changed config takes effect at once: the new actor takes new calls, the old one drains.
     if (enabled) this.activateRecord(updated)
     else await this.runtime.deactivate(name)
+    this.announce(updated.id)
     return this.dto(updated)
   }
 
@@ -114,12 +172,14 @@ export class ServiceManager {
       )
     await this.runtime.deactivate(record.name)
     await this.store.delete(record.id)
+    this.announce(record.id)
   }
 
   async activate(id: string): Promise<Service & { message: string }> {
     const record = await this.record(id)
     const updated = record.enabled ? record : await this.store.update({ ...record, enabled: true })
     this.activateRecord(updated)
+    this.announce(updated.id)
     return { ...this.dto(updated), message: `service ${record.name} is active` }
   }
 
@@ -127,6 +187,8 @@ export class ServiceManager {
   async deactivate(id: string): Promise<Service & { message: string }> {
     const record = await this.record(id)
     const updated = record.enabled ? await this.store.update({ ...record, enabled: false }) : record
+    // Announced before this process's drain, so the others drain at the same time.
+    this.announce(updated.id)
     await this.runtime.deactivate(record.name)
     return { ...this.dto(updated), message: `service ${record.name} is deactivated` }
   }

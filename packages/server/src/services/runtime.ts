@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { ActorObserver, ActorStatus } from './actor.ts'
 import type { CallTarget, ServiceCaller } from './caller.ts'
 import { recordsOp } from './collections.ts'
@@ -51,7 +52,7 @@ export class ServiceRuntime implements ServiceCaller {
     const kind: ServiceKind = kindOf(definition.type)
     const config = resolveConfig(kind, definition.config, definition.secrets)
     const service = new ActiveService(
-      definition,
+      { id: definition.id, name: definition.name, fingerprint: fingerprint(definition) },
       kind,
       config,
       this.env,
@@ -97,4 +98,23 @@ export class ServiceRuntime implements ServiceCaller {
     this.active.clear()
     await Promise.all(all.map((service) => service.deactivate().catch(() => {})))
   }
+}
+
+/** A digest of what an actor is started from, so two processes can tell whether theirs match without comparing secrets in the clear. */
+export function fingerprint(definition: ServiceDefinition): string {
+  const sorted = (fields: Readonly<Record<string, unknown>>) =>
+    Object.keys(fields)
+      .sort()
+      .map((key) => [key, fields[key]])
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        definition.id,
+        definition.name,
+        definition.type,
+        sorted(definition.config),
+        sorted(definition.secrets),
+      ]),
+    )
+    .digest('hex')
 }

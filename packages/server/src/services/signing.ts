@@ -32,6 +32,30 @@ export class UrlSigner {
     return expected.length === given.length && timingSafeEqual(expected, given)
   }
 
+  /**
+   * What a request URL proves when it is one of these signed downloads: the service it may read,
+   * `'invalid'` for a download URL whose signature is wrong or expired, undefined for any other URL.
+   * The auth guard calls it so a signed link works without credentials (it is the credential).
+   */
+  check(url: string, now = Date.now()): { service: string } | 'invalid' | undefined {
+    const query = url.indexOf('?')
+    if (query < 0) return undefined
+    const search = new URLSearchParams(url.slice(query + 1))
+    const signature = search.get('signature')
+    if (signature === null) return undefined
+    const match = /^\/api\/storage\/([^/]+)\/objects\/(.+)$/.exec(url.slice(0, query))
+    if (!match) return undefined
+    let service: string
+    let key: string
+    try {
+      service = decodeURIComponent(match[1])
+      key = match[2].split('/').map(decodeURIComponent).join('/')
+    } catch {
+      return 'invalid'
+    }
+    return this.verify(service, key, Number(search.get('expires')), signature, now) ? { service } : 'invalid'
+  }
+
   private mac(service: string, key: string, expires: number): string {
     return createHmac('sha256', this.secret).update(`${service}\n${key}\n${expires}`).digest('base64url')
   }

@@ -5,12 +5,10 @@
  * supervisor's bookkeeping, so a replacement starts from `workerData.endpoints`.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { CallerAuth, EnqueuedJob, HandlerFunction, JobsClient } from '@edgeforge/sdk'
-import { HandlerError, ServiceError } from '@edgeforge/sdk'
+import type { EnqueuedJob, HandlerFunction, JobsClient } from '@edgeforge/sdk'
 import { instantiateVersion } from '../deploy/version.ts'
 import {
   Dispatcher,
-  type EndpointGuard,
   GatewayListener,
   HandlerRegistry,
   type HandlerVersion,
@@ -19,16 +17,10 @@ import {
 import { EndpointSeries } from '../observability/series.ts'
 import type { ServiceCaller } from '../services/caller.ts'
 import { BoundServices } from '../services/clients.ts'
+import { type PrincipalAnswer, ThreadAuthCache } from './auth-cache.ts'
 import { LivenessWriter } from './liveness.ts'
-import type {
-  Command,
-  Event,
-  ServedEndpoint,
-  ThreadInit,
-  ThreadStats,
-  VersionArtifact,
-  WireError,
-} from './protocol.ts'
+import type { Command, Event, ServedEndpoint, ThreadInit, ThreadStats, VersionArtifact } from './protocol.ts'
+import { describeServiceError, fromWire } from './wire.ts'
 
 const HEARTBEAT_MS = 50
 
@@ -69,22 +61,6 @@ function callMain(method: string, args: unknown[]): Promise<unknown> {
     send({ type: 'call', id, method, args })
   })
 }
-function fromWire(error: WireError): Error {
-  if (error.kind === 'handler' && error.status !== undefined && error.code !== undefined)
-    return new HandlerError(error.status, error.code, error.message, {
-      retryAfterSeconds: error.retryAfterSeconds,
-    })
-  if (error.kind === 'service')
-    return new ServiceError(error.service ?? '', error.code ?? 'operation_failed', error.message)
-  return new Error(error.message)
-}
-/** As main.ts words it: the code, the message, and the backend's reason. */
-function describeServiceError(error: unknown): string {
-  const err = error as { code?: unknown; message?: unknown; cause?: unknown }
-  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
-  return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
-}
-
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
@@ -93,18 +69,11 @@ const jobs: JobsClient = {
     callMain('jobs.enqueue', [queue, payload, options ?? {}]) as Promise<EnqueuedJob>,
 }
 
-type WireVerdict =
-  | { ok: true; auth: CallerAuth }
-  | { ok: false; status: number; body: { error: { code: string; message: string } } }
-/** A protected endpoint's caller is checked by the main thread, where the clients are. */
-const guard: EndpointGuard = {
-  check: async (authorization, required) => {
-    const verdict = (await callMain('auth.check', [authorization, required])) as WireVerdict
-    if (verdict.ok) return verdict
-    const { status, body } = verdict
-    return { ok: false, error: { status, toBody: () => body } }
-  },
-}
+/** A protected endpoint's caller: asked of the main thread, where the clients are, and cached here. */
+const guard = new ThreadAuthCache({
+  ask: (authorization) => callMain('auth.principal', [authorization]) as Promise<PrincipalAnswer>,
+  ttlMs: init.authCacheMs,
+})
 
 const series = new Map<string, EndpointSeries>()
 const liveness = new LivenessWriter(init.liveness)
@@ -152,6 +121,7 @@ function install(endpoint: ServedEndpoint) {
   const version = load(endpoint.artifact)
   version.watchSlot = endpoint.slot
   version.bindingKey = endpoint.artifact.bindingKey
+  version.env = Object.freeze({ ...endpoint.env })
   const { endpointId, version: versionNumber } = endpoint.artifact
   // ctx.database()… of this version: every operation is one call into the main thread's services.
   version.services = new BoundServices(
@@ -213,6 +183,9 @@ async function run(command: Command): Promise<unknown> {
     case 'update':
       registry.update(command.endpointId, command.route, command.limits)
       publish()
+      return undefined
+    case 'auth-forget':
+      guard.forget()
       return undefined
     case 'quarantine': {
       const slot = registry.get(command.endpointId)

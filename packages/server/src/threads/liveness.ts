@@ -90,3 +90,9 @@ export function judge(
     return { reason: `the thread did not turn for ${Math.round(silentFor)} ms`, slot: undefined }
   return undefined
 }
+
+/** The endpoint slot whose handler is inside a synchronous call right now, if one is. */
+export function callingSlot(buffer: SharedArrayBuffer): number | undefined {
+  const cells = new Float64Array(buffer)
+  return cells[CALL_DEADLINE] !== 0 ? cells[CALL_SLOT] : undefined
+}

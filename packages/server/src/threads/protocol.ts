@@ -19,7 +19,7 @@ export interface ServedEndpoint {
   route: Route
   limits: EndpointLimits
   artifact: VersionArtifact
-  /** Per-endpoint environment (secrets included), handed to the handler as `ctx.env`. */
+  /** Per-endpoint environment (secrets included), handed to the handler as `ctx.env`; the artifact's. */
   env: Record<string, string>
   /** Answered 503 `endpoint_quarantined` instead of being run. */
   quarantined: boolean
@@ -35,6 +35,8 @@ export interface ThreadInit {
   liveness: SharedArrayBuffer
   /** What a replacement thread serves from its first connection on. */
   endpoints: ServedEndpoint[]
+  /** How long the thread reuses a protected endpoint's caller (threads/auth-cache.ts). */
+  authCacheMs: number
   /** Listen on `gatewayPort` at once (a replacement); otherwise wait for a `listen` command. */
   listen: boolean
 }
@@ -48,6 +50,8 @@ export type Command =
   | { type: 'validate'; id: number; artifact: VersionArtifact }
   | { type: 'draining'; id: number; endpointId: string }
   | { type: 'stats'; id: number }
+  /** A client changed: drop the cached callers of protected endpoints. */
+  | { type: 'auth-forget'; id: number }
   | { type: 'listen'; id: number; port: number }
   | { type: 'close'; id: number; drainMs: number }
   | { type: 'result'; id: number; ok: true; value: unknown }

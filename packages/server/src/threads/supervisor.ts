@@ -1,13 +1,13 @@
-import { isHandlerError, isServiceError } from '@edgeforge/sdk'
 import { Counter, Gauge } from 'prom-client'
 import type { DrainReport, EndpointLimits, Route, SwapResult } from '../gateway/index.ts'
 import type { EndpointLogs } from '../observability/endpoint-logs.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { judge, newLivenessBuffer } from './liveness.ts'
-import type { Event, ServedEndpoint, ThreadStats, VersionArtifact, WireError } from './protocol.ts'
+import type { Event, ServedEndpoint, ThreadStats, VersionArtifact } from './protocol.ts'
 import { Strikes } from './strikes.ts'
 import { GONE, HandlerThread } from './thread.ts'
+import { toWire } from './wire.ts'
 
 /** How often the watchdog reads every thread's liveness cells. */
 const WATCH_MS = 50
@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   gatewayHost: string
   headersTimeoutMs: number
   requestTimeoutMs: number
+  /** How long a thread reuses a protected endpoint's caller before asking again. */
+  authCacheMs: number
   heapLimitMb: number
   /** How far past a request's timeout a thread may be stuck before it is stopped. */
   stuckGraceMs: number
@@ -170,7 +172,7 @@ export class ThreadSupervisor {
       route,
       limits,
       artifact,
-      env: previous?.env ?? {},
+      env: artifact.env,
       quarantined: false,
     }
     const replies = await this.broadcast<SwapResult>({ type: 'install', endpoint })
@@ -198,6 +200,11 @@ export class ThreadSupervisor {
     if (!served) return
     served.quarantined = true
     await this.broadcast({ type: 'quarantine', endpointId })
+  }
+
+  /** Drops every thread's cached callers of protected endpoints; resolves once all answered. */
+  async forgetCredentials(): Promise<void> {
+    await this.broadcast({ type: 'auth-forget' }, STATS_WAIT_MS)
   }
 
   async drainingOf(endpointId: string): Promise<DrainReport[]> {
@@ -261,6 +268,7 @@ export class ThreadSupervisor {
       gatewayHost: this.options.gatewayHost,
       headersTimeoutMs: this.options.headersTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      authCacheMs: this.options.authCacheMs,
       liveness: newLivenessBuffer(),
       endpoints: [...this.served.values()],
     }
@@ -380,24 +388,6 @@ export class ThreadSupervisor {
 function culprit(buffer: SharedArrayBuffer): number {
   const cells = new Float64Array(buffer)
   return cells[1] !== 0 ? cells[2] : cells[4]
-}
-
-function toWire(error: unknown): WireError {
-  // HandlerErrors (a rate limit, service_unavailable) and ServiceErrors are meant for the handler;
-  // anything else stays in the main thread's log and the handler sees a plain failure.
-  if (isHandlerError(error)) {
-    const wire: WireError = {
-      kind: 'handler',
-      status: error.status,
-      code: error.code,
-      message: error.message,
-    }
-    if (typeof error.retryAfterSeconds === 'number') wire.retryAfterSeconds = error.retryAfterSeconds
-    return wire
-  }
-  if (isServiceError(error))
-    return { kind: 'service', service: error.service, code: error.code, message: error.message }
-  return { message: 'the call failed inside the gateway' }
 }
 
 /** One report per old version, its in-flight requests summed over the threads. */

@@ -18,6 +18,25 @@ export class JobAbortError extends Error {
   }
 }
 
+const RELEASE = Symbol.for('edgeforge.JobReleased')
+
+/**
+ * Thrown by `execute` when a job did not fail but could not run to its end here (its job thread
+ * was stopped for another job's code): it goes back to the queue without using up an attempt.
+ */
+export class JobReleasedError extends Error {
+  readonly [RELEASE] = true
+
+  constructor(message: string) {
+    super(message)
+    this.name = 'JobReleasedError'
+  }
+}
+
+function isReleased(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[RELEASE] === true
+}
+
 /** What the runner hands the code that runs a job. */
 export interface RunnerJobContext {
   /** Aborted on cancel, lease loss and shutdown; the reason is a JobAbortError. */
@@ -54,6 +73,11 @@ export interface RunnerOptions {
    * not be reached (that goes to onError, and the outcome is unknown). `runMs` is the handler's.
    */
   onSettled?: (settled: SettledJob) => void
+  /**
+   * Called when the runner aborts a running job (before its signal is aborted): how a job that
+   * runs elsewhere (a job thread) hears of it without the runner making a signal per job.
+   */
+  onAbort?: (job: Job, cause: AbortCause) => void
   /** Store errors the runner survives (it retries at the next poll). Default: console.error. */
   onError?: (error: unknown) => void
 }
@@ -181,16 +205,17 @@ export function createRunner(options: RunnerOptions) {
   function abort(entry: JobRun, cause: AbortCause): void {
     if (entry.cause) return
     entry.cause = cause
+    options.onAbort?.(entry.job, cause)
     entry.controller?.abort(new JobAbortError(cause))
   }
 
   async function report(entry: JobRun, ok: boolean, value: unknown, runMs: number): Promise<void> {
     const { job, cause } = entry
     let outcome: FinishOutcome | null
+    const release = cause === 'shutdown' || (!ok && cause === null && isReleased(value))
     // Once we aborted the signal, a return is not proof the work was done.
     if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
-    else if (cause === 'shutdown')
-      outcome = await engine.release({ id: job.id, owner, attempt: job.attempts })
+    else if (release) outcome = await engine.release({ id: job.id, owner, attempt: job.attempts })
     else if (ok && cause === null)
       outcome = await completeLater({
         id: job.id,
@@ -208,7 +233,7 @@ export function createRunner(options: RunnerOptions) {
       })
     }
     if (outcome === null) return
-    const released = cause === 'shutdown'
+    const released = release
     if (!outcome.ok) stats.leaseLost += 1
     else if (outcome.status === 'succeeded') stats.succeeded += 1
     else if (!released) stats.failed += 1

@@ -1,21 +1,21 @@
-import { ApiError, JobInputQueue } from '@edgeforge/protocol'
-import { HandlerError, type JobContext, type JobFunction, type JobsClient } from '@edgeforge/sdk'
-import type { JobHandlerPort, LifecycleEndpoint } from '../../deploy/index.ts'
-import {
-  type DrainReport,
-  HandlerRegistry,
-  type HandlerVersion,
-  requestScope,
-  serviceMethods,
-} from '../../gateway/index.ts'
-import { type EndpointLogs, formatLogLine } from '../../observability/endpoint-logs.ts'
+import { ApiError } from '@edgeforge/protocol'
+import { HandlerError, type JobsClient } from '@edgeforge/sdk'
+import type { JobHandlerPort, JobVersion, LifecycleEndpoint } from '../../deploy/index.ts'
+import { type DrainReport, HandlerRegistry, HandlerVersion } from '../../gateway/index.ts'
+import type { EndpointLogs } from '../../observability/endpoint-logs.ts'
 import type { Logger } from '../../observability/logger.ts'
 import type { Db } from '../../store/index.ts'
 import { type CronScheduler, createCronScheduler } from '../engine/cron.ts'
 import { createQueueEngine, type QueueEngine } from '../engine/engine.ts'
-import { withoutServerFrames } from '../errors.ts'
 import type { Job, JobStatus } from '../types.ts'
-import { createRunner, type Runner, type RunnerJobContext, type SettledJob } from './runner.ts'
+import { JobPool, type JobPoolOptions, type RunHandle } from './job-pool.ts'
+import {
+  createRunner,
+  JobReleasedError,
+  type Runner,
+  type RunnerJobContext,
+  type SettledJob,
+} from './runner.ts'
 
 type RunOutcome = 'succeeded' | 'failed' | 'retried' | 'dead' | 'cancelled'
 
@@ -42,26 +42,39 @@ export interface JobRuntimeOptions {
   concurrency: number
   leaseMs: number
   observer?: JobObserver
+  /** The job threads the handlers run in (see job-pool.ts). */
+  threads: Omit<JobPoolOptions, 'logger' | 'endpointLogs'>
+}
+
+/** A job version as the main thread holds it: bookkeeping only, its code runs in a job thread. */
+type JobSlotVersion = HandlerVersion<() => never>
+
+function runsElsewhere(): never {
+  throw new Error('job handlers run in job threads')
 }
 
 /**
  * Jobs in this process: the queue engine, the deployed job handlers (one per queue, each version
  * draining like an HTTP handler's — jobs already running finish on the version they started on),
- * the runner that feeds them, the cron scheduler and the `ctx.jobs` client handlers enqueue with.
+ * the runner that feeds them, the job threads their code runs in, the cron scheduler and the
+ * `ctx.jobs` client handlers enqueue with. Claims, leases and finishes stay on this thread.
  */
 export class JobRuntime implements JobHandlerPort {
   readonly engine: QueueEngine
   readonly cron: CronScheduler
   readonly runner: Runner
+  readonly pool: JobPool
   /** Job handler versions, keyed by endpoint id; the slot's route path is its queue. */
-  private readonly handlers = new HandlerRegistry<JobFunction>()
+  private readonly handlers = new HandlerRegistry<() => never>()
   private readonly byQueue = new Map<string, string>()
   private readonly options: JobRuntimeOptions
   private stopMaintenance: (() => void) | undefined
-  /** What a handler threw, mapped to its sources: the runner stores this as last_error. */
-  private readonly failures = new WeakMap<object, string>()
-  /** `ctx.input` of the jobs running in this process. */
-  private readonly inputs = new Map<string, JobInputQueue>()
+  /** Each installed version's artifact and the key the pool runs it by. */
+  private readonly artifacts = new WeakMap<JobSlotVersion, { artifact: JobVersion; key: number }>()
+  /** The bookkeeping version of an artifact, so installing the same artifact again swaps nothing. */
+  private readonly slotVersions = new WeakMap<JobVersion, JobSlotVersion>()
+  /** The jobs running in this process, for abort and `ctx.input`. */
+  private readonly runs = new Map<string, RunHandle>()
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
@@ -69,13 +82,19 @@ export class JobRuntime implements JobHandlerPort {
       onLogError: (error) => options.logger.error({ err: error }, 'job log: lines not stored'),
     })
     this.cron = createCronScheduler(this.engine)
+    this.pool = new JobPool({
+      ...options.threads,
+      logger: options.logger,
+      endpointLogs: options.endpointLogs,
+    })
     this.runner = createRunner({
       engine: this.engine,
       queues: () => [...this.byQueue.keys()],
       execute: (job, ctx) => this.execute(job, ctx),
       onSettled: (settled) => this.settled(settled),
-      describeFailure: (error) =>
-        typeof error === 'object' && error !== null ? this.failures.get(error) : undefined,
+      onAbort: (job, cause) => this.runs.get(job.id)?.abort(cause),
+      // The job thread mapped the stack to the handler's sources and removed the server's frames.
+      describeFailure: (error) => (error instanceof Error ? error.stack : undefined),
       concurrency: Math.max(1, options.concurrency),
       leaseMs: options.leaseMs,
       onError: (error) =>
@@ -97,15 +116,21 @@ export class JobRuntime implements JobHandlerPort {
     this.cron.stop()
     this.stopMaintenance?.()
     await this.runner.stop({ drainMs })
+    await this.pool.close()
     await this.engine.close()
   }
 
   /** Delivers a message to `ctx.input` of a job running in this process; false when none runs here. */
   deliverInput(jobId: string, message: unknown): boolean {
-    const input = this.inputs.get(jobId)
-    if (!input) return false
-    input.push(message)
+    const run = this.runs.get(jobId)
+    if (!run) return false
+    run.input(message)
     return true
+  }
+
+  /** Loads the version once in a job thread and drops it; throws with why it cannot load. */
+  validate(version: JobVersion): Promise<void> {
+    return this.pool.validate(version)
   }
 
   /** The job endpoint serving `queue` in this process and its current version, if one runs. */
@@ -121,7 +146,7 @@ export class JobRuntime implements JobHandlerPort {
     )
   }
 
-  install(endpoint: LifecycleEndpoint, version: HandlerVersion<JobFunction>): DrainReport[] {
+  install(endpoint: LifecycleEndpoint, artifact: JobVersion): DrainReport[] {
     const queue = endpoint.queue
     if (!queue) throw new ApiError('validation_failed', `job endpoint ${endpoint.name} has no queue`)
     const owner = this.byQueue.get(queue)
@@ -137,6 +162,7 @@ export class JobRuntime implements JobHandlerPort {
     }
     const previousQueue = this.handlers.get(endpoint.id)?.route.path
     if (previousQueue && previousQueue !== queue) this.byQueue.delete(previousQueue)
+    const version = this.slotVersionOf(artifact)
     const result = this.handlers.install(
       endpoint.id,
       { host: '*', method: 'JOB', path: queue },
@@ -165,8 +191,28 @@ export class JobRuntime implements JobHandlerPort {
     return this.handlers.get(endpointId)?.route.path
   }
 
-  current(endpointId: string): HandlerVersion<JobFunction> | undefined {
-    return this.handlers.get(endpointId)?.current
+  current(endpointId: string): JobVersion | undefined {
+    const current = this.handlers.get(endpointId)?.current
+    return current && this.artifacts.get(current)?.artifact
+  }
+
+  /** The main thread's bookkeeping for an artifact: one per artifact, unloaded from the threads once drained. */
+  private slotVersionOf(artifact: JobVersion): JobSlotVersion {
+    const known = this.slotVersions.get(artifact)
+    if (known) return known
+    const version: JobSlotVersion = new HandlerVersion({
+      endpointId: artifact.endpointId,
+      endpointName: artifact.endpointName,
+      version: artifact.version,
+      fn: runsElsewhere,
+      mapStack: (stack) => stack,
+    })
+    version.bindingKey = artifact.bindingKey
+    const key = this.pool.register(artifact)
+    this.artifacts.set(version, { artifact, key })
+    this.slotVersions.set(artifact, version)
+    void version.drained.then(() => this.pool.unregister(key))
+    return version
   }
 
   installed(): Iterable<string> {
@@ -218,26 +264,16 @@ export class JobRuntime implements JobHandlerPort {
   private async execute(job: Job, runnerCtx: RunnerJobContext): Promise<unknown> {
     const endpointId = this.byQueue.get(job.queue)
     const slot = endpointId ? this.handlers.get(endpointId) : undefined
-    if (!slot) throw new Error(`no job handler is deployed for queue ${job.queue}`)
+    // Claimed just as its endpoint was stopped or quarantined: back to the queue, no attempt used.
+    if (!slot) throw new JobReleasedError(`no job handler is deployed for queue ${job.queue} any more`)
     const version = slot.current
+    const { key } = this.artifacts.get(version)!
     version.acquire()
     const startedAt = Date.now()
     this.options.observer?.observeStart(job, startedAt)
     const logs = this.options.endpointLogs
-    const input = new JobInputQueue()
-    this.inputs.set(job.id, input)
-    const ctx: JobContext = {
-      input,
-      jobId: job.id,
-      queue: job.queue,
-      attempt: runnerCtx.attempt,
-      // Read through: the runner makes the signal only when the handler asks for it.
-      get signal() {
-        return runnerCtx.signal
-      },
-      jobs: this.client,
-      log: (...args: unknown[]) => {
-        const line = formatLogLine(args)
+    const run = this.pool.run(key, job, {
+      log: (line) => {
         runnerCtx.log(line)
         logs.append(version.endpointId, {
           time: Date.now(),
@@ -247,28 +283,26 @@ export class JobRuntime implements JobHandlerPort {
           message: line,
         })
       },
-      progress: (fraction: number) => runnerCtx.progress(fraction),
-      ...serviceMethods(version, job.id),
-    }
+      progress: (fraction) => runnerCtx.progress(fraction),
+    })
+    this.runs.set(job.id, run)
     try {
-      return await requestScope.run({ requestId: job.id, version }, () => version.fn(job.payload, ctx))
+      return await run.done
     } catch (error) {
-      const stack =
-        error instanceof Error
-          ? withoutServerFrames(version.mapStack(error.stack ?? String(error)))
-          : String(error)
-      if (error instanceof Error) this.failures.set(error, stack)
+      const stack = error instanceof Error ? (error.stack ?? error.message) : String(error)
+      const released = error instanceof JobReleasedError
       logs.append(version.endpointId, {
         time: Date.now(),
-        level: 'error',
+        level: released ? 'warn' : 'error',
         requestId: job.id,
         version: version.version,
-        message: `job ${job.id} attempt ${runnerCtx.attempt} failed: ${stack}`,
+        message: released
+          ? `job ${job.id} attempt ${runnerCtx.attempt} goes back to the queue without using an attempt: ${error.message}`
+          : `job ${job.id} attempt ${runnerCtx.attempt} failed: ${stack}`,
       })
       throw error
     } finally {
-      input.close()
-      this.inputs.delete(job.id)
+      this.runs.delete(job.id)
       version.release()
     }
   }

@@ -2,7 +2,8 @@
 //   1. end-to-end no-op jobs per second drained by the in-process runner, then by one remote agent
 //      (a real edgeforge-worker process) with the same concurrency, from the same store;
 //   2. log lines per second streamed from one job on the agent to a client following the log with
-//      GET /jobs/{id}/log (goal ≥ 50,000 lines/s).
+//      GET /jobs/{id}/log, then the same followed as an event stream (SSE on
+//      GET /queue/{name}/events) (goal ≥ 50,000 lines/s for both);
 //   3. artifact upload MB/s: one file of --artifact-mb (default 1024) streamed with
 //      PUT /jobs/{id}/artifacts/{name} into the data dir's blob store, against a plain streamed
 //      file copy of the same file on the same disk (read, write, fsync), in the same run.
@@ -226,6 +227,36 @@ if (uploaded.status !== 201)
 await uploaded.body?.cancel()
 const uploadMbps = ARTIFACT_MB / uploadSeconds
 const copyMbps = ARTIFACT_MB / copySeconds
+// 3. the same, followed as an event stream: the queue's SSE stream opened before the job is
+// enqueued, its `log` events counted line by line as they arrive.
+const stream = await fetch(`${remote.controlUrl}/queue/chatty/events`, {
+  headers: { accept: 'text/event-stream' },
+})
+if (!stream.body) throw new Error('the event stream did not open')
+await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
+let streamed = 0
+let streamFirstAt = 0
+const decoder = new TextDecoder()
+let buffer = ''
+for await (const chunk of stream.body) {
+  buffer += decoder.decode(chunk, { stream: true })
+  let end = buffer.indexOf('\n\n')
+  while (end >= 0) {
+    const frame = buffer.slice(0, end)
+    buffer = buffer.slice(end + 2)
+    end = buffer.indexOf('\n\n')
+    if (!frame.startsWith('event: event')) continue
+    const event = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as {
+      type: string
+      data: { lines?: unknown[] }
+    }
+    if (event.type !== 'log') continue
+    if (streamFirstAt === 0) streamFirstAt = performance.now()
+    streamed += event.data.lines?.length ?? 0
+  }
+  if (streamed >= LINES) break
+}
+const streamedPerSecond = LINES / ((performance.now() - streamFirstAt) / 1000)
 await remote.close()
 
 const ratio = viaAgent / inProcess
@@ -243,4 +274,8 @@ console.log(`artifacts: one ${ARTIFACT_MB} MB file on the data dir's disk`)
 console.log(`  plain file copy        ${copyMbps.toFixed(0)} MB/s (stream, fsync)`)
 console.log(`  artifact upload        ${uploadMbps.toFixed(0)} MB/s (PUT over loopback, SHA-256, fsync)`)
 console.log(`  ratio                  ${(uploadMbps / copyMbps).toFixed(3)}x`)
+console.log(`events: the same ${LINES} lines followed on GET /queue/{name}/events (SSE)`)
+console.log(
+  `  ${streamedPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${streamedPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'})`,
+)
 process.exit(0)

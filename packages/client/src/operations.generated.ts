@@ -35,6 +35,9 @@ export const SPECS = {
   stopEndpoint: { name: 'stopEndpoint', method: 'POST', path: '/api/endpoints/{id}/stop', idempotent: false },
   deployEndpoint: { name: 'deployEndpoint', method: 'POST', path: '/api/endpoints/{id}/deploy', idempotent: false },
   readEndpointLogs: { name: 'readEndpointLogs', method: 'GET', path: '/api/endpoints/{id}/logs', idempotent: true },
+  streamEvents: { name: 'streamEvents', method: 'GET', path: '/events', idempotent: true },
+  streamQueueEvents: { name: 'streamQueueEvents', method: 'GET', path: '/queue/{name}/events', idempotent: true },
+  streamJobEvents: { name: 'streamJobEvents', method: 'GET', path: '/jobs/{id}/events', idempotent: true },
   queueOverview: { name: 'queueOverview', method: 'GET', path: '/queue/overview', idempotent: true },
   setQueueBackoff: { name: 'setQueueBackoff', method: 'POST', path: '/queue/{name}/backoff', idempotent: false },
   setQueueMaxWorkers: { name: 'setQueueMaxWorkers', method: 'POST', path: '/queue/{name}/max-workers', idempotent: false },
@@ -87,7 +90,7 @@ export const SPECS = {
 } as const satisfies Record<string, OperationSpec>
 
 /** The client's groups of methods, `ef.<group>.<method>()`. */
-export const GROUPS = ["auth","domains","collections","endpoints","queues","jobs","cron","system","services","storage","workers"] as const
+export const GROUPS = ["auth","domains","collections","endpoints","events","queues","jobs","cron","system","services","storage","workers"] as const
 
 export function operations(core: Core) {
   return {
@@ -265,6 +268,32 @@ export function operations(core: Core) {
     /** DELETE /api/endpoints/{id}/services/{binding} (unbindEndpointService): Remove a binding */
     unbindService: (id: string, binding: string, options?: CallOptions): Promise<Page<Data<Op<'services', 'unbindEndpointService'>>>> =>
       core.call<Data<Op<'services', 'unbindEndpointService'>>>(SPECS.unbindEndpointService, [id, binding], { }, options),
+  },
+  events: {
+    /** GET /events (streamEvents): Every job and worker event the caller may read, resumable by cursor */
+    all: (query?: QueryOf<Op<'events', 'streamEvents'>>, options?: CallOptions): Promise<Page<Data<Op<'events', 'streamEvents'>>>> =>
+      core.call<Data<Op<'events', 'streamEvents'>>>(SPECS.streamEvents, [], { query: query as Query, }, options),
+    /** The URL of all, unsigned. */
+    allUrl: (query?: QueryOf<Op<'events', 'streamEvents'>>): string => core.url + core.pathOf(SPECS.streamEvents, [], query as Query),
+    /** The URL of all, signed offline: a GET of it works without a header until it expires. */
+    allSignedUrl: (query: QueryOf<Op<'events', 'streamEvents'>> | undefined, sign: SignOptions): string =>
+      core.signUrlSync(core.pathOf(SPECS.streamEvents, [], query as Query), sign.expiresIn),
+    /** GET /queue/{name}/events (streamQueueEvents): A queue's job events, resumable by cursor */
+    queue: (name: string, query?: QueryOf<Op<'events', 'streamQueueEvents'>>, options?: CallOptions): Promise<Page<Data<Op<'events', 'streamQueueEvents'>>>> =>
+      core.call<Data<Op<'events', 'streamQueueEvents'>>>(SPECS.streamQueueEvents, [name], { query: query as Query, }, options),
+    /** The URL of queue, unsigned. */
+    queueUrl: (name: string, query?: QueryOf<Op<'events', 'streamQueueEvents'>>): string => core.url + core.pathOf(SPECS.streamQueueEvents, [name], query as Query),
+    /** The URL of queue, signed offline: a GET of it works without a header until it expires. */
+    queueSignedUrl: (name: string, query: QueryOf<Op<'events', 'streamQueueEvents'>> | undefined, sign: SignOptions): string =>
+      core.signUrlSync(core.pathOf(SPECS.streamQueueEvents, [name], query as Query), sign.expiresIn),
+    /** GET /jobs/{id}/events (streamJobEvents): One job's events (state changes, progress, log lines), resumable by cursor */
+    job: (id: string, query?: QueryOf<Op<'events', 'streamJobEvents'>>, options?: CallOptions): Promise<Page<Data<Op<'events', 'streamJobEvents'>>>> =>
+      core.call<Data<Op<'events', 'streamJobEvents'>>>(SPECS.streamJobEvents, [id], { query: query as Query, }, options),
+    /** The URL of job, unsigned. */
+    jobUrl: (id: string, query?: QueryOf<Op<'events', 'streamJobEvents'>>): string => core.url + core.pathOf(SPECS.streamJobEvents, [id], query as Query),
+    /** The URL of job, signed offline: a GET of it works without a header until it expires. */
+    jobSignedUrl: (id: string, query: QueryOf<Op<'events', 'streamJobEvents'>> | undefined, sign: SignOptions): string =>
+      core.signUrlSync(core.pathOf(SPECS.streamJobEvents, [id], query as Query), sign.expiresIn),
   },
   queues: {
     /** GET /queue/overview (queueOverview): Every queue: job counts by status, live workers, settings */

@@ -39,6 +39,8 @@ export interface Config {
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number
+  eventRetentionSeconds: number
+  eventHeartbeatMs: number
   artifactMaxBytes: number
   artifactCounterFlushMs: number
   artifactSweepMs: number
@@ -336,6 +338,24 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 1000,
     help: 'Lease of a claimed job; heartbeats renew it, an expired one is retried',
+  },
+  {
+    key: 'eventRetentionSeconds',
+    env: 'EDGEFORGE_EVENT_RETENTION_SECONDS',
+    flag: 'event-retention-seconds',
+    kind: 'integer',
+    default: '86400',
+    min: 1,
+    help: 'How long job and worker events are kept for streams to resume from; an older cursor is cursor_expired',
+  },
+  {
+    key: 'eventHeartbeatMs',
+    env: 'EDGEFORGE_EVENT_HEARTBEAT_MS',
+    flag: 'event-heartbeat-ms',
+    kind: 'integer',
+    default: '5000',
+    min: 50,
+    help: 'How often an idle event stream sends a heartbeat carrying its current cursor',
   },
   {
     key: 'artifactMaxBytes',

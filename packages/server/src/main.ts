@@ -10,6 +10,7 @@ import {
   ClientStore,
   createTemporaryCredentials,
   EndpointGate,
+  hasScope,
   missingCredentials,
   type ScopeLookups,
   satisfies,
@@ -43,10 +44,13 @@ import {
 } from './jobs/artifacts/index.ts'
 import {
   DeployedHandlers,
+  EventFeed,
+  eventRoutes,
   JobRuntime,
   jobsRoutes,
   registerJobMetrics,
   registerJobPoolMetrics,
+  sweepEvents,
   WorkerHub,
   workerRoutes,
 } from './jobs/index.ts'
@@ -394,6 +398,21 @@ export async function startServer(
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
   })
+  const eventFeed = new EventFeed(db, { onError: (err) => logger.error({ err }, 'event feed failed') })
+  const stopEventWakes = jobRuntime.engine.events?.onWritten(() => eventFeed.wake())
+  eventRoutes(app, {
+    engine: jobRuntime.engine,
+    feed: eventFeed,
+    hasScope,
+    heartbeatMs: config.eventHeartbeatMs,
+  })
+  // Events past the retention window go; a cursor before them is answered cursor_expired.
+  const eventSweeper = setInterval(() => {
+    sweepEvents(db, Date.now() - config.eventRetentionSeconds * 1000).catch((err) =>
+      logger.error({ err }, 'event sweep failed'),
+    )
+  }, 60_000)
+  eventSweeper.unref()
   artifactRoutes(app, artifacts)
   workerRoutes(app, {
     hub,
@@ -420,6 +439,7 @@ export async function startServer(
   serviceSync?.open()
   jobRuntime.start()
   hub.start()
+  await eventFeed.start()
   artifacts.start()
 
   let gatewayAddress: { port: number }
@@ -454,6 +474,9 @@ export async function startServer(
     controlRoutes: registeredRoutes(app),
     async close() {
       await sync?.close()
+      clearInterval(eventSweeper)
+      stopEventWakes?.()
+      await eventFeed.stop()
       await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])

@@ -26,6 +26,7 @@ export type ClientGroup =
   | 'domains'
   | 'collections'
   | 'endpoints'
+  | 'events'
   | 'jobs'
   | 'queues'
   | 'cron'

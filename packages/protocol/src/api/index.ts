@@ -3,6 +3,7 @@ import { authApi } from './auth.ts'
 import { catalogApi } from './catalog.ts'
 import type { Operation } from './declare.ts'
 import { deployApi } from './deploy.ts'
+import { eventsApi } from './events.ts'
 import { jobsApi } from './jobs.ts'
 import { servicesApi } from './services.ts'
 import { systemApi } from './system.ts'
@@ -14,6 +15,7 @@ export * from './catalog.ts'
 export * from './declare.ts'
 export * from './deploy.ts'
 export * from './envelope.ts'
+export * from './events.ts'
 export * from './jobs.ts'
 export { type OpenApiOptions, openApiDocument } from './openapi.ts'
 export * from './services.ts'
@@ -25,6 +27,7 @@ export const api = {
   auth: authApi,
   catalog: catalogApi,
   deploy: deployApi,
+  events: eventsApi,
   jobs: jobsApi,
   services: servicesApi,
   system: systemApi,

@@ -12,4 +12,4 @@ export { type AuthGuard, authGuard, checkScopes, type GuardOptions, type ScopeLo
 export { ClientRateLimiter } from './rate-limit.ts'
 export { LOOKUP_PROVIDES, SCOPE_LOOKUPS, type ScopeLookup } from './route-scopes.ts'
 export { authRoutes } from './routes.ts'
-export { type ScopeExpression, satisfies } from './scopes.ts'
+export { hasScope, type ScopeExpression, satisfies } from './scopes.ts'

@@ -34,6 +34,7 @@ export const SCOPE_LOOKUPS: Readonly<Record<string, ScopeLookup>> = {
   readEndpointLogs: 'endpoint',
   enqueueJobs: 'enqueue',
   getJob: 'job',
+  streamJobEvents: 'job',
   retryJob: 'job',
   cancelJob: 'job',
   deleteJob: 'job',

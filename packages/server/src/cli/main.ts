@@ -4,6 +4,7 @@ import { ControlError } from './client.ts'
 import { CLIENTS_HELP, clientsCommand } from './clients.ts'
 import { DEPLOY_HELP, deployCommand } from './deploy.ts'
 import { ENDPOINTS_HELP, endpointsCommand } from './endpoints.ts'
+import { EVENTS_HELP, eventsCommand } from './events.ts'
 import { JOBS_HELP, jobsCommand } from './jobs.ts'
 import { LOGS_HELP, logsCommand } from './logs.ts'
 import { printDiagnostics } from './print.ts'
@@ -30,6 +31,8 @@ Commands:
                         list a job's artifacts
   artifacts get <job> <name> [-o file]
                         download a job's artifact
+  events [--queue q] [--job id]
+                        follow job and worker events, resuming by cursor after a disconnect
   services ls|create|update|test|activate|deactivate|rm
                         databases, caches, storage, file servers and email for handlers
   clients ls|create|reset|rm   API clients, their scopes and access tokens
@@ -54,6 +57,7 @@ const COMMANDS: Record<
   jobs: { help: JOBS_HELP, run: jobsCommand },
   workers: { help: WORKERS_HELP, run: workersCommand },
   artifacts: { help: ARTIFACTS_HELP, run: artifactsCommand },
+  events: { help: EVENTS_HELP, run: eventsCommand },
   services: { help: SERVICES_HELP, run: servicesCommand },
   clients: { help: CLIENTS_HELP, run: clientsCommand },
   queues: { help: QUEUES_HELP, run: queuesCommand },

@@ -29,6 +29,12 @@ export {
   registerJobMetrics,
 } from './engine/metrics.ts'
 export { isUnrecoverable, UNRECOVERABLE, UnrecoverableError } from './errors.ts'
+// Event streams: main.ts builds an EventFeed on the store, wakes it from the engine's recorder and
+// registers eventRoutes(app, { engine, feed, hasScope }).
+export { EventFeed } from './events/feed.ts'
+export { EventRecorder } from './events/recorder.ts'
+export { type EventRoutesDeps, eventRoutes, streamSpec, visibleTo } from './events/routes.ts'
+export { sweepEvents } from './events/sql.ts'
 export {
   cronDto,
   enqueueInput,

@@ -30,6 +30,7 @@ import { EventEmitter } from 'node:events'
 import { v7 as uuidv7 } from 'uuid'
 import type { Db } from '../../store/index.ts'
 import { invalid } from '../errors.ts'
+import { EventRecorder } from '../events/recorder.ts'
 import { EnqueueRateLimiter } from '../rate-limit.ts'
 import { claimQueue } from '../sql/claim.ts'
 import type { EngineContext } from '../sql/context.ts'
@@ -74,6 +75,11 @@ export interface QueueEngineOptions {
   onLogError?: (error: unknown) => void
   /** Defaults to LISTEN/NOTIFY on PostgreSQL and an in-process emitter on SQLite. */
   notifier?: Notifier
+  /**
+   * Where state changes are recorded as events (one recorder per engine). Default: a recorder on
+   * `db`; `false` records none.
+   */
+  events?: EventRecorder | false
   now?: () => number
   random?: () => number
 }
@@ -100,9 +106,11 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     defaultMaxAttempts: options.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
   }
+  const events = options.events === false ? null : (options.events ?? new EventRecorder(db, { now: ctx.now }))
   const logs = new LogWriter(
     ctx,
     options.onLogError ?? ((error: unknown) => console.error('edgeforge job log:', error)),
+    events === null ? undefined : (jobId, offset, count) => events.recordLog(jobId, null, offset, count),
   )
   const cancels = new EventEmitter()
   cancels.setMaxListeners(0)
@@ -123,6 +131,8 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     ctx.limiter.take(job.queue, settings.rateLimit, 1, now)
     const result = await insertJob(db, job)
     if (!result.deduplicated || result.replaced) ctx.notifier.wake(job.queue, result.job.runAt)
+    if (!result.deduplicated)
+      events?.record('enqueued', job.queue, job.id, enqueuedData(result.job.runAt, now))
     return result
   }
 
@@ -144,6 +154,9 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     for (const { job } of results)
       earliest.set(job.queue, Math.min(earliest.get(job.queue) ?? job.runAt, job.runAt))
     for (const [queue, runAt] of earliest) ctx.notifier.wake(queue, runAt)
+    if (events)
+      for (const { job, deduplicated } of results)
+        if (!deduplicated) events.record('enqueued', job.queue, job.id, enqueuedData(job.runAt, now))
     return results
   }
 
@@ -170,7 +183,10 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
         now,
         capped,
       })
-      for (const job of jobs) claimed.push(job)
+      for (const job of jobs) {
+        claimed.push(job)
+        events?.record('started', queue, job.id, { attempt: job.attempts, worker: input.owner })
+      }
     }
     return claimed
   }
@@ -186,14 +202,50 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     result?: unknown,
     attempt?: number,
   ): Promise<FinishOutcome> {
-    const [outcome] = await completeMany(ctx, [{ id: jobId, owner, attempt, result }], ctx.maxPayloadBytes)
-    return outcome
+    return (await completeAll([{ id: jobId, owner, attempt, result }]))[0]
+  }
+
+  async function completeAll(items: readonly Completion[]): Promise<FinishOutcome[]> {
+    const outcomes = await completeMany(ctx, items, ctx.maxPayloadBytes)
+    if (events)
+      for (const [index, outcome] of outcomes.entries())
+        if (outcome.ok) events.record('succeeded', items[index].queue ?? null, items[index].id)
+    return outcomes
+  }
+
+  /** The event a finished attempt becomes: retried (queued again), failed, or cancelled. */
+  function recordFinish(jobId: string, outcome: FinishOutcome, reason: string, error?: unknown): void {
+    if (!events || !outcome.ok) return
+    if (outcome.status === 'queued')
+      events.record('retried', null, jobId, {
+        reason,
+        run_at: new Date(outcome.runAt ?? ctx.now()).toISOString(),
+      })
+    else if (outcome.status === 'cancelled') events.record('cancelled', null, jobId)
+    else if (outcome.status === 'failed' || outcome.status === 'dead')
+      events.record('failed', null, jobId, { status: outcome.status, error: errorText(error) })
   }
 
   async function cancel(jobId: string) {
     const outcome = await manage.cancel(ctx, jobId)
     if (outcome.changed && outcome.status === 'running') cancels.emit('cancel', jobId)
+    if (outcome.changed && outcome.status === 'cancelled') events?.record('cancelled', null, jobId)
     return outcome
+  }
+
+  async function reap() {
+    const counts = await reapExpired(ctx)
+    if (events)
+      for (const job of counts.jobs) {
+        if (job.status === 'queued')
+          events.record('retried', job.queue, job.id, {
+            reason: 'lease_expired',
+            run_at: new Date(ctx.now()).toISOString(),
+          })
+        else if (job.status === 'cancelled') events.record('cancelled', job.queue, job.id)
+        else events.record('failed', job.queue, job.id, { status: job.status, error: 'lease expired' })
+      }
+    return { requeued: counts.requeued, failed: counts.failed, cancelled: counts.cancelled }
   }
 
   return {
@@ -209,38 +261,73 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       heartbeatMany(ctx, jobIds, owner, leaseMs),
     complete,
     /** Completes many jobs in one statement; outcomes in input order. */
-    completeMany: (items: readonly Completion[]) => completeMany(ctx, items, ctx.maxPayloadBytes),
-    fail: (
+    completeMany: completeAll,
+    fail: async (
       jobId: string,
       owner: string,
       error: unknown,
       failOptions: FailOptions & { attempt?: number } = {},
-    ) => fail(ctx, { id: jobId, owner, attempt: failOptions.attempt }, error, failOptions),
-    release: (ref: LeaseRef) => release(ctx, ref),
+    ) => {
+      const outcome = await fail(ctx, { id: jobId, owner, attempt: failOptions.attempt }, error, failOptions)
+      recordFinish(jobId, outcome, 'attempt_failed', error)
+      return outcome
+    },
+    release: async (ref: LeaseRef) => {
+      const outcome = await release(ctx, ref)
+      if (outcome.ok && outcome.status === 'queued')
+        events?.record('enqueued', null, ref.id, { reason: 'released' })
+      else recordFinish(ref.id, outcome, 'released')
+      return outcome
+    },
     cancel,
     /** Calls `listener(jobId)` when this process requests the cancel of a running job. */
     onCancel(listener: (jobId: string) => void): () => void {
       cancels.on('cancel', listener)
       return () => cancels.off('cancel', listener)
     },
-    retry: (jobId: string) => manage.retry(ctx, jobId),
-    retryFailed: (queue: string) => manage.retryFailed(ctx, queue),
+    retry: async (jobId: string) => {
+      const job = await manage.retry(ctx, jobId)
+      events?.record('retried', job.queue, job.id, {
+        reason: 'manual',
+        run_at: new Date(job.runAt).toISOString(),
+      })
+      return job
+    },
+    retryFailed: async (queue: string) => {
+      const count = await manage.retryFailed(ctx, queue)
+      if (count > 0) events?.record('retried', queue, null, { reason: 'manual', count })
+      return count
+    },
     deleteJob: (jobId: string) => manage.deleteJob(ctx, jobId),
     getJob: (jobId: string) => manage.getJob(ctx, jobId),
     listJobs: (input?: Parameters<typeof manage.listJobs>[1]) => manage.listJobs(ctx, input),
-    appendLog: (jobId: string, line: string) => manage.appendLog(ctx, jobId, line),
+    appendLog: async (jobId: string, line: string) => {
+      await manage.appendLog(ctx, jobId, line)
+      if (events) events.recordLog(jobId, null, (await nextLogOffset(ctx, jobId)) - 1, 1)
+    },
     /** Ordered, batched log lines that the caller does not wait for (the in-process runner). */
     logs,
     /** Stores lines at their offsets; offsets already stored are kept (a resent chunk). */
-    appendLogChunk: (jobId: string, offset: number, lines: ReadonlyArray<readonly [number, string]>) =>
-      appendLogLines(ctx, jobId, offset, lines),
+    appendLogChunk: async (
+      jobId: string,
+      offset: number,
+      lines: ReadonlyArray<readonly [number, string]>,
+    ) => {
+      const stored = await appendLogLines(ctx, jobId, offset, lines)
+      if (stored && lines.length > 0) events?.recordLog(jobId, null, offset, lines.length)
+      return stored
+    },
     nextLogOffset: (jobId: string) => nextLogOffset(ctx, jobId),
     readLog: (jobId: string, start: number, limit: number) => {
       checkInteger(start, 'start', 0, Number.MAX_SAFE_INTEGER)
       checkInteger(limit, 'limit', 1, MAX_LOG_PAGE)
       return readLog(ctx, jobId, start, limit)
     },
-    setProgress: (jobId: string, fraction: number) => manage.setProgress(ctx, jobId, fraction),
+    setProgress: async (jobId: string, fraction: number) => {
+      const running = await manage.setProgress(ctx, jobId, fraction)
+      if (running) events?.record('progress', null, jobId, { fraction })
+      return running
+    },
     getQueueSettings: (queue: string) => ctx.settings.get(queue),
     setQueueSettings: (queue: string, patch: QueueSettingsPatch) => ctx.settings.set(queue, patch),
     overview: () => queueOverview(ctx),
@@ -248,7 +335,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     announceWorker: (owner: string, queues: readonly string[], ttlMs: number) =>
       announceWorker(ctx, owner, queues, ttlMs),
     retireWorker: (owner: string) => retireWorker(ctx, owner),
-    reapExpired: () => reapExpired(ctx),
+    reapExpired: () => reap(),
     sweepFinished: () => sweepFinished(ctx),
     /** Runs the reaper and the sweeper on timers until the returned function is called. */
     startMaintenance(
@@ -258,7 +345,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
         intervals.onError ?? ((error: unknown) => console.error('edgeforge job maintenance:', error))
       const guarded = (work: () => Promise<unknown>) => () => void work().catch(onError)
       const reaper = setInterval(
-        guarded(() => reapExpired(ctx)),
+        guarded(() => reap()),
         intervals.reapMs ?? 5000,
       )
       const sweeper = setInterval(
@@ -275,9 +362,23 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
         clearInterval(sweeper)
       }
     },
-    /** Closes the notifier's connection; the store belongs to the caller. */
-    close: () => ctx.notifier.close(),
+    /** The recorder state changes go to (null when the engine records none). */
+    events,
+    /** Writes the events recorded so far, then closes the notifier's connection; the store belongs to the caller. */
+    close: async () => {
+      await events?.close()
+      await ctx.notifier.close()
+    },
     /** For the scheduler and adapters in this folder. */
     context: ctx,
   }
+}
+
+function enqueuedData(runAt: number, now: number): Record<string, unknown> {
+  return runAt > now ? { run_at: new Date(runAt).toISOString() } : {}
+}
+
+function errorText(error: unknown): string {
+  const text = typeof error === 'string' ? error : error instanceof Error ? error.message : String(error)
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text
 }

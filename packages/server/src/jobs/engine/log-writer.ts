@@ -18,10 +18,16 @@ export class LogWriter {
   private readonly jobs = new Map<string, JobLog>()
   private readonly ctx: EngineContext
   private readonly onError: (error: unknown) => void
+  private readonly onStored?: (jobId: string, offset: number, count: number) => void
 
-  constructor(ctx: EngineContext, onError: (error: unknown) => void) {
+  constructor(
+    ctx: EngineContext,
+    onError: (error: unknown) => void,
+    onStored?: (jobId: string, offset: number, count: number) => void,
+  ) {
     this.ctx = ctx
     this.onError = onError
+    this.onStored = onStored
   }
 
   append(jobId: string, line: string): void {
@@ -53,6 +59,7 @@ export class LogWriter {
         const offset = log.next
         log.next += batch.length
         await appendLogLines(this.ctx, jobId, offset, batch)
+        this.onStored?.(jobId, offset, batch.length)
       }
     } catch (error) {
       // The lines are lost, not the job: a log is best effort next to the job's outcome.

@@ -256,9 +256,16 @@ export class WorkerHub {
         .retireWorker(owner)
         .catch((error) => logger.error({ err: error }, 'worker hub: retire failed'))
       logger.info({ worker: session.id, running: session.running.size }, 'worker disconnected')
+      engine.events?.record('worker.disconnected', null, null, { worker: session.id, queues: session.queues })
     })
     // Live workers are counted from the store, so every process's overview sees this agent.
     await engine.announceWorker(owner, session.queues, leaseMs)
+    engine.events?.record('worker.connected', null, null, {
+      worker: session.id,
+      group: session.group,
+      queues: session.queues,
+      concurrency: session.concurrency,
+    })
     this.send(session, {
       type: 'welcome',
       protocol: WORKER_PROTOCOL_VERSION,

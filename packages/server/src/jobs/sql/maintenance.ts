@@ -13,11 +13,15 @@ const EXPIRED_PG = `${EXPIRED_SQLITE} FOR UPDATE SKIP LOCKED`
  * not necessarily the job, so no backoff), without it ends `failed`; with a cancel pending it ends
  * `cancelled`. A stale worker that comes back finds its lease gone and its finish rejected.
  */
-export async function reapExpired(
-  ctx: EngineContext,
-): Promise<{ requeued: number; failed: number; cancelled: number }> {
+export async function reapExpired(ctx: EngineContext): Promise<{
+  requeued: number
+  failed: number
+  cancelled: number
+  /** Each reaped job and where it went (the engine records them as events). */
+  jobs: Array<{ id: string; queue: string; status: JobStatus }>
+}> {
   const now = ctx.now()
-  const rows = await ctx.db.all<{ queue: string; status: JobStatus }>(
+  const rows = await ctx.db.all<{ id: string; queue: string; status: JobStatus }>(
     `UPDATE jobs SET
        status = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
        finished_at = CASE WHEN cancel_requested = 1 OR attempts >= max_attempts THEN CAST(? AS BIGINT) ELSE NULL END,
@@ -25,7 +29,7 @@ export async function reapExpired(
        run_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
      WHERE id IN (${ctx.db.dialect === 'postgres' ? EXPIRED_PG : EXPIRED_SQLITE})
        AND status = 'running' AND lease_expires_at < ?
-     RETURNING queue, status`,
+     RETURNING id, queue, status`,
     [now, now, now, now, now],
   )
   const counts = { requeued: 0, failed: 0, cancelled: 0 }
@@ -38,7 +42,7 @@ export async function reapExpired(
     else counts.cancelled += 1
   }
   for (const queue of queues) await wakeQueue(ctx, ctx.db, queue, now)
-  return counts
+  return { ...counts, jobs: rows }
 }
 
 const SWEEP_BATCH = 5000

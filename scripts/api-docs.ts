@@ -53,7 +53,14 @@ function routeTable(operations: readonly Operation[]): string {
       .join(' '),
     operation.stability,
   ])
-  const header = ['route', 'operation', 'client', 'scopes', 'errors (besides those of every route)', 'stability']
+  const header = [
+    'route',
+    'operation',
+    'client',
+    'scopes',
+    'errors (besides those of every route)',
+    'stability',
+  ]
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column].length)))
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line), ''].join('\n')

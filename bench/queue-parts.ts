@@ -4,12 +4,18 @@
 // run `--repeats` times and the lowest figure printed, since other processes on the machine only
 // ever add to it. bench:queue measures the whole; this says which part a change moved.
 //
+// With --postgres: the claim and the completion on a fresh PostgreSQL database per repeat (at
+// EDGEFORGE_BENCH_POSTGRES_URL, as bench:queue), with the 7-day history and with retention 0, as
+// this process's CPU plus that of the backends serving the database (/proc/<pid>/schedstat).
+//
 //   npm run bench:queue-parts
 //   npm run bench:queue-parts -- --jobs 100000 --repeats 7
+//   npm run bench:queue-parts -- --postgres --jobs 20000 --batch 500 --repeats 3
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import pg from 'pg'
 import {
   createQueueEngine,
   createRunner,
@@ -17,6 +23,8 @@ import {
   type QueueEngine,
 } from '../packages/server/src/jobs/index.ts'
 import { openStore } from '../packages/server/src/store/index.ts'
+import { createDatabase } from './queue/postgres.ts'
+import { processRunMs } from './support/cpu.ts'
 import { intFlag } from './support/flags.ts'
 
 const { values: flags } = parseArgs({
@@ -24,6 +32,7 @@ const { values: flags } = parseArgs({
     jobs: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '1000' },
     repeats: { type: 'string', default: '5' },
+    postgres: { type: 'boolean', default: false },
   },
 })
 const jobs = intFlag('bench:queue-parts', 'jobs', flags.jobs, 1000, 1_000_000)
@@ -35,12 +44,37 @@ const cpuUs = (since: NodeJS.CpuUsage) => {
   return used.user + used.system
 }
 
-/** Claims and completes `jobs` queued jobs in batches on a fresh SQLite store. */
-async function storeParts(): Promise<{ claim: number; complete: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'edgeforge-bench-parts-'))
-  const { db } = await openStore({ dataDir })
+/** CPU (µs) so far of PostgreSQL's backends serving `database`, apart from the meter's own. */
+async function backendsUs(meter: pg.Client): Promise<number> {
+  const { rows } = await meter.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  )
+  let us = 0
+  for (const { pid } of rows) us += (processRunMs(pid) ?? 0) * 1000
+  return us
+}
+
+interface StoreParts {
+  claim: number
+  complete: number
+  /** PostgreSQL backends' CPU per job, µs; undefined on SQLite. */
+  claimServer?: number
+  completeServer?: number
+}
+
+/**
+ * Claims and completes `jobs` queued jobs in batches on a fresh store: SQLite in a temporary
+ * directory, or PostgreSQL at `databaseUrl` (an empty database: the part creates its tables).
+ */
+async function storeParts(databaseUrl?: string, keepNothing = false): Promise<StoreParts> {
+  const dataDir = databaseUrl ? '' : mkdtempSync(join(tmpdir(), 'edgeforge-bench-parts-'))
+  const { db } = await openStore({ dataDir, databaseUrl })
   const engine = createQueueEngine(db)
+  const meter = databaseUrl ? new pg.Client({ connectionString: databaseUrl }) : null
+  await meter?.connect()
+  const server = () => (meter ? backendsUs(meter) : Promise.resolve(0))
   try {
+    if (keepNothing) await engine.setQueueSettings('bench', { retentionSeconds: 0 })
     for (let first = 0; first < jobs; first += 1000) {
       const size = Math.min(1000, jobs - first)
       await engine.enqueueBatch(
@@ -49,10 +83,16 @@ async function storeParts(): Promise<{ claim: number; complete: number }> {
     }
     let claim = 0
     let complete = 0
+    let claimServer = 0
+    let completeServer = 0
     for (let done = 0; done < jobs; done += batch) {
+      let serverSince = await server()
       let since = process.cpuUsage()
       const claimed = await engine.claim({ queues: ['bench'], owner: 'parts', limit: batch, leaseMs: 30_000 })
       claim += cpuUs(since)
+      let serverNow = await server()
+      claimServer += serverNow - serverSince
+      serverSince = serverNow
       since = process.cpuUsage()
       await engine.completeMany(
         claimed.map((job) => ({
@@ -64,12 +104,20 @@ async function storeParts(): Promise<{ claim: number; complete: number }> {
         })),
       )
       complete += cpuUs(since)
+      serverNow = await server()
+      completeServer += serverNow - serverSince
     }
-    return { claim: claim / jobs, complete: complete / jobs }
+    const parts: StoreParts = { claim: claim / jobs, complete: complete / jobs }
+    if (meter) {
+      parts.claimServer = claimServer / jobs
+      parts.completeServer = completeServer / jobs
+    }
+    return parts
   } finally {
+    await meter?.end()
     await engine.close()
     await db.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true })
   }
 }
 
@@ -113,6 +161,8 @@ async function runnerPart(): Promise<number> {
       return items.map(() => ({ ok: true as const, status: 'succeeded' as const }))
     },
     heartbeatMany: async () => new Map(),
+    // The runner closes each job's log before reporting it; a no-op job wrote none.
+    logs: { append: () => {}, close: async () => {} },
     announceWorker: async () => {},
     retireWorker: async () => {},
   } as unknown as QueueEngine
@@ -130,7 +180,40 @@ async function runnerPart(): Promise<number> {
   return used / jobs
 }
 
-const best = (values: number[]) => Math.min(...values).toFixed(2)
+const best = (values: Array<number | undefined>) =>
+  Math.min(...values.filter((value) => value !== undefined)).toFixed(2)
+
+/** Each variant's parts on a database of its own, created for it and dropped after. */
+async function postgresParts(keepNothing: boolean): Promise<StoreParts> {
+  const database = await createDatabase()
+  try {
+    return await storeParts(database.url, keepNothing)
+  } finally {
+    await database.drop()
+  }
+}
+
+if (flags.postgres) {
+  const kept: StoreParts[] = []
+  const dropped: StoreParts[] = []
+  for (let round = 0; round < repeats; round += 1) {
+    kept.push(await postgresParts(false))
+    dropped.push(await postgresParts(true))
+  }
+  console.log(
+    `bench:queue-parts — PostgreSQL, ${jobs.toLocaleString('en-US')} jobs in batches of ${batch}, best of ${repeats}; µs of CPU per job, this process + the backends serving its database`,
+  )
+  for (const [name, runs] of [
+    ['7-day history', kept],
+    ['retention 0  ', dropped],
+  ] as const) {
+    console.log(
+      `  ${name}  claim ${best(runs.map((r) => r.claim))} + ${best(runs.map((r) => r.claimServer))}   complete ${best(runs.map((r) => r.complete))} + ${best(runs.map((r) => r.completeServer))}`,
+    )
+  }
+  process.exit(0)
+}
+
 const claims: number[] = []
 const completes: number[] = []
 const runs: number[] = []

@@ -17,6 +17,7 @@
 // with the right to create databases: each run creates edgeforge_bench_<pid> and drops it at the end.
 import { availableParallelism, cpus } from 'node:os'
 import { parseArgs } from 'node:util'
+import { PostgresScope, scopePostgres } from './queue/cpu.ts'
 import { openEdgeforge } from './queue/edgeforge.ts'
 import { fmtMs, fmtRate, fmtRatio, printTable } from './queue/format.ts'
 import { graphilePoolSize, openGraphile } from './queue/graphile.ts'
@@ -137,11 +138,18 @@ process.once('SIGINT', () => {
 })
 
 const entries: Entry[] = []
+let scope: PostgresScope | null = null
 try {
   database = await createDatabase()
   printMachine(database.serverVersion)
+  // PostgreSQL CPU counts this run's database only (and the server's shared processes): the
+  // backends of other databases on the same server are someone else's work.
+  scope = await PostgresScope.open(database.url)
+  scopePostgres(scope)
   await main(database.url)
 } finally {
+  scopePostgres(null)
+  await scope?.close().catch((error) => console.error(error))
   for (const entry of entries) await entry.system.close().catch((error) => console.error(error))
   await database?.drop()
   clearTimeout(watchdog)
@@ -451,4 +459,7 @@ function printMachine(postgresVersion: string): void {
     `end to end: ${jobsPg.toLocaleString('en-US')} jobs on PostgreSQL, ${jobsSqlite.toLocaleString('en-US')} on SQLite, ${rounds} round(s); latency: ${latencyJobs} jobs enqueued one at a time, ${gapMs} ms apart, into idle runners, spread over the rounds`,
   )
   console.log('every system runs in this one process, one at a time; PostgreSQL on the same machine')
+  console.log(
+    "postgres CPU: the server's processes except the backends of other databases (other users of the server do not count)",
+  )
 }

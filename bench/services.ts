@@ -2,23 +2,32 @@
 // one doing one `GET` through ctx.cache (Redis), served by a whole edgeforge process, against a
 // bare node:http server doing the same with the same client libraries and pool size, in the same
 // run with autocannon on loopback. Prints requests/s, p50 and p99 per scenario and the ratio
-// edgeforge/bare.
+// edgeforge/bare, and the server process's CPU time per request (user + system, all its threads,
+// from /proc/<pid>/stat around each slice): on a loaded machine throughput says how much CPU the
+// server was given, CPU per request what each request cost it — the figure to compare there.
 //
 //   npm run bench:services                               # 3 rounds, 6 s per server and scenario in 1 s ABBA slices
 //   npm run bench:services -- --rounds 1 --duration 2    # a quick look
+//   npm run bench:services -- --cpu-prof                 # also profile the first round's edgeforge child, every thread
 //
 // Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). The goal (issue
 // 12) is a ratio of at least 0.8 in each scenario. Non-2xx responses or errors void the run
 // (exit 1). docs/performance.md has results and how to read them.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon, { type Result } from 'autocannon'
 import { Redis } from 'ioredis'
 import { SERVE_NODE_FLAGS } from '../packages/server/src/cli/node-flags.ts'
 import { type Child, startChild } from './support/child.ts'
 import { intFlag } from './support/flags.ts'
+import { printProfile } from './support/profile.ts'
 import { fmtMs, fmtRate, median, printTable } from './support/table.ts'
 
 const GOAL = 0.8
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat. */
+const TICKS_PER_SECOND = 100
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '6' },
@@ -26,6 +35,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     pool: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -37,7 +47,9 @@ if (flags.help) {
   --rounds <n>        rounds, each on a new pair of server processes (default 3)
   --warmup <s>        warm-up seconds per server and scenario (default 3)
   --connections <n>   concurrent connections (default 50)
-  --pool <n>          connections to PostgreSQL and to Redis on both sides (default 10)`)
+  --pool <n>          connections to PostgreSQL and to Redis on both sides (default 10)
+  --cpu-prof          profile the first round's edgeforge child (node --cpu-prof, every thread)
+                      and print where each thread's time goes`)
   process.exit(0)
 }
 const durationS = intFlag('bench:services', 'duration', flags.duration, 1, 120)
@@ -62,6 +74,8 @@ type Scenario = 'db' | 'cache'
 interface Tally {
   requests: number
   seconds: number
+  /** Server CPU seconds (user + system, every thread) over the measured slices. */
+  cpu: number
   failures: number
   p50: number[]
   p99: number[]
@@ -95,13 +109,18 @@ async function main(): Promise<void> {
   const tallies = new Map<string, Tally>()
   const tally = (scenario: Scenario, server: string) => {
     const key = `${scenario}/${server}`
-    if (!tallies.has(key)) tallies.set(key, { requests: 0, seconds: 0, failures: 0, p50: [], p99: [] })
+    if (!tallies.has(key))
+      tallies.set(key, { requests: 0, seconds: 0, cpu: 0, failures: 0, p50: [], p99: [] })
     return tallies.get(key)!
   }
+  const profileDir = flags['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'edgeforge-bench-prof-')) : undefined
   for (let round = 1; round <= rounds; round++) {
+    const profile = round === 1 && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+    // The bare peer reads its pool size from the environment its fork inherits.
+    process.env.BENCH_POOL_SIZE = String(pool)
     const [edgeforge, bare] = await Promise.all([
       startChild('edgeforge', new URL('./servers/edgeforge.ts', import.meta.url).pathname, {
-        execArgv: [...SERVE_NODE_FLAGS],
+        execArgv: [...SERVE_NODE_FLAGS, ...profile],
       }),
       startChild('bare', new URL('./servers/bare-services.ts', import.meta.url).pathname, {
         execArgv: [],
@@ -111,8 +130,8 @@ async function main(): Promise<void> {
     const gatewayUrl = await setUp(edgeforge)
     for (const scenario of ['db', 'cache'] as const) {
       const targets = [
-        { name: 'edgeforge', url: `${gatewayUrl}/${scenario}` },
-        { name: 'bare', url: `${bare.info.url}/${scenario}` },
+        { name: 'edgeforge', url: `${gatewayUrl}/${scenario}`, pid: edgeforge.process.pid },
+        { name: 'bare', url: `${bare.info.url}/${scenario}`, pid: bare.process.pid },
       ]
       const answers = await Promise.all(targets.map(async (t) => (await fetch(t.url)).text()))
       if (answers[0] !== answers[1])
@@ -121,8 +140,10 @@ async function main(): Promise<void> {
       for (let slice = 0; slice < durationS; slice++) {
         const order = (slice + round) % 2 === 0 ? targets : [...targets].reverse()
         for (const target of order) {
+          const cpuBefore = cpuSeconds(target.pid)
           const result = await load(target.url, 1)
           const t = tally(scenario, target.name)
+          t.cpu += cpuSeconds(target.pid) - cpuBefore
           t.requests += result.requests.total
           t.seconds += result.duration
           t.failures += result.non2xx + result.errors + result.timeouts
@@ -133,6 +154,15 @@ async function main(): Promise<void> {
     }
     await Promise.all(children.splice(0).map((child) => child.stop()))
   }
+  if (profileDir)
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (control
+    // plane, service actors), the others the handler threads (and the compiler's, idle here).
+    for (const file of readdirSync(profileDir)
+      .filter((name) => name.endsWith('.cpuprofile'))
+      .sort()) {
+      console.log(`\n${file}`)
+      printProfile(join(profileDir, file))
+    }
   const rows: string[][] = []
   let failures = 0
   let below = false
@@ -140,6 +170,7 @@ async function main(): Promise<void> {
     const e = tally(scenario, 'edgeforge')
     const b = tally(scenario, 'bare')
     const ratio = e.requests / e.seconds / (b.requests / b.seconds)
+    const cpuRatio = b.cpu / b.requests / (e.cpu / e.requests)
     if (ratio < GOAL) below = true
     failures += e.failures + b.failures
     for (const [name, t] of [
@@ -153,14 +184,19 @@ async function main(): Promise<void> {
         fmtMs(median(t.p50)),
         fmtMs(median(t.p99)),
         name === 'edgeforge' ? `${ratio.toFixed(3)}x` : '',
+        ((t.cpu / t.requests) * 1e6).toFixed(1),
+        name === 'edgeforge' ? `${cpuRatio.toFixed(3)}x` : '',
       ])
   }
   printTable(
-    ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'ratio'],
+    ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'cpu µs/req', 'cpu ratio'],
     rows,
-    new Set(['scenario', 'server', 'ratio']),
+    new Set(['scenario', 'server', 'ratio', 'cpu ratio']),
   )
-  console.log(`\ngoal: at least ${GOAL}x in each scenario${below ? ' — NOT met' : ' — met'}`)
+  console.log(
+    `\ncpu ratio = bare's CPU per request / edgeforge's (1 = the same cost; measured by the kernel, so it holds on a loaded machine)`,
+  )
+  console.log(`goal: at least ${GOAL}x req/s in each scenario${below ? ' — NOT met' : ' — met'}`)
   if (failures > 0) {
     console.error(`${failures} non-2xx responses or errors: the comparison is void`)
     process.exitCode = 1
@@ -207,4 +243,13 @@ function load(url: string, seconds: number): Promise<Result> {
       error ? reject(error) : resolve(result),
     )
   })
+}
+
+/** User + system CPU seconds of a process, every thread (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
 }

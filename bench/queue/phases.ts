@@ -129,7 +129,7 @@ export async function measureEndToEnd(
     starts.record(n)
   }
   const launched = performance.now()
-  const meter = cpuMeter()
+  const meter = await cpuMeter()
   const workers = await system.startWorkers(onStart, concurrency)
   let finished: number
   let cpu: CpuUse
@@ -140,7 +140,7 @@ export async function measureEndToEnd(
       const left = await system.unfinished()
       if (left === 0) {
         finished = performance.now()
-        cpu = meter()
+        cpu = await meter()
         break
       }
       if (performance.now() > deadline) throw new Error(`${system.name}: ${left} jobs still unfinished`)

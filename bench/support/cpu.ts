@@ -21,6 +21,18 @@ export function processCpuMs(pid: number | undefined): number | null {
   return pid === undefined ? null : (processStat(pid)?.cpuMs ?? null)
 }
 
+/**
+ * CPU time (ms, nanosecond resolution) a process has run so far, from /proc/<pid>/schedstat, or
+ * from its clock ticks (10 ms steps) where the kernel has no schedstat; null when it is gone.
+ */
+export function processRunMs(pid: number | string): number | null {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ', 1)[0]) / 1e6
+  } catch {
+    return processStat(pid)?.cpuMs ?? null
+  }
+}
+
 /** CPU time (ms) this process has used so far. */
 export function ownCpuMs(): number {
   const usage = process.cpuUsage()

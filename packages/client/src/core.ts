@@ -38,6 +38,27 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+/** What an upload sends: bytes, text, a web stream or any async iterable of bytes (a Node Readable). */
+export type UploadBody = string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
+
+function toReadableStream(body: UploadBody): ReadableStream<Uint8Array> {
+  if (body instanceof ReadableStream) return body
+  const iterable = body as AsyncIterable<Uint8Array | string>
+  const encoder = new TextEncoder()
+  const iterator = iterable[Symbol.asyncIterator]()
+  // Pull-based: the next chunk is read only when the socket took the last one.
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next()
+      if (next.done) controller.close()
+      else controller.enqueue(typeof next.value === 'string' ? encoder.encode(next.value) : next.value)
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason)
+    },
+  })
+}
+
 export type Query = Record<string, string | number | boolean | undefined>
 
 /** What every method answers: the envelope's `data`, its continuation token, the request id. */
@@ -144,6 +165,44 @@ export class Core {
       ...options,
       idempotent: spec.idempotent,
     })
+  }
+
+  /**
+   * A declared raw-body operation (`consumes`, e.g. an artifact upload): the body is streamed as
+   * it is, with `contentType`. Sent once, never retried: a stream cannot be replayed.
+   */
+  async upload<T>(
+    spec: OperationSpec,
+    params: readonly string[],
+    body: UploadBody,
+    options: CallOptions & { contentType?: string } = {},
+  ): Promise<T> {
+    const pathAndQuery = this.pathOf(spec, params)
+    const headers: Record<string, string> = {
+      'content-type': options.contentType ?? 'application/octet-stream',
+    }
+    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
+    if (this.options.authorizedScopes)
+      headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
+    const streamed = !(typeof body === 'string' || body instanceof Uint8Array)
+    let response: Response
+    try {
+      response = await this.fetcher(this.url + pathAndQuery, {
+        method: spec.method,
+        headers,
+        body: streamed ? toReadableStream(body) : (body as string | Uint8Array<ArrayBuffer>),
+        signal: options.signal,
+        // Node's fetch streams a ReadableStream body only in half-duplex mode.
+        ...(streamed ? { duplex: 'half' } : {}),
+      } as RequestInit)
+    } catch (error) {
+      if (options.signal?.aborted) throw error
+      const cause = (error as { cause?: unknown }).cause ?? (error as Error).message
+      throw new EdgeforgeNetworkError(`upload to ${this.url}${pathAndQuery} failed (${cause})`, {
+        cause: error,
+      })
+    }
+    return (await this.read<T>(response, pathAndQuery)).data
   }
 
   /** One call by method and path, with the retries; `call` is this for a declared operation. */

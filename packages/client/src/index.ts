@@ -2,7 +2,16 @@ import { type ClientOptions, Core } from './core.ts'
 import type { Duration } from './duration.ts'
 import { operations } from './operations.generated.ts'
 
-export type { CallOptions, ClientOptions, Listing, OperationSpec, Page, Query, SignOptions } from './core.ts'
+export type {
+  CallOptions,
+  ClientOptions,
+  Listing,
+  OperationSpec,
+  Page,
+  Query,
+  SignOptions,
+  UploadBody,
+} from './core.ts'
 export { type Duration, durationMs } from './duration.ts'
 export { EdgeforgeError, EdgeforgeNetworkError } from './errors.ts'
 export { GROUPS, SPECS } from './operations.generated.ts'
@@ -108,4 +117,5 @@ export class Edgeforge {
   }
 }
 
+export { type ArtifactInfo, type JobArtifacts, jobArtifacts } from './artifacts.ts'
 export type { Operations }

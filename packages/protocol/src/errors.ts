@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   uri_too_long: 414,
+  range_not_satisfiable: 416,
   worker_protocol_unsupported: 426,
   rate_limited: 429,
   internal: 500,

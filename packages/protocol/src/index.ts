@@ -1,4 +1,5 @@
 export * from './api/index.ts'
+export * from './artifacts.ts'
 export * from './catalog.ts'
 export * from './errors.ts'
 export * from './input-queue.ts'

@@ -119,6 +119,18 @@ export interface JobMessage extends JobRunRef {
   log_offset: number
   /** Null when no job handler is deployed for the queue (an agent with --handler does not need one). */
   handler: HandlerRef | null
+  /**
+   * A temporary credential for this job's artifacts only (`PUT /jobs/{id}/artifacts/{name}`),
+   * expiring with the lease; `credential` messages bring its successors. Absent or null when the
+   * server has no admin token to sign one: upload with the agent's own credential then.
+   */
+  artifact_credential?: string | null
+}
+
+/** The next artifact credential of a running job, sent with each lease renewal. */
+export interface CredentialMessage extends JobRunRef {
+  type: 'credential'
+  artifact_credential: string
 }
 
 export interface LogAckMessage extends JobRunRef {
@@ -161,3 +173,4 @@ export type ServerMessage =
   | FinishAckMessage
   | InputMessage
   | DrainMessage
+  | CredentialMessage

@@ -5,6 +5,7 @@
  * import { handler, Response } from '@edgeforge/sdk'
  * export default handler(() => Response.ok({ hello: 'world' }))
  */
+export type { ArtifactBody, ArtifactInfo, ArtifactPutOptions, JobArtifacts } from './artifacts.ts'
 export type { CallerAuth, Context, EnqueuedJob, EnqueueOptions, JobsClient, Logger } from './context.ts'
 export { HandlerError, type HandlerErrorOptions, isHandlerError } from './errors.ts'
 export { type HandlerDefinition, type HandlerFunction, handler, isHandlerDefinition } from './handler.ts'
@@ -41,4 +42,5 @@ export {
   type StorageClient,
   type StoredObject,
   type StoredRecord,
+  type StreamedObject,
 } from './services.ts'

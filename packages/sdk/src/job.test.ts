@@ -35,10 +35,16 @@ describe('job()', () => {
       queue: 'math',
       attempt: 2,
       signal: new AbortController().signal,
+      env: {},
       log: (...args) => lines.push(args),
       progress: (fraction) => progress.push(fraction),
       jobs: { enqueue: async (queue) => ({ id: 'j2', queue, status: 'queued', deduplicated: false }) },
       input: (async function* () {})(),
+      artifacts: {
+        put: async () => {
+          throw new Error('not used by this job')
+        },
+      },
       ...NO_SERVICES_STUB,
     }
     assert.deepEqual(await definition.fn({ n: 21 }, ctx), { doubled: 42, queue: 'math' })

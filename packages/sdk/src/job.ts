@@ -1,3 +1,4 @@
+import type { JobArtifacts } from './artifacts.ts'
 import type { JobsClient } from './context.ts'
 import { brand, isBranded } from './handler.ts'
 import type { ServiceAccess } from './services.ts'
@@ -24,6 +25,12 @@ export interface JobContext extends ServiceAccess {
   /** Aborted when the job is cancelled, times out or loses its lease: stop work then. @example await fetch(url, { signal: ctx.signal }) */
   readonly signal: AbortSignal
   /**
+   * The job endpoint's environment variables and secrets (`env` on the endpoint), read-only. On a
+   * remote worker it is empty: the worker's handlers are its own code and read its own process.env.
+   * @example const client = new Api(ctx.env.API_KEY)
+   */
+  readonly env: Readonly<Record<string, string>>
+  /**
    * Appends a line to the job's log (formatted like `console.log`).
    *
    * @example
@@ -47,6 +54,14 @@ export interface JobContext extends ServiceAccess {
    * for await (const message of ctx.input) ctx.log('got', message)
    */
   readonly input: AsyncIterable<unknown>
+  /**
+   * Files this run keeps with the job (build outputs, reports), downloadable at
+   * `GET /jobs/{id}/artifacts/{name}` until the job is removed by its queue's retention.
+   *
+   * @example
+   * await ctx.artifacts.put('app.tgz', createReadStream('dist/app.tgz'), { contentType: 'application/gzip' })
+   */
+  readonly artifacts: JobArtifacts
 }
 
 /**

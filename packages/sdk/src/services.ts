@@ -174,9 +174,17 @@ export interface StoredObject {
  * @example
  * await ctx.storage('uploads').put('avatars/1.png', bytes, { contentType: 'image/png' })
  */
+/** An object read as a stream: `getStream`. */
+export interface StreamedObject {
+  body: AsyncIterable<Uint8Array>
+  contentType: string
+  size: number
+}
+
 export interface StorageClient {
   /**
-   * Stores bytes (a stream is read to the end first) under `key`.
+   * Stores bytes under `key`. A stream (an async iterable of byte chunks) is sent a chunk at a
+   * time as the service takes it, so an object larger than memory can be stored.
    *
    * @example
    * await storage.put('reports/jan.csv', 'a,b\n1,2\n', { contentType: 'text/csv' })
@@ -188,6 +196,17 @@ export interface StorageClient {
   ): Promise<void>
   /** The object, or null when it does not exist. @example const obj = await storage.get('a.txt') */
   get(key: string): Promise<StoredObject | null>
+  /**
+   * The object as a stream of chunks (at most 1 MiB each), or null when it does not exist: for
+   * objects too large to hold whole. Read it to the end or stop early (break): either way the
+   * service's connection is given back; one left unread longer than the service's operation
+   * timeout is closed.
+   *
+   * @example
+   * const obj = await storage.getStream('videos/big.mp4')
+   * if (obj) for await (const chunk of obj.body) hash.update(chunk)
+   */
+  getStream(key: string): Promise<StreamedObject | null>
   /** Size and type without the body, or null. @example const meta = await storage.head('a.txt') */
   head(key: string): Promise<Omit<StoredObject, 'body'> | null>
   /**

@@ -39,6 +39,15 @@ export interface Config {
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number
+  artifactMaxBytes: number
+  artifactCounterFlushMs: number
+  artifactSweepMs: number
+  artifactS3Endpoint: string
+  artifactS3Bucket: string
+  artifactS3Region: string
+  artifactS3AccessKey: string
+  artifactS3SecretKey: string
+  artifactS3Prefix: string
   jobThreads: number
   jobStallMs: number
   jobAbortGraceMs: number
@@ -327,6 +336,82 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 1000,
     help: 'Lease of a claimed job; heartbeats renew it, an expired one is retried',
+  },
+  {
+    key: 'artifactMaxBytes',
+    env: 'EDGEFORGE_ARTIFACT_MAX_BYTES',
+    flag: 'artifact-max-bytes',
+    kind: 'integer',
+    default: String(5 * 1024 ** 3),
+    min: 1,
+    help: 'Largest job artifact accepted (bytes); a larger upload is a 413 and nothing is kept',
+  },
+  {
+    key: 'artifactCounterFlushMs',
+    env: 'EDGEFORGE_ARTIFACT_COUNTER_FLUSH_MS',
+    flag: 'artifact-counter-flush-ms',
+    kind: 'integer',
+    default: '5000',
+    min: 10,
+    help: 'How often buffered artifact download counts are written to the store (a crash loses at most one interval)',
+  },
+  {
+    key: 'artifactSweepMs',
+    env: 'EDGEFORGE_ARTIFACT_SWEEP_MS',
+    flag: 'artifact-sweep-ms',
+    kind: 'integer',
+    default: '60000',
+    min: 10,
+    help: 'How often the artifacts of removed jobs (retention, delete) are deleted with their bytes',
+  },
+  {
+    key: 'artifactS3Bucket',
+    env: 'EDGEFORGE_ARTIFACT_S3_BUCKET',
+    flag: 'artifact-s3-bucket',
+    kind: 'string',
+    default: '',
+    help: 'Store job artifacts in this S3 bucket; empty keeps them under <data dir>/artifacts',
+  },
+  {
+    key: 'artifactS3Endpoint',
+    env: 'EDGEFORGE_ARTIFACT_S3_ENDPOINT',
+    flag: 'artifact-s3-endpoint',
+    kind: 'string',
+    default: '',
+    help: 'http(s)://host:port of an S3-compatible server (MinIO, …); empty for AWS',
+  },
+  {
+    key: 'artifactS3Region',
+    env: 'EDGEFORGE_ARTIFACT_S3_REGION',
+    flag: 'artifact-s3-region',
+    kind: 'string',
+    default: 'us-east-1',
+    help: 'Region of the artifact bucket',
+  },
+  {
+    key: 'artifactS3AccessKey',
+    env: 'EDGEFORGE_ARTIFACT_S3_ACCESS_KEY',
+    flag: 'artifact-s3-access-key',
+    kind: 'string',
+    default: '',
+    help: 'Access key id for the artifact bucket',
+  },
+  {
+    key: 'artifactS3SecretKey',
+    env: 'EDGEFORGE_ARTIFACT_S3_SECRET_KEY',
+    flag: 'artifact-s3-secret-key',
+    kind: 'string',
+    default: '',
+    secret: true,
+    help: 'Secret access key for the artifact bucket',
+  },
+  {
+    key: 'artifactS3Prefix',
+    env: 'EDGEFORGE_ARTIFACT_S3_PREFIX',
+    flag: 'artifact-s3-prefix',
+    kind: 'string',
+    default: 'artifacts/',
+    help: 'Key prefix of artifact blobs inside the bucket',
   },
   {
     key: 'jobThreads',

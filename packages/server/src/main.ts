@@ -8,6 +8,7 @@ import {
   authRoutes,
   ClientRateLimiter,
   ClientStore,
+  createTemporaryCredentials,
   EndpointGate,
   missingCredentials,
   type ScopeLookups,
@@ -31,6 +32,15 @@ import {
   registeredRoutes,
   systemRoutes,
 } from './http/index.ts'
+import {
+  type ArtifactCredentials,
+  ArtifactService,
+  artifactRoutes,
+  artifactScopes,
+  type BlobStore,
+  FilesystemBlobs,
+  S3Blobs,
+} from './jobs/artifacts/index.ts'
 import {
   DeployedHandlers,
   JobRuntime,
@@ -89,6 +99,27 @@ export async function startServer(
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl })
   const { db } = store
 
+  const artifacts = new ArtifactService({
+    db,
+    blobs: await openArtifactBlobs(config),
+    logger,
+    maxBytes: config.artifactMaxBytes,
+    counterFlushMs: config.artifactCounterFlushMs,
+    sweepMs: config.artifactSweepMs,
+  })
+  // A run's artifact credential: root's, for its job only, until its lease ends.
+  const artifactCredential: ArtifactCredentials = (jobId, expiry) =>
+    config.adminToken
+      ? createTemporaryCredentials({
+          clientId: 'root',
+          accessToken: config.adminToken,
+          scopes: artifactScopes(jobId),
+          expiry: Math.max(expiry, Date.now() + 1000),
+        })
+      : undefined
+  // Known once the control plane listens; jobs upload artifacts to it like remote agents do.
+  let selfUrl = ''
+
   const endpointLogs = new EndpointLogs(config.endpointLogLines)
   const metrics = new Metrics()
   // The depth gauge reads the engine at scrape time, after the runtime below has built it.
@@ -115,6 +146,11 @@ export async function startServer(
         'jobs.enqueue': (...args: Parameters<JobsClient['enqueue']>): ReturnType<JobsClient['enqueue']> =>
           jobRuntime.client.enqueue(...args),
         'services.call': (...args: Parameters<ServiceRuntime['call']>) => serviceRuntime.call(...args),
+        // ctx.artifacts: the thread uploads over HTTP to this control plane, with this credential.
+        'artifacts.access': async (jobId: string) => ({
+          url: selfUrl,
+          credential: artifactCredential(jobId, Date.now() + config.jobLeaseMs),
+        }),
       },
       onQuarantine: (endpointId, reason) => {
         lifecycle
@@ -170,6 +206,7 @@ export async function startServer(
     handlers,
     logger,
     leaseMs: config.jobLeaseMs,
+    artifactCredential,
   })
   // Clients authenticate the control plane and protected endpoints; a change drops every cache,
   // the handler threads' too, before the call that made it answers.
@@ -353,6 +390,7 @@ export async function startServer(
     schemaVersion: store.schemaVersion,
     bootedAt: startedAt,
   })
+  artifactRoutes(app, artifacts)
   workerRoutes(app, {
     hub,
     engine: jobRuntime.engine,
@@ -378,6 +416,7 @@ export async function startServer(
   serviceSync?.open()
   jobRuntime.start()
   hub.start()
+  artifacts.start()
 
   let gatewayAddress: { port: number }
   try {
@@ -387,6 +426,7 @@ export async function startServer(
     await gateway.close(0).catch(() => {})
     await hub.stop().catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
+    await artifacts.stop().catch(() => {})
     await serviceRuntime.close()
     await sync?.close()
     await serviceSync?.close()
@@ -396,6 +436,7 @@ export async function startServer(
   }
   const controlPort = (app.server.address() as { port: number }).port
   signer.setBase(`http://${urlHost(config.controlHost)}:${controlPort}`)
+  selfUrl = `http://${urlHost(config.controlHost)}:${controlPort}`
   const server: RunningServer = {
     version: VERSION,
     gatewayUrl: `http://${urlHost(config.gatewayHost)}:${gatewayAddress.port}`,
@@ -412,6 +453,8 @@ export async function startServer(
       await serviceSync?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
+      // After the jobs: their last uploads are in, and the download counts still in memory are written.
+      await artifacts.stop()
       // After the handlers drained: their last service calls finish, then the pools close.
       await serviceRuntime.close()
       await app.close()
@@ -423,6 +466,20 @@ export async function startServer(
   if (config.warmCompiler && config.typeCheck) void compiler.warmUp()
   logger.info({ gateway: server.gatewayUrl, control: server.controlUrl }, 'edgeforge is serving')
   return server
+}
+
+/** Where job artifacts' bytes go: the S3 bucket when one is configured, else the data dir. */
+async function openArtifactBlobs(config: Config): Promise<BlobStore> {
+  if (config.artifactS3Bucket)
+    return new S3Blobs({
+      endpoint: config.artifactS3Endpoint,
+      region: config.artifactS3Region,
+      bucket: config.artifactS3Bucket,
+      accessKey: config.artifactS3AccessKey,
+      secretKey: config.artifactS3SecretKey,
+      prefix: config.artifactS3Prefix,
+    })
+  return new FilesystemBlobs(join(config.dataDir, 'artifacts')).open()
 }
 
 function urlHost(host: string): string {

@@ -10,6 +10,7 @@ import pino from 'pino'
 import { cleanEnv } from './support/child.ts'
 import { edgeforge } from './support/cli.ts'
 import { handlerSource, startTestServer, type TestServer } from './support/server.ts'
+import { waitFor } from './support/wait.ts'
 
 const SECRET_A = 'sk-first-7d1c09e2b4'
 const SECRET_B = 'sk-second-51aa3f08c6'
@@ -177,4 +178,25 @@ test('the CLI sets env from its flags and from its own shell, and endpoints upda
   const missing = await cli('endpoints', 'update', 'vault', '--env', 'NOT_IN_SHELL')
   assert.equal(missing.code, 2, missing.stdout)
   assert.match(missing.stderr, /NOT_IN_SHELL is not set in this shell's environment/)
+})
+
+test('a job endpoint reads its env as ctx.env in its job thread; process.env stays empty', async (t) => {
+  const srv = await startTestServer(t)
+  await ok(srv, 'POST', '/api/endpoints', {
+    name: 'env-job',
+    kind: 'job',
+    queue: 'env-jobs',
+    env: { JOB_SECRET: SECRET_A },
+    code: `import { job } from '@edgeforge/sdk'
+export default job(async (_payload, ctx) => ({ env: { ...ctx.env }, processEnv: { ...process.env } }))
+`,
+  }).then((endpoint) => ok(srv, 'POST', `/api/endpoints/${(endpoint as EndpointView).id}/deploy`))
+  const engine = srv.server.jobs.engine
+  const { job } = await engine.enqueue({ queue: 'env-jobs', maxAttempts: 1 })
+  const done = await waitFor('the job to finish', async () => {
+    const current = await engine.getJob(job.id)
+    return current.status === 'succeeded' || current.status === 'failed' ? current : undefined
+  })
+  assert.equal(done.status, 'succeeded', JSON.stringify(done))
+  assert.deepEqual(done.result, { env: { JOB_SECRET: SECRET_A }, processEnv: {} })
 })

@@ -1,4 +1,5 @@
 import { format } from 'node:util'
+import { jobArtifacts } from '@edgeforge/client'
 import {
   type FinishMessage,
   JobInputQueue,
@@ -66,6 +67,8 @@ interface Run {
   /** Sent (and resent after a reconnect) until the server acknowledges it. */
   finish: FinishMessage | null
   leaseLost: boolean
+  /** This job's artifact credential from the server, renewed with its lease. */
+  artifactCredential: string | null
 }
 
 /**
@@ -227,6 +230,11 @@ export class Agent {
       case 'drain':
         this.draining = true
         return
+      case 'credential': {
+        const run = this.runs.get(message.job_id)
+        if (run && run.job.attempt === message.attempt) run.artifactCredential = message.artifact_credential
+        return
+      }
     }
   }
 
@@ -257,6 +265,7 @@ export class Agent {
       log: new RunLog(job.log_offset, this.budget),
       finish: null,
       leaseLost: false,
+      artifactCredential: job.artifact_credential ?? null,
     }
     this.runs.set(job.job_id, run)
     if (this.stopping) {
@@ -274,8 +283,16 @@ export class Agent {
       queue: job.queue,
       attempt: job.attempt,
       signal: run.controller.signal,
+      // A remote worker's handlers are its own code: they read its process.env, not an endpoint's.
+      env: {},
       jobs: this.jobsClient(),
       input: run.input,
+      // Over REST, as the gateway's own jobs do: with the job's credential when the server sent one.
+      artifacts: jobArtifacts({
+        url: this.options.url,
+        jobId: job.job_id,
+        credential: () => run.artifactCredential ?? (this.options.token || undefined),
+      }),
       ...NO_SERVICES,
       log: (...args: unknown[]) => {
         if (run.leaseLost || run.finish) return

@@ -54,6 +54,11 @@ export interface Operation {
   params?: TSchema
   query?: TSchema
   body?: TSchema
+  /**
+   * The request body is raw bytes of any content type, streamed to the handler unparsed (an
+   * artifact upload), not JSON; the value is the media type the OpenAPI document names for it.
+   */
+  consumes?: string
   /** Success statuses and their bodies (the envelope for JSON routes). */
   responses: Readonly<Record<number, TSchema>>
   /** Content type of the success body when it is not JSON (e.g. Prometheus text). */
@@ -89,7 +94,8 @@ export function errorsOf(operation: Operation): ErrorCode[] {
   if (operation.method === 'POST' || operation.method === 'PUT') {
     // Any body may be sent to any of these, and is parsed before the route runs.
     codes.add('payload_too_large')
-    codes.add('unsupported_media_type')
+    // A raw body route takes every content type.
+    if (!operation.consumes) codes.add('unsupported_media_type')
   }
   return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b] || a.localeCompare(b))
 }

@@ -1,3 +1,4 @@
+import { artifactsApi } from './artifacts.ts'
 import { authApi } from './auth.ts'
 import { catalogApi } from './catalog.ts'
 import type { Operation } from './declare.ts'
@@ -7,6 +8,7 @@ import { servicesApi } from './services.ts'
 import { systemApi } from './system.ts'
 import { workersApi } from './workers.ts'
 
+export * from './artifacts.ts'
 export * from './auth.ts'
 export * from './catalog.ts'
 export * from './declare.ts'
@@ -27,6 +29,7 @@ export const api = {
   services: servicesApi,
   system: systemApi,
   workers: workersApi,
+  artifacts: artifactsApi,
 } as const
 
 /** Every control-plane operation, in declaration order. */

@@ -167,6 +167,12 @@ function operationObject(operation: Operation, ref: (schema: TSchema) => unknown
   if (operation.body) {
     result.requestBody = { required: true, content: { 'application/json': { schema: ref(operation.body) } } }
   }
+  if (operation.consumes) {
+    result.requestBody = {
+      required: true,
+      content: { [operation.consumes]: { schema: { type: 'string', format: 'binary' } } },
+    }
+  }
   result.responses = responses
   result['x-edgeforge-client'] = `${operation.client.group}.${operation.client.method}`
   result['x-edgeforge-scopes'] = scopeJson(operation.scopes)

@@ -259,7 +259,8 @@ export const servicesApi = {
     context,
     method: 'POST',
     path: '/api/storage/{service}/objects',
-    summary: 'Upload an object (multipart/form-data: a file part, and a key field or the file name)',
+    summary:
+      'Upload an object, streamed to the backend (multipart/form-data: a key field before the file part, or the file name; at most 5 GiB)',
     params: StorageParams,
     responses: { 201: Ok(Uploaded) },
     errors: ['not_found', 'unsupported_media_type', 'service_unavailable', 'service_busy', 'service_timeout'],
@@ -272,7 +273,7 @@ export const servicesApi = {
     context,
     method: 'GET',
     path: '/api/storage/{service}/objects/*',
-    summary: 'Download an object, with its content type and length',
+    summary: 'Download an object, streamed, with its content type and length',
     params: ObjectParams,
     query: SignedQuery,
     produces: 'application/octet-stream',

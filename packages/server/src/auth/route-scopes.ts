@@ -45,6 +45,8 @@ export const SCOPE_LOOKUPS: Readonly<Record<string, ScopeLookup>> = {
   retryJob: 'job',
   cancelJob: 'job',
   deleteJob: 'job',
+  listJobArtifacts: 'job',
+  getJobArtifact: 'job',
   createCronSchedule: 'body',
   updateCronSchedule: 'cron-update',
 }

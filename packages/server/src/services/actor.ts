@@ -1,51 +1,22 @@
-import { isHandlerError, isServiceError, ServiceError } from '@edgeforge/sdk'
-import { operationFailed, serviceBusy, serviceTimeout, serviceUnavailable } from './errors.ts'
+import type {
+  ActorObserver,
+  ActorOptions,
+  ActorOutcome,
+  ActorStatus,
+  ConnectionFactory,
+  Lease,
+} from './actor-types.ts'
+import { serviceBusy, serviceTimeout, serviceUnavailable } from './errors.ts'
+import { type LeaseHost, makeLease, refusal } from './lease.ts'
 
-/**
- * How an actor makes and ends the connections of its pool. A "connection" is whatever one
- * operation at a time runs on: a pg client, a mysql2 connection, an SFTP session, an S3 client.
- */
-export interface ConnectionFactory<C> {
-  connect(): Promise<C>
-  close(connection: C): Promise<void>
-  /** Whether an error an operation threw means the connection is dead (it is then closed and replaced). */
-  isConnectionError(error: unknown): boolean
-  /** Whether an idle connection is still usable (the driver saw it drop): checked before reuse. */
-  isAlive?(connection: C): boolean
-}
-
-export interface ActorOptions {
-  /** The service's name, for error messages. */
-  name: string
-  /** Connections at most; the pool grows to it on demand. */
-  poolSize: number
-  /** Operations allowed to wait for a connection; one more is refused with `service_busy`. */
-  maxQueue: number
-  /** From submission to answer, queue wait included. */
-  operationTimeoutMs: number
-  /**
-   * Operations one connection may run at once: 1 for drivers that take one statement at a time
-   * (SQL, FTP), more for protocols that pipeline (Redis). Default 1.
-   */
-  operationsPerConnection?: number
-}
-
-export type ActorOutcome = 'ok' | 'error' | 'busy' | 'unavailable' | 'timeout'
-
-/** What the metrics see of an actor. */
-export interface ActorObserver {
-  operation(outcome: ActorOutcome, seconds: number): void
-}
-
-export interface ActorStatus {
-  state: 'active' | 'draining' | 'closed'
-  /** A connection was made and the last attempt did not fail. */
-  connected: boolean
-  connections: number
-  inUse: number
-  queued: number
-  lastError: string | null
-}
+export type {
+  ActorObserver,
+  ActorOptions,
+  ActorOutcome,
+  ActorStatus,
+  ConnectionFactory,
+  Lease,
+} from './actor-types.ts'
 
 interface Waiter<C> {
   grant(connection: C): void
@@ -54,14 +25,6 @@ interface Waiter<C> {
   queued?: boolean
   /** Timed out while queued: skipped when its turn comes. */
   cancelled?: boolean
-}
-
-/** A connection held across several operations (a transaction). */
-export interface Lease<C> {
-  /** Runs one operation on the held connection, under the operation timeout. */
-  run<T>(op: (connection: C) => Promise<T>): Promise<T>
-  /** Gives the connection back; `broken` closes it instead. Idempotent. */
-  release(broken?: boolean): void
 }
 
 const FIRST_RETRY_MS = 100
@@ -100,6 +63,8 @@ export class ServiceActor<C> {
   private downUntil = 0
   private retryMs = FIRST_RETRY_MS
   private drained: (() => void) | undefined
+  /** What the leases this actor grants call back. */
+  private readonly leaseHost: LeaseHost<C>
 
   constructor(factory: ConnectionFactory<C>, options: ActorOptions, observer?: ActorObserver) {
     if (!(options.poolSize >= 1)) throw new RangeError('poolSize must be at least 1')
@@ -107,6 +72,14 @@ export class ServiceActor<C> {
     this.options = options
     this.observer = observer
     this.sharing = Math.max(1, options.operationsPerConnection ?? 1)
+    this.leaseHost = {
+      name: options.name,
+      operationTimeoutMs: options.operationTimeoutMs,
+      observer,
+      isConnectionError: (error) => factory.isConnectionError(error),
+      noteFailure: (error) => this.noteFailure(error),
+      giveBack: (connection, dead) => this.giveBack(connection, dead),
+    }
   }
 
   get name(): string {
@@ -202,7 +175,7 @@ export class ServiceActor<C> {
           }
           settled = true
           clearTimeout(timer)
-          resolve(this.makeLease(connection))
+          resolve(makeLease(connection, this.leaseHost))
         },
         fail: (error) => {
           if (settled) return
@@ -233,45 +206,6 @@ export class ServiceActor<C> {
     this.spare.length = 0
     this.total -= open.length
     await Promise.all(open.map((connection) => this.factory.close(connection).catch(() => {})))
-  }
-
-  private makeLease(connection: C): Lease<C> {
-    let held = true
-    let broken = false
-    return {
-      run: async <T>(op: (connection: C) => Promise<T>): Promise<T> => {
-        if (!held || broken) throw serviceUnavailable(this.name, new Error('the transaction is over'))
-        const started = performance.now()
-        let timer: NodeJS.Timeout | undefined
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            broken = true
-            reject(serviceTimeout(this.name, this.options.operationTimeoutMs))
-          }, this.options.operationTimeoutMs)
-        })
-        try {
-          const value = await Promise.race([op(connection), timeout])
-          this.observer?.operation('ok', (performance.now() - started) / 1000)
-          return value
-        } catch (error) {
-          if (!broken && this.factory.isConnectionError(error)) {
-            broken = true
-            this.noteFailure(error)
-            this.observer?.operation('unavailable', (performance.now() - started) / 1000)
-            throw serviceUnavailable(this.name, error)
-          }
-          this.observer?.operation(broken ? 'timeout' : 'error', (performance.now() - started) / 1000)
-          throw broken ? error : refusal(this.name, error)
-        } finally {
-          clearTimeout(timer)
-        }
-      },
-      release: (closeIt = false) => {
-        if (!held) return
-        held = false
-        this.giveBack(connection, broken || closeIt)
-      },
-    }
   }
 
   private acquire(waiter: Waiter<C>): void {
@@ -436,13 +370,4 @@ function outcomeOf(error: Error): ActorOutcome {
   if (code === 'service_busy') return 'busy'
   if (code === 'service_timeout') return 'timeout'
   return 'unavailable'
-}
-
-/** What the caller gets for an error that left the connection alive: the backend's message only (no driver object, no stack). */
-function refusal(service: string, error: unknown): Error {
-  // HandlerErrors are the actor's own; TypeErrors are a kind refusing the caller's arguments (a bad key, a missing SQL text).
-  if (isHandlerError(error) || error instanceof TypeError) return error
-  // A kind does not know the name it runs under: stamp it.
-  if (isServiceError(error)) return new ServiceError(service, error.code, error.message)
-  return operationFailed(service, error)
 }

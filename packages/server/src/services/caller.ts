@@ -20,3 +20,6 @@ export interface CallTarget {
 export interface ServiceCaller {
   call(target: CallTarget, op: string, args: readonly unknown[]): Promise<unknown>
 }
+
+/** Bytes a streamed object transfer moves per message across the seam, at most (service.ts `streamOp`). */
+export const STREAM_CHUNK_BYTES = 1024 * 1024

@@ -16,7 +16,7 @@ import type {
   StoredObject,
   StoredRecord,
 } from '@edgeforge/sdk'
-import type { CallTarget, ServiceCaller } from './caller.ts'
+import { type CallTarget, type ServiceCaller, STREAM_CHUNK_BYTES } from './caller.ts'
 import type { ServiceFamily } from './kind.ts'
 
 /** An endpoint's bindings: the name a handler uses → the service's name. */
@@ -69,9 +69,52 @@ export class BoundServices implements ServiceAccess {
     const send = this.send(this.target('storage', name), requestId)
     return {
       put: async (key, body, options) => {
-        await send('put', [key, await toBytes(body), options?.contentType ?? null])
+        if (typeof body === 'string' || body instanceof Uint8Array) {
+          await send('put', [
+            key,
+            typeof body === 'string' ? Buffer.from(body) : body,
+            options?.contentType ?? null,
+          ])
+          return
+        }
+        // A stream goes a chunk per message; each answers when the backend took it (backpressure).
+        const id = (await send('stream.put.begin', [key, options?.contentType ?? null])) as string
+        try {
+          for await (const chunk of body)
+            for (let at = 0; at < chunk.byteLength; at += STREAM_CHUNK_BYTES)
+              await send('stream.put.write', [id, chunk.subarray(at, at + STREAM_CHUNK_BYTES)])
+        } catch (error) {
+          await send('stream.put.abort', [id]).catch(() => {})
+          throw error
+        }
+        await send('stream.put.end', [id])
       },
       get: (key) => send('get', [key]) as Promise<StoredObject | null>,
+      getStream: async (key) => {
+        const meta = (await send('stream.get.begin', [key])) as {
+          id: string
+          contentType: string
+          size: number
+        } | null
+        if (!meta) return null
+        async function* chunks(): AsyncGenerator<Uint8Array> {
+          let ended = false
+          try {
+            for (;;) {
+              const chunk = (await send('stream.get.read', [meta!.id])) as Uint8Array | null
+              if (chunk === null) {
+                ended = true
+                return
+              }
+              yield chunk
+            }
+          } finally {
+            // A reader that stops early (break, throw) gives the connection back at once.
+            if (!ended) await send('stream.get.cancel', [meta!.id]).catch(() => {})
+          }
+        }
+        return { body: chunks(), contentType: meta.contentType, size: meta.size }
+      },
       head: (key) => send('head', [key]) as Promise<Omit<StoredObject, 'body'> | null>,
       list: (prefix = '', options) =>
         send('list', [prefix, options?.limit ?? 1000, options?.continuationToken ?? null]) as Promise<{

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { ConnectionFactory } from './actor.ts'
 
 /** What a handler-side client is: the SDK interface a kind's operations serve. */
@@ -52,12 +53,32 @@ export interface ServiceKind<C = unknown> {
   operations: Readonly<Record<string, Operation<C>>>
   /** A cheap round trip, for `POST /api/services/{id}/test`. */
   ping(connection: C): Promise<void>
+  /**
+   * For storage: objects streamed in and out without holding them whole (the built-in object
+   * routes use these on the main thread; they are not operations, so the caller seam cannot
+   * reach them with a stream it could not clone).
+   */
+  streams?: ObjectStreams<C>
   /** For databases: statements that begin, commit and roll back a transaction. */
   transactions?: {
     begin(connection: C): Promise<void>
     commit(connection: C): Promise<void>
     rollback(connection: C): Promise<void>
   }
+}
+
+/** An object read as a stream: its bytes, type and length. */
+export interface ObjectStream {
+  body: Readable
+  contentType: string
+  size: number
+}
+
+export interface ObjectStreams<C> {
+  /** Writes `source` to `key` to its end; a reader never sees half an object. Resolves with the bytes written. */
+  write(connection: C, key: string, source: Readable, contentType: string): Promise<{ size: number }>
+  /** Opens `key` for reading; null when missing. */
+  read(connection: C, key: string): Promise<ObjectStream | null>
 }
 
 /** Fields every kind has: the actor's knobs. */

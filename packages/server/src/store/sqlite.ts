@@ -43,7 +43,7 @@ export class SqliteDb implements Db {
 
   allSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T[] {
     try {
-      return this.statement(sql).all(...params.map(toSqlite)) as T[]
+      return this.statement(sql).all(...bind(params)) as T[]
     } catch (error) {
       throw storeError(error)
     }
@@ -51,7 +51,7 @@ export class SqliteDb implements Db {
 
   getSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T | undefined {
     try {
-      return this.statement(sql).get(...params.map(toSqlite)) as T | undefined
+      return this.statement(sql).get(...bind(params)) as T | undefined
     } catch (error) {
       throw storeError(error)
     }
@@ -59,7 +59,7 @@ export class SqliteDb implements Db {
 
   runSync(sql: string, params: readonly SqlValue[] = []): { changes: number } {
     try {
-      const result = this.statement(sql).run(...params.map(toSqlite))
+      const result = this.statement(sql).run(...bind(params))
       return { changes: Number(result.changes) }
     } catch (error) {
       throw storeError(error)
@@ -84,6 +84,30 @@ export class SqliteDb implements Db {
   async run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
     if (this.locked) await this.idle()
     return this.runSync(sql, params)
+  }
+
+  /**
+   * Runs `fn` in one transaction without leaving this turn of the event loop: `fn` is
+   * synchronous and uses the *Sync methods. For hot paths of many statements (a completion batch),
+   * where the promise and the turn each awaited statement costs are a large part of the work.
+   */
+  async transactionSync<T>(fn: () => T): Promise<T> {
+    // The check and the BEGIN in one synchronous stretch, as in transaction(); no lock is taken
+    // since nothing else can run before the COMMIT.
+    while (this.locked) await this.lock
+    try {
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        const result = fn()
+        this.db.exec('COMMIT')
+        return result
+      } catch (error) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK')
+        throw error
+      }
+    } catch (error) {
+      throw storeError(error)
+    }
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -149,4 +173,10 @@ export class SqliteDb implements Db {
 function toSqlite(value: SqlValue): SQLInputValue {
   if (typeof value === 'boolean') return value ? 1 : 0
   return value
+}
+
+/** The parameters as node:sqlite takes them: booleans as 0/1, the array itself when it has none. */
+function bind(params: readonly SqlValue[]): readonly SQLInputValue[] {
+  for (const value of params) if (typeof value === 'boolean') return params.map(toSqlite)
+  return params as readonly SQLInputValue[]
 }

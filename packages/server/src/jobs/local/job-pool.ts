@@ -149,10 +149,32 @@ class JobThread {
     })
   }
 
+  /** Jobs it runs now, per endpoint. */
+  private readonly perEndpoint = new Map<string, number>()
+
+  add(run: PoolRun): void {
+    this.runs.set(run.id, run)
+    this.perEndpoint.set(run.endpointId, (this.perEndpoint.get(run.endpointId) ?? 0) + 1)
+  }
+
+  /** Takes a run off the thread; false when it was not on it (already settled). */
+  take(run: PoolRun): boolean {
+    if (!this.runs.delete(run.id)) return false
+    const left = (this.perEndpoint.get(run.endpointId) ?? 1) - 1
+    if (left === 0) this.perEndpoint.delete(run.endpointId)
+    else this.perEndpoint.set(run.endpointId, left)
+    return true
+  }
+
+  /** The endpoints whose jobs it runs now. */
+  endpoints(): string[] {
+    return [...this.perEndpoint.keys()]
+  }
+
   /** Whether every job it runs belongs to `endpointId` (true when it runs none). */
   runsOnly(endpointId: string): boolean {
-    for (const run of this.runs.values()) if (run.endpointId !== endpointId) return false
-    return true
+    const size = this.perEndpoint.size
+    return size === 0 || (size === 1 && this.perEndpoint.has(endpointId))
   }
 }
 
@@ -211,11 +233,6 @@ export class JobPool {
     }
   }
 
-  /** The endpoint can collect strikes again from zero (an operator started it again). */
-  forgive(endpointId: string): void {
-    this.strikes.clear(endpointId)
-  }
-
   /** Loads a version in a job thread and drops it: a module that throws at top level fails here. */
   async validate(artifact: JobArtifact): Promise<void> {
     // An idle thread if there is one: a thread held by a spinning job would answer only once replaced.
@@ -243,7 +260,7 @@ export class JobPool {
       thread.post({ type: 'load', key, slot: registered.slot, artifact: registered.artifact })
     }
     const run = new PoolRun(this, this.nextRun++, thread, endpointId, hooks)
-    thread.runs.set(run.id, run)
+    thread.add(run)
     thread.post({
       type: 'run',
       run: run.id,
@@ -387,8 +404,8 @@ export class JobPool {
     thread.stopping = true
     let culprit = blamed
     if (culprit === undefined) {
-      const endpoints = new Set([...thread.runs.values()].map((run) => run.endpointId))
-      if (endpoints.size === 1) culprit = [...endpoints][0]
+      const endpoints = thread.endpoints()
+      if (endpoints.length === 1) culprit = endpoints[0]
     }
     this.options.logger.error(
       { jobThread: thread.index, endpointId: culprit, jobs: thread.runs.size, code },
@@ -406,11 +423,11 @@ export class JobPool {
   }
 
   private settleAll(thread: JobThread, errorFor: (run: PoolRun) => Error): void {
-    for (const run of thread.runs.values()) {
+    for (const run of [...thread.runs.values()]) {
+      thread.take(run)
       clearTimeout(run.graceTimer)
       run.reject(errorFor(run))
     }
-    thread.runs.clear()
     for (const [id, pending] of this.validations) {
       if (pending.thread !== thread) continue
       this.validations.delete(id)
@@ -441,8 +458,8 @@ export class JobPool {
       case 'done': {
         const run = thread.runs.get(event.run)
         if (!run) return
-        thread.runs.delete(event.run)
-        clearTimeout(run.graceTimer)
+        thread.take(run)
+        if (run.graceTimer) clearTimeout(run.graceTimer)
         if (event.ok) run.resolve(event.value)
         else run.reject(toError(event.failure))
         return

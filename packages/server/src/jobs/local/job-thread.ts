@@ -13,6 +13,7 @@ import type {
   EmailClient,
   EnqueuedJob,
   FilesClient,
+  JobArtifacts,
   JobContext,
   JobFunction,
   JobsClient,
@@ -28,6 +29,7 @@ import { LivenessWriter } from '../../threads/liveness.ts'
 import { describeServiceError, fromWire } from '../../threads/wire.ts'
 import { isUnrecoverable, withoutServerFrames } from '../errors.ts'
 import { JobAbortError } from './runner.ts'
+import { type ArtifactAccess, threadArtifacts } from './thread-artifacts.ts'
 import type {
   AbortCause,
   FromThread,
@@ -47,6 +49,7 @@ let outbox: FromThread[] = []
 let flushScheduled = false
 function flush(): void {
   flushScheduled = false
+  if (outbox.length === 0) return
   const batch = outbox
   outbox = []
   try {
@@ -76,11 +79,19 @@ function send(event: FromThread): void {
   flushScheduled = true
   setImmediate(flush)
 }
+/**
+ * Log lines leave at once (with what was queued before them, in order): a handler that logs and
+ * then spins never lets this thread reach the turn's flush, and its last line is the one to keep.
+ */
+function sendNow(event: FromThread): void {
+  outbox.push(event)
+  flush()
+}
 
 function serverLog(level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
   const err = fields.err
   const plain = err instanceof Error ? { ...fields, err: { message: err.message, stack: err.stack } } : fields
-  send({ type: 'server-log', level, fields: { jobThread: init.index, ...plain }, message })
+  sendNow({ type: 'server-log', level, fields: { jobThread: init.index, ...plain }, message })
 }
 
 // A handler's stray promise or throw in a timer must not end the thread (and every job on it).
@@ -103,6 +114,7 @@ function callMain(method: string, args: unknown[]): Promise<unknown> {
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
+const artifactAccess = (jobId: string) => callMain('artifacts.access', [jobId]) as Promise<ArtifactAccess>
 const jobsClient: JobsClient = {
   enqueue: (queue, payload, options) =>
     callMain('jobs.enqueue', [queue, payload, options ?? {}]) as Promise<EnqueuedJob>,
@@ -114,7 +126,7 @@ interface Loaded {
 }
 const versions = new Map<number, Loaded>()
 const endpointLogs: Pick<EndpointLogs, 'append'> = {
-  append: (endpointId, entry) => send({ type: 'endpoint-log', endpointId, entry }),
+  append: (endpointId, entry) => sendNow({ type: 'endpoint-log', endpointId, entry }),
 }
 
 function load(artifact: JobArtifact): HandlerVersion<JobFunction> {
@@ -137,6 +149,7 @@ function install(key: number, slot: number, artifact: JobArtifact): void {
     return
   }
   const { endpointId, version: versionNumber } = artifact
+  version.env = Object.freeze({ ...artifact.env })
   version.services = new BoundServices(serviceCaller, artifact.bindings, (target, op, error, requestId) =>
     send({
       type: 'endpoint-log',
@@ -207,12 +220,20 @@ class ThreadJobContext implements JobContext {
     return this.run.signal
   }
 
+  get env(): Readonly<Record<string, string>> {
+    return this.version.env
+  }
+
   get input(): JobInputQueue {
     return this.run.inputQueue
   }
 
+  get artifacts(): JobArtifacts {
+    return threadArtifacts(this.jobId, artifactAccess)
+  }
+
   log(...args: unknown[]): void {
-    send({ type: 'log', run: this.run.id, line: formatLogLine(args) })
+    sendNow({ type: 'log', run: this.run.id, line: formatLogLine(args) })
   }
 
   progress(fraction: number): void {

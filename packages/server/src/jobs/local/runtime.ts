@@ -264,7 +264,8 @@ export class JobRuntime implements JobHandlerPort {
   private async execute(job: Job, runnerCtx: RunnerJobContext): Promise<unknown> {
     const endpointId = this.byQueue.get(job.queue)
     const slot = endpointId ? this.handlers.get(endpointId) : undefined
-    if (!slot) throw new Error(`no job handler is deployed for queue ${job.queue}`)
+    // Claimed just as its endpoint was stopped or quarantined: back to the queue, no attempt used.
+    if (!slot) throw new JobReleasedError(`no job handler is deployed for queue ${job.queue} any more`)
     const version = slot.current
     const { key } = this.artifacts.get(version)!
     version.acquire()

@@ -1,5 +1,7 @@
+import type { JobVersion } from '../../deploy/ports.ts'
 import type { EndpointLogEntry } from '../../observability/endpoint-logs.ts'
 import type { WireError } from '../../threads/protocol.ts'
+import type { AbortCause } from './runner.ts'
 
 /**
  * The messages between the job pool (main thread) and a job thread. Both sides send batches: what
@@ -7,19 +9,10 @@ import type { WireError } from '../../threads/protocol.ts'
  * travels as one postMessage, so a thread costs a message per turn, not several per job.
  */
 
-/** What a thread needs to load one version of a job endpoint (the HTTP artifact's shape). */
-export interface JobArtifact {
-  endpointId: string
-  endpointName: string
-  version: number
-  bundle: string
-  sourceMap: string
-  /** The endpoint's service bindings (the name a handler uses → the service). */
-  bindings: Record<string, string>
-  bindingKey: string
-}
+/** What a thread needs to load one version of a job endpoint: its artifact, as the lifecycle holds it. */
+export type JobArtifact = JobVersion
 
-export type AbortCause = 'cancelled' | 'lease_lost' | 'shutdown'
+export type { AbortCause }
 
 export interface JobThreadInit {
   index: number

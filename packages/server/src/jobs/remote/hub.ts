@@ -327,6 +327,9 @@ export class WorkerHub {
       lease_expires_at: job.leaseExpiresAt ?? Date.now() + this.options.leaseMs,
       log_offset: logOffset,
       handler: handler ?? null,
+      artifact_credential:
+        this.options.artifactCredential?.(job.id, job.leaseExpiresAt ?? Date.now() + this.options.leaseMs) ??
+        null,
     })
   }
 
@@ -359,12 +362,25 @@ export class WorkerHub {
             this.abort(session, jobId, run, 'lease_lost')
             session.running.delete(jobId)
           } else if (state.cancelRequested) this.abort(session, jobId, run, 'cancelled')
+          else this.sendCredential(session, jobId, run)
         }
         if (session.running.size < session.concurrency) void this.pump(session)
       } catch (error) {
         this.options.logger.error({ err: error, worker: session.id }, 'worker hub: lease renewal failed')
       }
     }
+  }
+
+  /** The renewed lease's artifact credential, so uploads keep working for as long as the job runs. */
+  private sendCredential(session: Live, jobId: string, run: RemoteRun): void {
+    const credential = this.options.artifactCredential?.(jobId, Date.now() + this.options.leaseMs)
+    if (credential)
+      this.send(session, {
+        type: 'credential',
+        job_id: jobId,
+        attempt: run.attempt,
+        artifact_credential: credential,
+      })
   }
 
   private abort(session: Live, jobId: string, run: RemoteRun, reason: 'cancelled' | 'lease_lost'): void {

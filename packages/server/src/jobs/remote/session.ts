@@ -36,6 +36,8 @@ export interface WorkerHubOptions {
   pollMs?: number
   /** How long a new socket may take to say hello. Default 10 s. */
   helloTimeoutMs?: number
+  /** A job's artifact credential expiring at `expiry` (see jobs/artifacts/credential.ts). */
+  artifactCredential?: (jobId: string, expiry: number) => string | undefined
 }
 
 export interface RemoteRun {

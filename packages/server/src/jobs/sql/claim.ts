@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '../../store/index.ts'
 import type { Job } from '../types.ts'
-import { byQueueOrder, type ClaimedRow, claimedJob } from './rows.ts'
+import { type ClaimedRow, claimedJob, inQueueOrder } from './rows.ts'
 
 // How many jobs a claim may take: none while the queue is paused, else the caller's limit capped
 // by max_workers minus the jobs running in the queue right now (across every owner). A queue
@@ -76,10 +76,10 @@ async function claimWith(q: Queryable, input: ClaimOneQueue): Promise<Job[]> {
  */
 export async function claimQueue(db: Db, input: ClaimOneQueue): Promise<Job[]> {
   if (input.limit <= 0) return []
-  if (db.dialect !== 'postgres' || !input.capped) return (await claimWith(db, input)).sort(byQueueOrder)
+  if (db.dialect !== 'postgres' || !input.capped) return inQueueOrder(await claimWith(db, input))
   const jobs = await db.transaction(async (tx) => {
     await tx.run(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(?))`, [input.queue])
     return claimWith(tx, input)
   })
-  return jobs.sort(byQueueOrder)
+  return inQueueOrder(jobs)
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../store/index.ts'
+import { SqliteDb } from '../../store/sqlite.ts'
 import { backoffDelayMs } from '../backoff.ts'
 import { describeError } from '../errors.ts'
 import type { FinishOutcome, HeartbeatResult, JobStatus, LeaseRef } from '../types.ts'
@@ -102,7 +103,20 @@ export async function completeMany(
         : []),
     ]
     for (const row of done) succeeded.add(row.id)
+  } else if (ctx.db instanceof SqliteDb) {
+    // The whole batch in one synchronous transaction: no promise and no turn of the event loop
+    // per statement (on SQLite those were a large share of a completion's cost).
+    const sqlite = ctx.db
+    await sqlite.transactionSync(() => {
+      for (const row of rows) {
+        const { changes } = row.drop
+          ? sqlite.runSync(DELETE_ONE, [row.id, row.owner, row.attempt])
+          : sqlite.runSync(COMPLETE_ONE, [row.result, now, now, row.id, row.owner, row.attempt])
+        if (changes > 0) succeeded.add(row.id)
+      }
+    })
   } else {
+    // Another SQLite Db (a wrapper over one): the same statements through the async interface.
     const completeAll = async (q: Queryable) => {
       for (const row of rows) {
         const guard = [row.id, row.owner, row.attempt]

@@ -100,6 +100,17 @@ export function byQueueOrder(a: Job, b: Job): number {
   return b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
+/**
+ * `jobs` sorted by byQueueOrder, in place. A claim's rows usually come back in that order already
+ * (SQLite returns them in rowid order, which is enqueue order for jobs of one priority): one pass
+ * checks, and only rows out of order pay for the sort.
+ */
+export function inQueueOrder(jobs: Job[]): Job[] {
+  for (let i = 1; i < jobs.length; i += 1)
+    if (byQueueOrder(jobs[i - 1], jobs[i]) > 0) return jobs.sort(byQueueOrder)
+  return jobs
+}
+
 /** Keeps stored error text bounded: the head says what failed, the stack's tail rarely matters. */
 export function clipError(text: string, maxChars = 8192): string {
   return text.length <= maxChars

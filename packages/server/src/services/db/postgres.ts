@@ -95,9 +95,19 @@ export const postgresKind: ServiceKind<PgConnection> = {
   },
 }
 
-/** `$1` style is used as written; `?` style is rewritten (quoted strings are left alone). */
+/** SQL texts already rewritten: handlers send the same few statements over and over. */
+const rewritten = new Map<string, string>()
+const REWRITTEN_MAX = 1000
+
+/** `$1` style is used as written; `?` style is rewritten (quoted strings are left alone), once per text. */
 function placeholders(sql: string): string {
-  return /\$\d/.test(sql) ? sql : toPositional(sql)
+  const known = rewritten.get(sql)
+  if (known !== undefined) return known
+  const out = /\$\d/.test(sql) ? sql : toPositional(sql)
+  // A bounded cache: past its size it starts over rather than grow with every distinct text.
+  if (rewritten.size >= REWRITTEN_MAX) rewritten.clear()
+  rewritten.set(sql, out)
+  return out
 }
 
 function isPgConnectionError(error: unknown): boolean {

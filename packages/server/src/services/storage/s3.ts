@@ -1,5 +1,9 @@
+import type { Readable } from 'node:stream'
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -7,6 +11,7 @@ import {
   ListObjectsCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { ACTOR_FIELDS, bool, isSocketError, type ServiceKind, str } from '../kind.ts'
@@ -152,6 +157,23 @@ export const s3Kind: ServiceKind<Bucket> = {
       })
     },
   },
+  streams: {
+    write: (connection, key, source, contentType) =>
+      writeStream(connection, objectKey(key), source, contentType),
+    async read({ client, bucket }, key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }))
+        return {
+          body: out.Body as Readable,
+          contentType: out.ContentType ?? 'application/octet-stream',
+          size: Number(out.ContentLength ?? 0),
+        }
+      } catch (error) {
+        if (statusOf(error) === 404) return null
+        throw error
+      }
+    },
+  },
   async ping({ client, bucket }) {
     await client.send(new HeadBucketCommand({ Bucket: bucket }))
   },
@@ -170,4 +192,77 @@ function describe(error: unknown, bucket: string): Error {
   if (status === 404)
     return new Error(`bucket "${bucket}" does not exist (404); set create_bucket to make it`)
   return error instanceof Error ? error : new Error(String(error))
+}
+
+/** Bytes per part of a streamed upload: what is held in memory at once (S3 takes 5 MiB at least, but for the last). */
+export const PART_BYTES = 8 * 2 ** 20
+
+/**
+ * A stream of unknown length into S3: one PutObject when it ends within the first part, else a
+ * multipart upload, one part at a time (reading waits while a part is sent, so memory stays at
+ * one part). A failure aborts the upload, so no parts are left behind to pay for.
+ */
+async function writeStream(
+  { client, bucket }: Bucket,
+  key: string,
+  source: Readable,
+  contentType: string,
+): Promise<{ size: number }> {
+  let chunks: Buffer[] = []
+  let buffered = 0
+  let size = 0
+  let uploadId: string | undefined
+  const parts: { ETag: string | undefined; PartNumber: number }[] = []
+  const sendPart = async () => {
+    const body = Buffer.concat(chunks, buffered)
+    chunks = []
+    buffered = 0
+    if (uploadId === undefined) {
+      const created = await client.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }),
+      )
+      uploadId = created.UploadId
+    }
+    const PartNumber = parts.length + 1
+    const out = await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: body }),
+    )
+    parts.push({ ETag: out.ETag, PartNumber })
+  }
+  try {
+    for await (const chunk of source) {
+      const bytes = chunk as Buffer
+      chunks.push(bytes)
+      buffered += bytes.byteLength
+      size += bytes.byteLength
+      if (buffered >= PART_BYTES) await sendPart()
+    }
+    if (uploadId === undefined) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: Buffer.concat(chunks, buffered),
+          ContentType: contentType,
+        }),
+      )
+      return { size }
+    }
+    if (buffered > 0) await sendPart()
+    await client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    )
+    return { size }
+  } catch (error) {
+    if (uploadId !== undefined)
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => {})
+    throw error
+  }
 }

@@ -85,6 +85,7 @@ const RESOURCES = new Set([
   'storage',
   'system',
   'clients',
+  'artifacts',
 ])
 const VERBS = new Set([
   'read',

@@ -523,6 +523,7 @@ function scopeLookups(catalog: Catalog, jobs: JobRuntime): ScopeLookups {
   return {
     endpointName: (id) => catalog.getEndpoint(id).then((endpoint) => endpoint.name, absent),
     jobQueue: (id) => jobs.engine.getJob(id).then((job) => job.queue, absent),
+    endpointQueue: (id) => catalog.getEndpoint(id).then((endpoint) => endpoint.queue ?? undefined, absent),
     cronQueue: (name) => jobs.cron.get(name).then((schedule) => schedule.queue, absent),
   }
 }

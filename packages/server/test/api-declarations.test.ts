@@ -2,7 +2,14 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { test } from 'node:test'
-import { ERROR_STATUS, errorsOf, isErrorCode, OPERATIONS, pathParams } from '@edgeforge/protocol'
+import {
+  ERROR_STATUS,
+  errorsOf,
+  isErrorCode,
+  OPERATIONS,
+  pathParams,
+  type ScopeExpression,
+} from '@edgeforge/protocol'
 import { generatedApiFiles } from '../../../scripts/api-docs.ts'
 import { startTestServer } from './support/server.ts'
 
@@ -64,6 +71,75 @@ test('declarations are well formed: unique names, codes from the registry, param
     assert.ok(operation.summary.length > 0 && operation.scopes, `${operation.name}: summary and scopes`)
   }
   assert.ok(Object.keys(ERROR_STATUS).length > 0)
+})
+
+const RESOURCES = new Set([
+  'domains',
+  'collections',
+  'endpoints',
+  'jobs',
+  'queues',
+  'cron',
+  'workers',
+  'services',
+  'storage',
+  'system',
+  'clients',
+  'artifacts',
+])
+const VERBS = new Set([
+  'read',
+  'create',
+  'update',
+  'delete',
+  'deploy',
+  'stop',
+  'logs',
+  'retry',
+  'cancel',
+  'configure',
+  'trigger',
+  'drain',
+  'disconnect',
+  'activate',
+  'deactivate',
+  'test',
+  'upload',
+  'reset',
+  'enable',
+  'disable',
+  'input',
+  'work',
+])
+
+function scopesOf(expression: ScopeExpression): string[] {
+  if (typeof expression === 'string') return [expression]
+  return ('AllOf' in expression ? expression.AllOf : expression.AnyOf).flatMap(scopesOf)
+}
+
+test('every declared scope is <resource>:<verb>:<target> (docs/api.md, "Scopes")', () => {
+  for (const operation of OPERATIONS) {
+    const scopes = scopesOf(operation.scopes)
+    if (scopes.length === 0) {
+      assert.ok(
+        ['health', 'openApi', 'currentScopes'].includes(operation.name),
+        `${operation.name} needs a scope`,
+      )
+      continue
+    }
+    for (const scope of scopes) {
+      const [resource, verb, target, ...rest] = scope.split(':')
+      assert.ok(RESOURCES.has(resource), `${operation.name}: ${scope}: resource ${resource}`)
+      assert.ok(VERBS.has(verb), `${operation.name}: ${scope}: verb ${verb}`)
+      assert.ok(target && rest.length === 0, `${operation.name}: ${scope} has three parts`)
+      if (operation.method === 'GET')
+        assert.ok(verb === 'read' || verb === 'logs' || verb === 'work', `${operation.name}: a GET reads`)
+      // An endpoint is named by its name, never its id.
+      if (resource === 'endpoints') assert.notEqual(target, '<id>', `${operation.name}: ${scope}`)
+    }
+    if (operation.client.method === 'list' && typeof operation.scopes === 'string')
+      assert.ok(/:(\*|<\w+>\*?)$/.test(operation.scopes), `${operation.name}: a list needs * or its filter`)
+  }
 })
 
 test('docs/openapi.json and the route table in docs/api.md are what npm run gen:api generates', () => {

@@ -304,7 +304,7 @@ for (const backend of backends) {
       const credential = createTemporaryCredentials({
         clientId: 'root',
         accessToken: TOKEN,
-        scopes: [`jobs:artifacts:write:${mine}`, `jobs:artifacts:read:${mine}`],
+        scopes: [`artifacts:upload:${mine}`, `artifacts:read:${mine}`],
         expiry: Date.now() + 60_000,
       })
       const artifacts = jobArtifacts({ url: srv.controlUrl, jobId: mine, credential: () => credential })

@@ -83,7 +83,7 @@ test('clients: create shows the token once, it authenticates with exactly its sc
   const denied = expectError(await asCi.api('GET', '/api/domains'), 403, 'insufficient_scopes')
   assert.deepEqual(denied.details, {
     client_id: 'ci/hello',
-    required: 'domains:read',
+    required: 'domains:read:*',
     scopes: ['endpoints:deploy:hello', 'endpoints:read:*'],
   })
   assert.match(denied.message, /needs domains:read/)
@@ -145,7 +145,7 @@ test('clients: create shows the token once, it authenticates with exactly its sc
 test('disabled, expired, reset and deleted clients get 401; enable brings one back', async (t) => {
   const srv = await startTestServer(t, { 'admin-token': ROOT, 'auth-cache-ms': '60000' })
   const root = bearer(srv, ROOT)
-  const reader = await createClient(root, 'reader', { scopes: ['queues:read'] })
+  const reader = await createClient(root, 'reader', { scopes: ['queues:read:*'] })
   const asReader = bearer(srv, reader.access_token)
   expectStatus(await asReader.api('GET', '/queue/overview'), 200)
 
@@ -165,7 +165,7 @@ test('disabled, expired, reset and deleted clients get 401; enable brings one ba
   expectStatus(await bearer(srv, reset.access_token).api('GET', '/queue/overview'), 200)
 
   const past = await createClient(root, 'expires-soon', {
-    scopes: ['queues:read'],
+    scopes: ['queues:read:*'],
     expires: new Date(Date.now() + 300).toISOString(),
   })
   expectStatus(await bearer(srv, past.access_token).api('GET', '/queue/overview'), 200)
@@ -184,7 +184,7 @@ test('disabled, expired, reset and deleted clients get 401; enable brings one ba
 test('temporary credentials: valid, expired, beyond the issuer, issuer disabled; authorizedScopes narrows', async (t) => {
   const srv = await startTestServer(t, { 'admin-token': ROOT })
   const root = bearer(srv, ROOT)
-  const issuer = await createClient(root, 'ci', { scopes: ['queues:read', 'jobs:read:*'] })
+  const issuer = await createClient(root, 'ci', { scopes: ['queues:read:*', 'jobs:read:*'] })
   const temp = (scopes: string[], expiry = Date.now() + 60_000, start?: number) =>
     createTemporaryCredentials({ clientId: 'ci', accessToken: issuer.access_token, scopes, expiry, start })
 
@@ -200,13 +200,13 @@ test('temporary credentials: valid, expired, beyond the issuer, issuer disabled;
   assert.deepEqual((narrower.details as { scopes: string[] }).scopes, ['jobs:read:emails'])
   expectError(await asTemp.api('GET', '/jobs?queue=sms'), 403, 'insufficient_scopes')
 
-  const expired = bearer(srv, temp(['queues:read'], Date.now() - 1000, Date.now() - 60_000))
+  const expired = bearer(srv, temp(['queues:read:*'], Date.now() - 1000, Date.now() - 60_000))
   assert.match(
     expectError(await expired.api('GET', '/queue/overview'), 401, 'unauthorized').message,
     /expired at/,
   )
 
-  const beyond = bearer(srv, temp(['queues:read', 'domains:read']))
+  const beyond = bearer(srv, temp(['queues:read:*', 'domains:read:*']))
   assert.match(
     expectError(await beyond.api('GET', '/queue/overview'), 401, 'unauthorized').message,
     /issuer ci does not have: domains:read/,
@@ -216,7 +216,7 @@ test('temporary credentials: valid, expired, beyond the issuer, issuer disabled;
   const forged = createTemporaryCredentials({
     clientId: 'ci',
     accessToken: 'not-the-issuers-token',
-    scopes: ['queues:read'],
+    scopes: ['queues:read:*'],
     expiry: Date.now() + 60_000,
   })
   expectError(await bearer(srv, forged).api('GET', '/queue/overview'), 401, 'unauthorized')
@@ -225,14 +225,14 @@ test('temporary credentials: valid, expired, beyond the issuer, issuer disabled;
   const fromRoot = createTemporaryCredentials({
     clientId: 'root',
     accessToken: ROOT,
-    scopes: ['domains:read'],
+    scopes: ['domains:read:*'],
     expiry: Date.now() + 60_000,
   })
   expectStatus(await bearer(srv, fromRoot).api('GET', '/api/domains'), 200)
   expectError(await bearer(srv, fromRoot).api('GET', '/queue/overview'), 403, 'insufficient_scopes')
 
   // Disabling the issuer invalidates what it issued.
-  const good = bearer(srv, temp(['queues:read']))
+  const good = bearer(srv, temp(['queues:read:*']))
   expectStatus(await good.api('GET', '/queue/overview'), 200)
   expectStatus(await root.api('POST', '/api/clients/ci/disable'), 200)
   assert.match(
@@ -292,7 +292,7 @@ test('signed URLs: a GET works without a header until it expires; tampered ones 
 test('rate limit per client: 429 with retry-after; root is never limited', async (t) => {
   const srv = await startTestServer(t, { 'admin-token': ROOT, 'rate-limit-per-minute': '3' })
   const root = bearer(srv, ROOT)
-  const busy = await createClient(root, 'busy', { scopes: ['queues:read'] })
+  const busy = await createClient(root, 'busy', { scopes: ['queues:read:*'] })
   const asBusy = bearer(srv, busy.access_token)
   for (let i = 0; i < 3; i++) expectStatus(await asBusy.api('GET', '/queue/overview'), 200)
   const limited = await asBusy.api('GET', '/queue/overview')
@@ -309,7 +309,7 @@ test('without an admin token the loopback control plane stays open, and clients 
     200,
   )
   assert.deepEqual(who.body.data, { client_id: 'anonymous', scopes: ['*'], via: 'open', expires: null })
-  const narrow = await createClient(srv, 'narrow', { scopes: ['queues:read'] })
+  const narrow = await createClient(srv, 'narrow', { scopes: ['queues:read:*'] })
   expectError(await bearer(srv, narrow.access_token).api('GET', '/api/domains'), 403, 'insufficient_scopes')
   expectError(await bearer(srv, 'made-up').api('GET', '/api/domains'), 401, 'unauthorized')
 })

@@ -23,8 +23,16 @@ test('CLI: clients ls|create|reset|rm, queues ls|pause|resume, jobs ls|show|canc
     return JSON.parse(run.stdout)
   }
 
-  const created = await json(['clients', 'create', 'ci', '--scope', 'jobs:read:*', '--scope', 'queues:read'])
-  assert.deepEqual(created.scopes, ['jobs:read:*', 'queues:read'])
+  const created = await json([
+    'clients',
+    'create',
+    'ci',
+    '--scope',
+    'jobs:read:*',
+    '--scope',
+    'queues:read:*',
+  ])
+  assert.deepEqual(created.scopes, ['jobs:read:*', 'queues:read:*'])
   const ids = (await json(['clients', 'ls'])).map((c: { client_id: string }) => c.client_id)
   assert.deepEqual(ids, ['ci'])
 

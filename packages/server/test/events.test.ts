@@ -176,7 +176,7 @@ test('event streams on one process (SQLite)', async (t) => {
     const made = await srv.api(
       'POST',
       '/api/clients/events-reader',
-      { scopes: ['events:read', 'jobs:read:ev-ok'] },
+      { scopes: ['events:read:*', 'jobs:read:ev-ok'] },
       auth(ROOT),
     )
     const token = (expectStatus(made, 201).body.data as { access_token: string }).access_token

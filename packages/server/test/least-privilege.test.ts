@@ -69,7 +69,7 @@ test('least privilege, per context: each client does exactly its job', async (t)
       'insufficient_scopes',
     )
     assert.match(String((unknown.details as { required: string }).required), /^endpoints:deploy:/)
-    await denied(ci('GET', '/queue/overview'), 'queues:read')
+    await denied(ci('GET', '/queue/overview'), 'queues:read:*')
   })
 
   await t.test('catalog: an editor of domains and collections touches nothing else', async () => {
@@ -86,11 +86,11 @@ test('least privilege, per context: each client does exactly its job', async (t)
     data(await editor('GET', `/api/domains/${domain.id}/collections`), 200)
     await denied(editor('GET', `/api/collections/${collection.id}/endpoints`), 'endpoints:read:*')
     await denied(editor('POST', `/api/endpoints/${hello.id}/stop`), 'endpoints:stop:hello')
-    await denied(editor('GET', '/api/stats'), 'system:read')
+    await denied(editor('GET', '/api/stats'), 'system:read:stats')
     data(await editor('DELETE', `/api/domains/${domain.id}`), 200)
-    const reader = as(srv, await client(root, 'catalog-reader', ['domains:read']))
+    const reader = as(srv, await client(root, 'catalog-reader', ['domains:read:*']))
     data(await reader('GET', '/api/domains'), 200)
-    await denied(reader('POST', '/api/domains', { name: 'x', host: 'x.test' }), 'domains:create')
+    await denied(reader('POST', '/api/domains', { name: 'x', host: 'x.test' }), 'domains:create:*')
   })
 
   await t.test('jobs: a producer enqueues into its queue and reads its jobs, nothing more', async () => {
@@ -107,6 +107,9 @@ test('least privilege, per context: each client does exactly its job', async (t)
       'jobs:create:sms',
     )
     await denied(producer('GET', '/jobs'), 'jobs:read:*')
+    // A job's log is read with the job's scope (it was jobs:read, of every queue, before).
+    data(await producer('GET', `/jobs/${job.id}/log`), 200)
+    await denied(producer('POST', `/jobs/${job.id}/input`, { message: 'hi' }), 'jobs:input:emails')
     await denied(producer('POST', `/jobs/${job.id}/cancel`), 'jobs:cancel:emails')
     await denied(producer('DELETE', `/jobs/${job.id}`), 'jobs:delete:emails')
     await denied(producer('POST', '/queue/emails/paused', { paused: true }), 'queues:configure:emails')
@@ -131,15 +134,43 @@ test('least privilege, per context: each client does exactly its job', async (t)
     data(await scheduler('PUT', '/cron/nightly', { cron: '0 4 * * *' }), 200)
   })
 
+  await t.test(
+    'services and storage: an operator tests one service and reads its objects, nothing more',
+    async () => {
+      const service = data<{ id: string }>(
+        await root('POST', '/api/services', { name: 'uploads', service_type: 'filesystem' }),
+        201,
+      )
+      const ops = as(
+        srv,
+        await client(root, 'svc-ops', [
+          `services:read:${service.id}`,
+          `services:test:${service.id}`,
+          'storage:read:uploads',
+        ]),
+      )
+      data(await ops('GET', `/api/services/${service.id}`), 200)
+      data(await ops('POST', `/api/services/${service.id}/test`), 200)
+      data(await ops('GET', '/api/storage/uploads/objects'), 200)
+      await denied(ops('GET', '/api/services'), 'services:read:*')
+      await denied(ops('POST', `/api/services/${service.id}/deactivate`), `services:deactivate:${service.id}`)
+      await denied(ops('DELETE', `/api/services/${service.id}`), `services:delete:${service.id}`)
+      await denied(ops('DELETE', '/api/storage/uploads/objects/a.txt'), 'storage:delete:uploads')
+      await denied(ops('GET', `/api/endpoints/${hello.id}/services`), 'endpoints:read:hello')
+      await denied(ops('GET', '/workers'), 'workers:read:*')
+      await denied(ops('POST', '/workers/w1/drain'), 'workers:drain:w1')
+    },
+  )
+
   await t.test('system: a metrics scraper scrapes and reads nothing else', async () => {
-    const scraper = as(srv, await client(root, 'prometheus', ['system:metrics']))
+    const scraper = as(srv, await client(root, 'prometheus', ['system:read:metrics']))
     const metrics = await fetch(`${srv.controlUrl}/metrics`, {
-      headers: { authorization: `Bearer ${await client(root, 'prometheus-2', ['system:metrics'])}` },
+      headers: { authorization: `Bearer ${await client(root, 'prometheus-2', ['system:read:metrics'])}` },
     })
     assert.equal(metrics.status, 200)
     data(await scraper('GET', '/api/health'), 200)
-    await denied(scraper('GET', '/api/stats'), 'system:read')
-    await denied(scraper('GET', '/storage/info'), 'system:read')
+    await denied(scraper('GET', '/api/stats'), 'system:read:stats')
+    await denied(scraper('GET', '/storage/info'), 'system:read:storage')
   })
 
   await t.test('auth: a team admin manages its own prefix with the scopes it holds', async () => {

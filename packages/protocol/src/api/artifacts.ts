@@ -6,14 +6,14 @@ import { JobParams } from './jobs.ts'
 
 /*
  * Job artifacts: uploaded by a run with its job-scoped temporary credential, listed and
- * downloaded by whoever may read the job (or holds `jobs:artifacts:read:<id>`). The download is a
+ * downloaded by whoever may read the job (or holds `artifacts:read:<id>`). The download is a
  * GET, so a signed URL (`?ef_sig=`) works for it without a header.
  */
 
 const context = 'jobs' as const
 const stability = 'experimental' as const
 
-const readScopes = { AnyOf: ['jobs:artifacts:read:<id>', 'jobs:read:<queue>'] }
+const readScopes = { AnyOf: ['artifacts:read:<id>', 'jobs:read:<queue>'] }
 
 export const artifactsApi = {
   uploadJobArtifact: declare({
@@ -29,7 +29,7 @@ export const artifactsApi = {
     consumes: 'application/octet-stream',
     responses: { 201: Ok(JobArtifact) },
     errors: ['not_found', 'conflict', 'payload_too_large', 'service_unavailable'],
-    scopes: 'jobs:artifacts:write:<id>',
+    scopes: 'artifacts:upload:<id>',
     stability,
   }),
   listJobArtifacts: declare({

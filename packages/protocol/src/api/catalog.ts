@@ -84,7 +84,7 @@ export const catalogApi = {
     query: PageOnly,
     responses: { 200: OkList(Domain) },
     errors: [],
-    scopes: 'domains:read',
+    scopes: 'domains:read:*',
     stability,
   }),
   createDomain: declare({
@@ -98,7 +98,7 @@ export const catalogApi = {
     body: DomainCreate,
     responses: { 201: Ok(Domain) },
     errors: ['conflict'],
-    scopes: 'domains:create',
+    scopes: 'domains:create:*',
     stability,
   }),
   getDomain: declare({
@@ -156,7 +156,7 @@ export const catalogApi = {
     query: PageOnly,
     responses: { 200: OkList(Collection) },
     errors: ['not_found'],
-    scopes: { AllOf: ['domains:read:<id>', 'collections:read'] },
+    scopes: { AllOf: ['domains:read:<id>', 'collections:read:*'] },
     stability,
   }),
 
@@ -171,7 +171,7 @@ export const catalogApi = {
     query: CollectionListQuery,
     responses: { 200: OkList(Collection) },
     errors: [],
-    scopes: 'collections:read',
+    scopes: 'collections:read:*',
     stability,
   }),
   createCollection: declare({
@@ -185,7 +185,7 @@ export const catalogApi = {
     body: CollectionCreate,
     responses: { 201: Ok(Collection) },
     errors: ['conflict'],
-    scopes: 'collections:create',
+    scopes: 'collections:create:*',
     stability,
   }),
   getCollection: declare({

@@ -40,12 +40,12 @@ export const eventsApi = {
     path: '/events',
     summary: 'Every job and worker event the caller may read, resumable by cursor',
     description:
-      'Needs events:read to open; each job event is shown only to callers holding jobs:read:<its queue>, each worker event only to callers holding workers:read.',
+      'Needs events:read:* to open; each job event is shown only to callers holding jobs:read:<its queue>, each worker event only to callers holding workers:read:*.',
     query: EventsQuery,
     responses: { 200: stream },
     produces: 'text/event-stream',
     errors: ['cursor_malformed', 'cursor_expired'],
-    scopes: 'events:read',
+    scopes: 'events:read:*',
     stability,
   }),
   streamQueueEvents: declare({

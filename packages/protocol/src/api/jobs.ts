@@ -73,7 +73,7 @@ export const jobsApi = {
       'Lists each queue that has jobs, stored settings or a live worker, by name. Counts cover every status, zeros included.',
     responses: { 200: Ok(Type.Array(QueueOverview)) },
     errors: ['conflict'],
-    scopes: 'queues:read',
+    scopes: 'queues:read:*',
     stability,
   }),
   setQueueBackoff: declare({
@@ -185,7 +185,7 @@ export const jobsApi = {
     query: JobLogQuery,
     responses: { 200: Ok(JobLogPage) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:read',
+    scopes: 'jobs:read:<queue>',
     stability,
   }),
   retryJob: declare({
@@ -243,7 +243,7 @@ export const jobsApi = {
     summary: 'List cron schedules by name',
     responses: { 200: Ok(Type.Array(CronSchedule)) },
     errors: ['conflict'],
-    scopes: 'cron:read',
+    scopes: 'cron:read:*',
     stability,
   }),
   createCronSchedule: declare({
@@ -328,7 +328,7 @@ export const jobsApi = {
     description: 'The location never carries a password.',
     responses: { 200: Ok(StorageInfo) },
     errors: ['conflict'],
-    scopes: 'system:read',
+    scopes: 'system:read:storage',
     stability,
   }),
 } as const

@@ -99,7 +99,7 @@ export const servicesApi = {
     summary: 'List services with their status',
     responses: { 200: OkList(Service) },
     errors: [],
-    scopes: 'services:read',
+    scopes: 'services:read:*',
     stability,
   }),
   createService: declare({
@@ -114,7 +114,7 @@ export const servicesApi = {
     body: ServiceCreate,
     responses: { 201: Ok(Service) },
     errors: ['conflict'],
-    scopes: 'services:create',
+    scopes: 'services:create:*',
     stability,
   }),
   getService: declare({
@@ -170,7 +170,7 @@ export const servicesApi = {
     params: ServiceId,
     responses: { 200: Ok(ServiceWithMessage) },
     errors: ['not_found'],
-    scopes: 'services:update:<id>',
+    scopes: 'services:activate:<id>',
     stability,
   }),
   deactivateService: declare({
@@ -183,7 +183,7 @@ export const servicesApi = {
     params: ServiceId,
     responses: { 200: Ok(ServiceWithMessage) },
     errors: ['not_found'],
-    scopes: 'services:update:<id>',
+    scopes: 'services:deactivate:<id>',
     stability,
   }),
   testService: declare({
@@ -196,7 +196,7 @@ export const servicesApi = {
     params: ServiceId,
     responses: { 200: Ok(ServiceTestResult) },
     errors: ['not_found'],
-    scopes: 'services:read:<id>',
+    scopes: 'services:test:<id>',
     stability,
   }),
   listEndpointServices: declare({
@@ -209,7 +209,7 @@ export const servicesApi = {
     params: EndpointIdParams,
     responses: { 200: Ok(EndpointBindings) },
     errors: ['not_found'],
-    scopes: 'endpoints:read:<id>',
+    scopes: 'endpoints:read:<name>',
     stability,
   }),
   bindEndpointService: declare({
@@ -223,7 +223,7 @@ export const servicesApi = {
     body: ServiceBinding,
     responses: { 200: Ok(EndpointBindings) },
     errors: ['not_found'],
-    scopes: 'endpoints:update:<id>',
+    scopes: 'endpoints:update:<name>',
     stability,
   }),
   unbindEndpointService: declare({
@@ -236,7 +236,7 @@ export const servicesApi = {
     params: BindingParams,
     responses: { 200: Ok(EndpointBindings) },
     errors: ['not_found'],
-    scopes: 'endpoints:update:<id>',
+    scopes: 'endpoints:update:<name>',
     stability,
   }),
   listObjects: declare({
@@ -264,7 +264,7 @@ export const servicesApi = {
     params: StorageParams,
     responses: { 201: Ok(Uploaded) },
     errors: ['not_found', 'unsupported_media_type', 'service_unavailable', 'service_busy', 'service_timeout'],
-    scopes: 'storage:write:<service>',
+    scopes: 'storage:upload:<service>',
     stability,
   }),
   getObject: declare({
@@ -292,7 +292,7 @@ export const servicesApi = {
     params: ObjectParams,
     responses: { 200: Ok(Deleted) },
     errors: ['not_found', 'service_unavailable', 'service_busy', 'service_timeout'],
-    scopes: 'storage:write:<service>',
+    scopes: 'storage:delete:<service>',
     stability,
   }),
 }

@@ -84,7 +84,7 @@ export const systemApi = {
     summary: 'Endpoint counts by kind, requests handled, uptime, loaded and draining handler versions',
     responses: { 200: Ok(SystemStats) },
     errors: [],
-    scopes: 'system:read',
+    scopes: 'system:read:stats',
     stability,
   }),
   metrics: declare({
@@ -97,7 +97,7 @@ export const systemApi = {
     produces: 'text/plain; version=0.0.4',
     responses: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
     errors: [],
-    scopes: 'system:metrics',
+    scopes: 'system:read:metrics',
     stability,
   }),
   openApi: declare({

@@ -26,7 +26,7 @@ export const workersApi = {
     summary: 'Remote workers connected to this gateway process',
     responses: { 200: OkList(WorkerInfo) },
     errors: [],
-    scopes: 'workers:read',
+    scopes: 'workers:read:*',
     stability,
   }),
   getWorker: declare({
@@ -39,7 +39,7 @@ export const workersApi = {
     params: WorkerParams,
     responses: { 200: Ok(WorkerInfo) },
     errors: ['not_found'],
-    scopes: 'workers:read',
+    scopes: 'workers:read:<id>',
     stability,
   }),
   drainWorker: declare({
@@ -52,7 +52,7 @@ export const workersApi = {
     params: WorkerParams,
     responses: { 200: Ok(WorkerInfo) },
     errors: ['not_found'],
-    scopes: 'workers:manage',
+    scopes: 'workers:drain:<id>',
     stability,
   }),
   disconnectWorker: declare({
@@ -67,7 +67,7 @@ export const workersApi = {
     params: WorkerParams,
     responses: { 200: Ok(WorkerInfo) },
     errors: ['not_found'],
-    scopes: 'workers:manage',
+    scopes: 'workers:disconnect:<id>',
     stability,
   }),
   getWorkerHandler: declare({
@@ -88,7 +88,7 @@ export const workersApi = {
     responses: { 200: Type.String({ description: 'The bundle' }) },
     produces: 'application/javascript',
     errors: ['not_found'],
-    scopes: 'workers:connect',
+    scopes: 'queues:work:<queue>',
     stability,
   }),
   sendJobInput: declare({
@@ -104,7 +104,7 @@ export const workersApi = {
     body: JobInputBody,
     responses: { 200: Ok(JobInputResponse) },
     errors: ['not_found', 'conflict'],
-    scopes: 'jobs:input',
+    scopes: 'jobs:input:<queue>',
     stability,
   }),
 }

@@ -20,6 +20,8 @@ type Params = Record<string, string | string[] | undefined>
 export interface ScopeLookups {
   endpointName(id: string): Promise<string | undefined>
   jobQueue(id: string): Promise<string | undefined>
+  /** The queue a job endpoint serves; undefined for an HTTP endpoint or none. */
+  endpointQueue(id: string): Promise<string | undefined>
   cronQueue(name: string): Promise<string | undefined>
 }
 
@@ -137,6 +139,10 @@ async function routeParams(req: FastifyRequest, lookup: ScopeLookup | undefined,
     }
     case 'job':
       params.queue = id === undefined ? undefined : await lookups.jobQueue(id)
+      break
+    case 'endpoint-queue':
+      params.queue =
+        typeof params.endpoint === 'string' ? await lookups.endpointQueue(params.endpoint) : undefined
       break
     case 'enqueue':
       params.queue = Array.isArray(body.jobs)

@@ -10,6 +10,8 @@ export type ScopeLookup =
   | 'endpoint-rename'
   /** `<queue>` = the queue of the job `:id`. */
   | 'job'
+  /** `<queue>` = the queue of the job endpoint `:endpoint` (a worker agent's handler download). */
+  | 'endpoint-queue'
   /** `<queue>` = the body's queue, or every queue of a batch `{ jobs: [...] }`. */
   | 'enqueue'
   /** `<name>` and `<queue>` = the body's fields of those names. */
@@ -32,9 +34,15 @@ export const SCOPE_LOOKUPS: Readonly<Record<string, ScopeLookup>> = {
   stopEndpoint: 'endpoint',
   deployEndpoint: 'endpoint',
   readEndpointLogs: 'endpoint',
+  listEndpointServices: 'endpoint',
+  bindEndpointService: 'endpoint',
+  unbindEndpointService: 'endpoint',
   enqueueJobs: 'enqueue',
   getJob: 'job',
   streamJobEvents: 'job',
+  getJobLog: 'job',
+  sendJobInput: 'job',
+  getWorkerHandler: 'endpoint-queue',
   retryJob: 'job',
   cancelJob: 'job',
   deleteJob: 'job',
@@ -49,6 +57,7 @@ export const LOOKUP_PROVIDES: Readonly<Record<ScopeLookup, readonly string[]>> =
   endpoint: ['name'],
   'endpoint-rename': ['name'],
   job: ['queue'],
+  'endpoint-queue': ['queue'],
   enqueue: ['queue'],
   body: ['name', 'queue'],
   'cron-update': ['queue'],

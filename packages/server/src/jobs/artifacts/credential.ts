@@ -1,6 +1,6 @@
 /** The scopes of a run's artifact credential: its own job's artifacts, nothing else. */
 export function artifactScopes(jobId: string): string[] {
-  return [`jobs:artifacts:write:${jobId}`, `jobs:artifacts:read:${jobId}`]
+  return [`artifacts:upload:${jobId}`, `artifacts:read:${jobId}`]
 }
 
 /**

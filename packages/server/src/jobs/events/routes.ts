@@ -16,13 +16,13 @@ export interface EventRoutesDeps {
   heartbeatMs?: number
 }
 
-/** What a caller may see: job events of queues it may read, worker events if it may read workers. */
+/** What a caller may see: job events of queues it may read, worker events if it may list workers (workers:read:*). */
 export function visibleTo(
   scopes: readonly string[],
   hasScope: EventRoutesDeps['hasScope'],
 ): (event: EventRow) => boolean {
   const byQueue = new Map<string, boolean>()
-  const workers = hasScope(scopes, 'workers:read')
+  const workers = hasScope(scopes, 'workers:read:*')
   return (event) => {
     if (event.type.startsWith('worker.')) return workers
     const queue = event.queue ?? '*'

@@ -86,6 +86,7 @@ const RESOURCES = new Set([
   'system',
   'clients',
   'artifacts',
+  'events',
 ])
 const VERBS = new Set([
   'read',

@@ -46,10 +46,12 @@ import {
   DeployedHandlers,
   EventFeed,
   eventRoutes,
+  isEventStreamPath,
   JobRuntime,
   jobsRoutes,
   registerJobMetrics,
   registerJobPoolMetrics,
+  routeUpgrade,
   sweepEvents,
   WorkerHub,
   workerRoutes,
@@ -421,8 +423,10 @@ export async function startServer(
     deliverLocal: (jobId, message) => jobRuntime.deliverInput(jobId, message),
   })
   app.server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname === WORKER_SOCKET_PATH)
-      hub.handleUpgrade(req, socket, head)
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === WORKER_SOCKET_PATH) hub.handleUpgrade(req, socket, head)
+    // Event streams upgrade through the app's router: the same hooks and checks as their SSE form.
+    else if (isEventStreamPath(path)) routeUpgrade((raw, res) => app.routing(raw, res), req, socket, head)
     else socket.destroy()
   })
 

@@ -35,6 +35,7 @@ export { EventFeed } from './events/feed.ts'
 export { EventRecorder } from './events/recorder.ts'
 export { type EventRoutesDeps, eventRoutes, streamSpec, visibleTo } from './events/routes.ts'
 export { sweepEvents } from './events/sql.ts'
+export { isEventStreamPath, routeUpgrade } from './events/ws.ts'
 export {
   cronDto,
   enqueueInput,

@@ -1,15 +1,8 @@
 import { ApiError } from '@edgeforge/protocol'
 import { type CredentialsInput, missingCredentials, type Principal, readBearer } from './authenticator.ts'
-import { describeExpression, unsatisfied } from './scopes.ts'
+import { decide, type GateResult } from './verdict.ts'
 
-/** What a protected endpoint's handler sees as `ctx.auth`. */
-export interface EndpointAuth {
-  clientId: string
-  scopes: readonly string[]
-}
-
-/** The gate's answer: the caller, or the error the gateway answers with (same body as the control plane). */
-export type GateResult = { ok: true; auth: EndpointAuth } | { ok: false; error: ApiError }
+export type { EndpointAuth, GateResult } from './verdict.ts'
 
 interface CachedPrincipal {
   principal: Principal
@@ -121,19 +114,5 @@ export class EndpointGate {
         throw error
       },
     )
-  }
-}
-
-function decide(principal: Principal, required: readonly string[]): GateResult {
-  const missing = unsatisfied(principal.scopes, { AllOf: required as string[] })
-  if (missing === undefined)
-    return { ok: true, auth: { clientId: principal.clientId, scopes: principal.scopes } }
-  return {
-    ok: false,
-    error: new ApiError(
-      'insufficient_scopes',
-      `client ${principal.clientId} lacks the scopes for this endpoint: needs ${describeExpression(missing)}`,
-      { client_id: principal.clientId, required: missing, scopes: principal.scopes },
-    ),
   }
 }

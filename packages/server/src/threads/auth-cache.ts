@@ -1,5 +1,4 @@
-import { ApiError } from '@edgeforge/protocol'
-import { describeExpression, unsatisfied } from '../auth/scopes.ts'
+import { decide } from '../auth/verdict.ts'
 import type { EndpointGuard, GateVerdict } from '../gateway/dispatch.ts'
 
 /**
@@ -95,16 +94,6 @@ export class ThreadAuthCache implements EndpointGuard {
 
   /** The same decision, and the same 403 body, as the main thread's EndpointGate (auth/gate.ts). */
   private decide(principal: WirePrincipal, required: readonly string[]): GateVerdict {
-    const missing = unsatisfied(principal.scopes, { AllOf: required as string[] })
-    if (missing === undefined)
-      return { ok: true, auth: { clientId: principal.clientId, scopes: principal.scopes } }
-    return {
-      ok: false,
-      error: new ApiError(
-        'insufficient_scopes',
-        `client ${principal.clientId} lacks the scopes for this endpoint: needs ${describeExpression(missing)}`,
-        { client_id: principal.clientId, required: missing, scopes: principal.scopes },
-      ),
-    }
+    return decide(principal, required)
   }
 }

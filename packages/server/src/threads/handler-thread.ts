@@ -20,7 +20,7 @@ import { BoundServices } from '../services/clients.ts'
 import { type PrincipalAnswer, ThreadAuthCache } from './auth-cache.ts'
 import { LivenessWriter } from './liveness.ts'
 import type { Command, Event, ServedEndpoint, ThreadInit, ThreadStats, VersionArtifact } from './protocol.ts'
-import { describeServiceError, fromWire } from './wire.ts'
+import { callChannel, describeServiceError } from './wire.ts'
 
 const HEARTBEAT_MS = 50
 
@@ -52,15 +52,7 @@ const logger = {
 }
 
 // Calls into the main thread: one channel, request ids. Services (#12) will be reached the same way.
-let nextCallId = 1
-const calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-function callMain(method: string, args: unknown[]): Promise<unknown> {
-  const id = nextCallId++
-  return new Promise((resolve, reject) => {
-    calls.set(id, { resolve, reject })
-    send({ type: 'call', id, method, args })
-  })
-}
+const { call: callMain, settle } = callChannel(send)
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
@@ -212,11 +204,7 @@ async function run(command: Command): Promise<unknown> {
 
 port.on('message', (command: Command) => {
   if (command.type === 'result') {
-    const call = calls.get(command.id)
-    if (!call) return
-    calls.delete(command.id)
-    if (command.ok) call.resolve(command.value)
-    else call.reject(fromWire(command.error))
+    settle(command)
     return
   }
   run(command).then(

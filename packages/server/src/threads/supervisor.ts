@@ -7,7 +7,7 @@ import { judge, newLivenessBuffer } from './liveness.ts'
 import type { Event, ServedEndpoint, ThreadStats, VersionArtifact } from './protocol.ts'
 import { Strikes } from './strikes.ts'
 import { GONE, HandlerThread } from './thread.ts'
-import { toWire } from './wire.ts'
+import { answerCall } from './wire.ts'
 
 /** How often the watchdog reads every thread's liveness cells. */
 const WATCH_MS = 50
@@ -362,22 +362,15 @@ export class ThreadSupervisor {
       case 'server-log':
         this.options.logger[event.level](event.fields, event.message)
         return
-      case 'call': {
-        const method = this.options.calls[event.method]
-        const run = method
-          ? (method as (...args: unknown[]) => Promise<unknown>)(...event.args)
-          : Promise.reject(new Error(`no such call: ${event.method}`))
-        run.then(
-          (value) => thread.send({ type: 'result', id: event.id, ok: true, value }),
-          (error: unknown) => {
-            const wire = toWire(error)
-            if (wire.kind === undefined)
-              this.options.logger.error({ err: error, method: event.method }, 'a handler thread call failed')
-            thread.send({ type: 'result', id: event.id, ok: false, error: wire })
-          },
+      case 'call':
+        answerCall(
+          this.options.calls,
+          event,
+          (result) => thread.send(result),
+          (fields, message) => this.options.logger.error(fields, message),
+          'a handler thread call failed',
         )
         return
-      }
       default:
         return
     }

@@ -39,3 +39,65 @@ export function describeServiceError(error: unknown): string {
   const cause = err.cause instanceof Error ? ` (${err.cause.message})` : ''
   return `${typeof err.code === 'string' ? `${err.code}: ` : ''}${String(err.message ?? error)}${cause}`
 }
+
+/** A call answer as it travels from the main thread back to the thread that asked. */
+export type CallResult =
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: WireError }
+
+/**
+ * The thread's side of the call channel: `call` sends `{type:'call', id, method, args}` and
+ * returns a promise that `settle` resolves when the main thread's result with that id arrives.
+ */
+export function callChannel(
+  send: (message: { type: 'call'; id: number; method: string; args: unknown[] }) => void,
+): {
+  call: (method: string, args: unknown[]) => Promise<unknown>
+  settle: (result: CallResult) => void
+} {
+  let nextId = 1
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  return {
+    call: (method, args) => {
+      const id = nextId++
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject })
+        send({ type: 'call', id, method, args })
+      })
+    },
+    settle: (result) => {
+      const waiting = pending.get(result.id)
+      if (!waiting) return
+      pending.delete(result.id)
+      if (result.ok) waiting.resolve(result.value)
+      else waiting.reject(fromWire(result.error))
+    },
+  }
+}
+
+/**
+ * The main thread's side: run the named call from the table and post its result back. A failure
+ * that is not meant for the handler is logged here (with `what`, e.g. 'a job thread call failed')
+ * and reaches the thread as a plain failure.
+ */
+export function answerCall(
+  calls: Readonly<Record<string, unknown>>,
+  event: { id: number; method: string; args: unknown[] },
+  post: (result: CallResult) => void,
+  logError: (fields: object, message: string) => void,
+  what: string,
+): void {
+  const method = calls[event.method]
+  const run =
+    typeof method === 'function'
+      ? (method as (...args: unknown[]) => Promise<unknown>)(...event.args)
+      : Promise.reject(new Error(`no such call: ${event.method}`))
+  run.then(
+    (value) => post({ type: 'result', id: event.id, ok: true, value }),
+    (error: unknown) => {
+      const wire = toWire(error)
+      if (wire.kind === undefined) logError({ err: error, method: event.method }, what)
+      post({ type: 'result', id: event.id, ok: false, error: wire })
+    },
+  )
+}

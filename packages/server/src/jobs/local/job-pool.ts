@@ -4,7 +4,7 @@ import type { EndpointLogs } from '../../observability/endpoint-logs.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { callingSlot, judge, newLivenessBuffer } from '../../threads/liveness.ts'
 import { Strikes } from '../../threads/strikes.ts'
-import { toWire } from '../../threads/wire.ts'
+import { answerCall } from '../../threads/wire.ts'
 import { UNRECOVERABLE } from '../errors.ts'
 import { JobReleasedError } from './runner.ts'
 import type {
@@ -490,22 +490,15 @@ export class JobPool {
         pending?.resolve(event.error)
         return
       }
-      case 'call': {
-        const method = this.options.calls[event.method]
-        const result = method
-          ? (method as (...args: unknown[]) => Promise<unknown>)(...event.args)
-          : Promise.reject(new Error(`no such call: ${event.method}`))
-        result.then(
-          (value) => thread.post({ type: 'result', id: event.id, ok: true, value }),
-          (error: unknown) => {
-            const wire = toWire(error)
-            if (wire.kind === undefined)
-              this.options.logger.error({ err: error, method: event.method }, 'a job thread call failed')
-            thread.post({ type: 'result', id: event.id, ok: false, error: wire })
-          },
+      case 'call':
+        answerCall(
+          this.options.calls,
+          event,
+          (result) => thread.post(result),
+          (fields, message) => this.options.logger.error(fields, message),
+          'a job thread call failed',
         )
         return
-      }
       case 'ready':
         thread.ready = true
         return

@@ -26,7 +26,7 @@ import { type EndpointLogs, formatLogLine } from '../../observability/endpoint-l
 import type { ServiceCaller } from '../../services/caller.ts'
 import { BoundServices } from '../../services/clients.ts'
 import { LivenessWriter } from '../../threads/liveness.ts'
-import { describeServiceError, fromWire } from '../../threads/wire.ts'
+import { callChannel, describeServiceError } from '../../threads/wire.ts'
 import { isUnrecoverable, withoutServerFrames } from '../errors.ts'
 import { JobAbortError } from './runner.ts'
 import { type ArtifactAccess, threadArtifacts } from './thread-artifacts.ts'
@@ -102,15 +102,7 @@ process.on('uncaughtException', (error) =>
   serverLog('error', { err: error }, 'a job handler threw outside a job'),
 )
 
-let nextCallId = 1
-const calls = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
-function callMain(method: string, args: unknown[]): Promise<unknown> {
-  const id = nextCallId++
-  return new Promise((resolve, reject) => {
-    calls.set(id, { resolve, reject })
-    send({ type: 'call', id, method, args })
-  })
-}
+const { call: callMain, settle } = callChannel(send)
 const serviceCaller: ServiceCaller = {
   call: (target, op, args) => callMain('services.call', [target, op, args]),
 }
@@ -359,14 +351,9 @@ function handle(command: ToThread): void {
       run?.inputQueue.push(command.message)
       return
     }
-    case 'result': {
-      const call = calls.get(command.id)
-      if (!call) return
-      calls.delete(command.id)
-      if (command.ok) call.resolve(command.value)
-      else call.reject(fromWire(command.error))
+    case 'result':
+      settle(command)
       return
-    }
   }
 }
 

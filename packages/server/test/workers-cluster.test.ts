@@ -72,6 +72,26 @@ test('GET /workers, drain and disconnect across gateway processes (PostgreSQL)',
       (await b.api('GET', '/workers/far-agent', undefined, auth)).status === 404 ? true : undefined,
     10_000,
   )
+
+  // A notice can be missed (the holder's LISTEN connection down): the request left in the store
+  // is read back at the holder's next heartbeat. Written here without any NOTIFY.
+  const quiet = await rawAgent(a.controlUrl, auth)
+  t.after(() => quiet.socket.terminate())
+  quiet.send({
+    type: 'hello',
+    protocol: 1,
+    worker_id: 'quiet-agent',
+    queues: ['far-q'],
+    concurrency: 1,
+    agent_version: '1',
+  })
+  await quiet.next('welcome')
+  const store = b.server.jobs.engine.db
+  await store.run("UPDATE worker_agents SET control = 'drain' WHERE id = ?", ['quiet-agent'])
+  await quiet.next('drain', 10_000)
+  await store.run("UPDATE worker_agents SET control = 'disconnect' WHERE id = ?", ['quiet-agent'])
+  assert.equal(await quiet.closed, WORKER_CLOSE.disconnected)
+
   const after = await a.api<WorkerInfo[]>('GET', '/workers', undefined, auth)
   assert.deepEqual(
     after.body.data.map((info) => info.id),

@@ -270,7 +270,7 @@ export class WorkerHub {
     })
     // Live workers are counted from the store, so every process's overview sees this agent.
     await engine.announceWorker(owner, session.queues, leaseMs)
-    await announceAgent(engine.db, session, leaseMs)
+    await announceAgent(engine.db, session, leaseMs, true)
     engine.events?.record('worker.connected', null, null, {
       worker: session.id,
       group: session.group,
@@ -367,7 +367,13 @@ export class WorkerHub {
       session.socket.ping()
       try {
         await this.options.engine.announceWorker(session.owner, session.queues, this.options.leaseMs)
-        await announceAgent(this.options.engine.db, session, this.options.leaseMs)
+        // A drain or disconnect another process asked for, in case its notice was missed.
+        const control = await announceAgent(this.options.engine.db, session, this.options.leaseMs)
+        if (control === 'disconnect') {
+          this.disconnect(session.id)
+          continue
+        }
+        if (control === 'drain' && !session.draining) this.drain(session.id)
         if (session.running.size === 0) continue
         const answer = await this.options.engine.heartbeatMany(
           [...session.running.keys()],

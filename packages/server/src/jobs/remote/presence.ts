@@ -29,13 +29,21 @@ export function workerDto(session: WorkerSession): WorkerInfo {
 /**
  * The agents of every gateway process on the store: the process holding an agent's socket
  * rewrites its row each lease heartbeat (so `running_job_ids` and `last_seen` are at most one
- * heartbeat old when read from another process) and deletes it on close.
+ * heartbeat old when read from another process) and deletes it on close. Answers the drain or
+ * disconnect another process left in the row; a new session (`fresh`) starts with none.
  */
-export async function announceAgent(db: Db, session: WorkerSession, ttlMs: number): Promise<void> {
-  await db.run(
-    'INSERT INTO worker_agents (id, info, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET info = excluded.info, expires_at = excluded.expires_at',
+export async function announceAgent(
+  db: Db,
+  session: WorkerSession,
+  ttlMs: number,
+  fresh = false,
+): Promise<WorkerControl['action'] | undefined> {
+  const row = await db.get<{ control: string | null }>(
+    `INSERT INTO worker_agents (id, info, expires_at, control) VALUES (?, ?, ?, NULL) ON CONFLICT (id) DO UPDATE SET info = excluded.info, expires_at = excluded.expires_at${fresh ? ', control = NULL' : ''} RETURNING control`,
     [session.id, JSON.stringify(workerDto(session)), Date.now() + ttlMs],
   )
+  const control = row?.control
+  return control === 'drain' || control === 'disconnect' ? control : undefined
 }
 
 export async function retireAgent(db: Db, id: string): Promise<void> {
@@ -59,8 +67,12 @@ export async function liveAgent(db: Db, id: string): Promise<WorkerInfo | undefi
   return row ? (JSON.parse(row.info) as WorkerInfo) : undefined
 }
 
-/** Asks the process that holds the agent (PostgreSQL only; on SQLite every agent is local). */
+/**
+ * Asks the process that holds the agent (PostgreSQL only; on SQLite every agent is local): left in
+ * its row, read back at the holder's next heartbeat, and notified so it acts at once.
+ */
 export async function sendControl(db: Db, control: WorkerControl): Promise<void> {
+  await db.run('UPDATE worker_agents SET control = ? WHERE id = ?', [control.action, control.id])
   await db.run('SELECT pg_notify(?, ?)', [WORKER_CONTROL_CHANNEL, JSON.stringify(control)])
 }
 

@@ -293,6 +293,11 @@ async function send(controlUrl: string, planned: PlannedRequest, headers: Record
     body: planned.hasBody ? JSON.stringify(planned.body ?? null) : undefined,
   })
   const contentType = response.headers.get('content-type') ?? ''
+  if (contentType.startsWith('text/event-stream')) {
+    // An event stream stays open: its status and content type are the answer; leave the stream.
+    await response.body?.cancel()
+    return { status: response.status, body: '', contentType, requestId: response.headers.get('x-request-id') }
+  }
   const text = await response.text()
   let body: unknown = text
   if (contentType.startsWith('application/json')) body = JSON.parse(text)

@@ -516,7 +516,7 @@ export function operations(core: Core) {
       core.call<Data<Op<'services', 'deleteObject'>>>(SPECS.deleteObject, [service, key], { }, options),
   },
   workers: {
-    /** GET /workers (listWorkers): Remote workers connected to this gateway process */
+    /** GET /workers (listWorkers): Remote workers connected to any gateway process on the store */
     list: (options?: CallOptions): Listing<Item<Op<'workers', 'listWorkers'>>> =>
       core.listing<Item<Op<'workers', 'listWorkers'>>>(SPECS.listWorkers, [], undefined, options),
     /** The URL of list, unsigned. */

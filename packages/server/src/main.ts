@@ -46,11 +46,15 @@ import {
   DeployedHandlers,
   EventFeed,
   eventRoutes,
+  isEventStreamPath,
   JobRuntime,
   jobsRoutes,
+  parseWorkerControl,
   registerJobMetrics,
   registerJobPoolMetrics,
+  routeUpgrade,
   sweepEvents,
+  WORKER_CONTROL_CHANNEL,
   WorkerHub,
   workerRoutes,
 } from './jobs/index.ts'
@@ -68,7 +72,7 @@ import {
 import { registerServiceMetrics } from './services/metrics.ts'
 import { objectRoutes } from './services/object-routes.ts'
 import { UrlSigner } from './services/signing.ts'
-import { openStore } from './store/index.ts'
+import { ListenConnection, openStore } from './store/index.ts'
 import type { PrincipalAnswer } from './threads/auth-cache.ts'
 import { ThreadSupervisor } from './threads/index.ts'
 
@@ -420,9 +424,21 @@ export async function startServer(
     handlers,
     deliverLocal: (jobId, message) => jobRuntime.deliverInput(jobId, message),
   })
+  // Drain and disconnect asked of another process reach the one holding the agent's socket.
+  const workerControl = config.databaseUrl
+    ? new ListenConnection(config.databaseUrl, WORKER_CONTROL_CHANNEL, {
+        onNotice: (payload) => {
+          const control = parseWorkerControl(payload)
+          if (control?.action === 'drain') hub.drain(control.id)
+          else if (control?.action === 'disconnect') hub.disconnect(control.id)
+        },
+      })
+    : undefined
   app.server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname === WORKER_SOCKET_PATH)
-      hub.handleUpgrade(req, socket, head)
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === WORKER_SOCKET_PATH) hub.handleUpgrade(req, socket, head)
+    // Event streams upgrade through the app's router: the same hooks and checks as their SSE form.
+    else if (isEventStreamPath(path)) routeUpgrade((raw, res) => app.routing(raw, res), req, socket, head)
     else socket.destroy()
   })
 
@@ -439,6 +455,7 @@ export async function startServer(
   serviceSync?.open()
   jobRuntime.start()
   hub.start()
+  workerControl?.open()
   await eventFeed.start()
   artifacts.start()
 
@@ -448,6 +465,7 @@ export async function startServer(
     await app.listen({ port: config.controlPort, host: config.controlHost })
   } catch (error) {
     await gateway.close(0).catch(() => {})
+    await workerControl?.close().catch(() => {})
     await hub.stop().catch(() => {})
     await jobRuntime.stop(0).catch(() => {})
     await artifacts.stop().catch(() => {})
@@ -478,6 +496,7 @@ export async function startServer(
       stopEventWakes?.()
       await eventFeed.stop()
       await serviceSync?.close()
+      await workerControl?.close()
       await hub.stop()
       await Promise.all([gateway.close(config.drainTimeoutMs), jobRuntime.stop(config.drainTimeoutMs)])
       // After the jobs: their last uploads are in, and the download counts still in memory are written.

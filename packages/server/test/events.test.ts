@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { eventBounds } from '../src/jobs/events/sql.ts'
 import { sweepEvents } from '../src/jobs/index.ts'
 import { expectStatus } from './support/endpoints.ts'
-import { isClient, SseClient as Sse, type SseClient, type SseFrame } from './support/events.ts'
+import { isClient, recordRun, SseClient as Sse, type SseClient, type SseFrame } from './support/events.ts'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
@@ -20,23 +20,6 @@ async function open(srv: TestServer, path: string, headers: Record<string, strin
   const opened = await Sse.open(srv.controlUrl + path, { ...auth(ROOT), ...headers })
   assert.ok(isClient(opened), `the stream ${path} did not open: ${JSON.stringify(opened)}`)
   return opened
-}
-
-/** One job's whole life driven through the engine: enqueued, started, progress, log, succeeded. */
-async function recordRun(srv: TestServer, queue: string, fail = false): Promise<string> {
-  const engine = srv.server.jobs.engine
-  const { job } = await engine.enqueue({ queue, payload: { n: 1 } })
-  const [claimed] = await engine.claim({ queues: [queue], owner: 'test-owner', limit: 1, leaseMs: 60_000 })
-  assert.equal(claimed.id, job.id)
-  await engine.setProgress(job.id, 0.5)
-  await engine.appendLogChunk(job.id, 0, [
-    [Date.now(), 'line one'],
-    [Date.now(), 'line two'],
-  ])
-  if (fail) await engine.fail(job.id, 'test-owner', new Error('boom'), { unrecoverable: true })
-  else await engine.complete(job.id, 'test-owner', { ok: true })
-  await engine.events?.flush()
-  return job.id
 }
 
 async function eventHead(srv: TestServer): Promise<number> {

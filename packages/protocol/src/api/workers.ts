@@ -23,7 +23,7 @@ export const workersApi = {
     context,
     method: 'GET',
     path: '/workers',
-    summary: 'Remote workers connected to this gateway process',
+    summary: 'Remote workers connected to any gateway process on the store',
     responses: { 200: OkList(WorkerInfo) },
     errors: [],
     scopes: 'workers:read:*',

@@ -35,6 +35,7 @@ export { EventFeed } from './events/feed.ts'
 export { EventRecorder } from './events/recorder.ts'
 export { type EventRoutesDeps, eventRoutes, streamSpec, visibleTo } from './events/routes.ts'
 export { sweepEvents } from './events/sql.ts'
+export { isEventStreamPath, routeUpgrade } from './events/ws.ts'
 export {
   cronDto,
   enqueueInput,
@@ -62,6 +63,7 @@ export { type JobObserver, JobRuntime, type JobRuntimeOptions } from './local/ru
 // registers workerRoutes(app, { hub, engine, handlers, deliverLocal }).
 export { type DeployedHandlerPort, DeployedHandlers } from './remote/handlers.ts'
 export { WorkerHub } from './remote/hub.ts'
+export { parseWorkerControl, WORKER_CONTROL_CHANNEL } from './remote/presence.ts'
 export { type WorkerRoutesDeps, workerRoutes } from './remote/routes.ts'
 export type { WorkerAuth, WorkerHubOptions, WorkerSession } from './remote/session.ts'
 export type { Completion, FailOptions } from './sql/finish.ts'

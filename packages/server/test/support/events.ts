@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { WebSocket } from 'ws'
+import type { TestServer } from './server.ts'
 
 /** What a stream that did not open answered. */
 export interface ErrorReply {
@@ -14,67 +16,23 @@ export interface SseFrame {
 }
 
 /**
- * A client of an event stream: opens it with fetch, parses frames as they arrive, and hands them
- * out one at a time with a timeout (so a test that expects a frame fails instead of hanging).
+ * The frames a stream client received, handed out one at a time with a timeout (so a test that
+ * expects a frame fails instead of hanging). WebSocket frames are put in the SSE shape (`event` the
+ * frame type, `id` its cursor, `data` what SSE would carry) so both forms are checked alike.
  */
-export class SseClient {
-  readonly status: number
-  private readonly frames: SseFrame[] = []
-  private waiting: (() => void) | null = null
-  private readonly abort: AbortController
+export class FrameReader {
+  protected readonly frames: SseFrame[] = []
+  protected waiting: (() => void) | null = null
   ended = false
 
-  private constructor(status: number, abort: AbortController) {
-    this.status = status
-    this.abort = abort
+  protected push(frame: SseFrame): void {
+    this.frames.push(frame)
+    this.waiting?.()
   }
 
-  static async open(
-    url: string,
-    headers: Record<string, string> = {},
-  ): Promise<SseClient | { status: number; body: ErrorReply }> {
-    const abort = new AbortController()
-    const response = await fetch(url, {
-      headers: { accept: 'text/event-stream', ...headers },
-      signal: abort.signal,
-    })
-    if (response.status !== 200 || !response.body)
-      return { status: response.status, body: (await response.json()) as ErrorReply }
-    const client = new SseClient(response.status, abort)
-    void client.read(response.body)
-    return client
-  }
-
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder()
-    let buffer = ''
-    try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk, { stream: true })
-        let end = buffer.indexOf('\n\n')
-        while (end >= 0) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const frame: Partial<SseFrame> = {}
-          let data = ''
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) frame.event = line.slice(7)
-            else if (line.startsWith('id: ')) frame.id = line.slice(4)
-            else if (line.startsWith('data: ')) data += line.slice(6)
-          }
-          if (frame.event) {
-            this.frames.push({ event: frame.event, id: frame.id, data: JSON.parse(data) })
-            this.waiting?.()
-          }
-          end = buffer.indexOf('\n\n')
-        }
-      }
-    } catch {
-      // aborted
-    } finally {
-      this.ended = true
-      this.waiting?.()
-    }
+  protected finish(): void {
+    this.ended = true
+    this.waiting?.()
   }
 
   /** The next frame, or a failure after `timeoutMs`. */
@@ -142,6 +100,62 @@ export class SseClient {
     assert.equal(after.heartbeat.data.cursor, cursor)
     return before
   }
+}
+
+/** A client of an event stream over Server-Sent Events (fetch, frames parsed as they arrive). */
+export class SseClient extends FrameReader {
+  readonly status: number
+  private readonly abort: AbortController
+
+  private constructor(status: number, abort: AbortController) {
+    super()
+    this.status = status
+    this.abort = abort
+  }
+
+  static async open(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<SseClient | { status: number; body: ErrorReply }> {
+    const abort = new AbortController()
+    const response = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: abort.signal,
+    })
+    if (response.status !== 200 || !response.body)
+      return { status: response.status, body: (await response.json()) as ErrorReply }
+    const client = new SseClient(response.status, abort)
+    void client.read(response.body)
+    return client
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder()
+    let buffer = ''
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let end = buffer.indexOf('\n\n')
+        while (end >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const frame: Partial<SseFrame> = {}
+          let data = ''
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) frame.event = line.slice(7)
+            else if (line.startsWith('id: ')) frame.id = line.slice(4)
+            else if (line.startsWith('data: ')) data += line.slice(6)
+          }
+          if (frame.event) this.push({ event: frame.event, id: frame.id, data: JSON.parse(data) })
+          end = buffer.indexOf('\n\n')
+        }
+      }
+    } catch {
+      // aborted
+    } finally {
+      this.finish()
+    }
+  }
 
   close(): void {
     this.abort.abort()
@@ -150,4 +164,83 @@ export class SseClient {
 
 export function isClient(value: SseClient | { status: number; body: ErrorReply }): value is SseClient {
   return value instanceof SseClient
+}
+
+/** A client of an event stream over WebSocket: each text message is one StreamFrame. */
+export class WsClient extends FrameReader {
+  private readonly socket: WebSocket
+
+  private constructor(socket: WebSocket) {
+    super()
+    this.socket = socket
+    socket.on('message', (message) => {
+      const frame = JSON.parse(message.toString()) as Record<string, unknown> & { type: string }
+      const data = (
+        frame.type === 'event' ? frame.event : frame.type === 'error' ? frame.error : frame
+      ) as Record<string, unknown>
+      const cursor = frame.type === 'event' ? data.cursor : frame.cursor
+      this.push({ event: frame.type, id: typeof cursor === 'string' ? cursor : undefined, data })
+    })
+    socket.on('close', () => this.finish())
+  }
+
+  /** Opens `url` (http:// is turned into ws://); a refused upgrade gives its status and body. */
+  static open(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<WsClient | { status: number; body: ErrorReply }> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers })
+      socket.on('open', () => resolve(new WsClient(socket)))
+      socket.on('unexpected-response', (_req, res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+        })
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorReply })
+          socket.terminate()
+        })
+      })
+      socket.on('error', (error) => reject(error))
+    })
+  }
+
+  /** Resolves once the server has closed the socket (with its close code). */
+  closed(timeoutMs = 5000): Promise<number> {
+    if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve(1000)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs)
+      this.socket.once('close', (code) => {
+        clearTimeout(timer)
+        resolve(code)
+      })
+    })
+  }
+
+  close(): void {
+    this.socket.close()
+  }
+}
+
+export function isWs(value: WsClient | { status: number; body: ErrorReply }): value is WsClient {
+  return value instanceof WsClient
+}
+
+/** One job's whole life driven through the engine: enqueued, started, progress, log, succeeded. */
+export async function recordRun(srv: TestServer, queue: string, fail = false): Promise<string> {
+  const engine = srv.server.jobs.engine
+  const { job } = await engine.enqueue({ queue, payload: { n: 1 } })
+  const [claimed] = await engine.claim({ queues: [queue], owner: 'test-owner', limit: 1, leaseMs: 60_000 })
+  assert.equal(claimed.id, job.id)
+  await engine.setProgress(job.id, 0.5)
+  await engine.appendLogChunk(job.id, 0, [
+    [Date.now(), 'line one'],
+    [Date.now(), 'line two'],
+  ])
+  if (fail) await engine.fail(job.id, 'test-owner', new Error('boom'), { unrecoverable: true })
+  else await engine.complete(job.id, 'test-owner', { ok: true })
+  await engine.events?.flush()
+  return job.id
 }

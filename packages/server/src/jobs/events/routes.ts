@@ -6,7 +6,8 @@ import { jobDto, queueOverviewDto } from '../http/dto.ts'
 import type { EventFeed } from './feed.ts'
 import type { EventRow } from './sql.ts'
 import { sseSink } from './sse.ts'
-import { resumeCursor, runStream, type StreamSpec } from './stream.ts'
+import { type FrameSink, resumeCursor, runStream, type StreamSpec } from './stream.ts'
+import { acceptUpgrade, isUpgrade, wsSink } from './ws.ts'
 
 export interface EventRoutesDeps {
   engine: QueueEngine
@@ -76,9 +77,12 @@ export async function streamSpec(
 }
 
 /**
- * `GET /events`, `/queue/{name}/events`, `/jobs/{id}/events` as Server-Sent Events. The cursor is
- * checked before the stream starts, so a malformed or expired one is a plain 400/410 answer in the
- * error envelope; once streaming, failures are `error` frames.
+ * `GET /events`, `/queue/{name}/events`, `/jobs/{id}/events` as Server-Sent Events, or as a
+ * WebSocket when the request is an upgrade (main.ts routes those through the app with
+ * `routeUpgrade`, so they pass the same credential and scope checks). The cursor (and a job's
+ * existence) is checked before the stream starts, so a malformed or expired one is a plain 400/410
+ * answer in the error envelope, not an upgrade; once streaming, failures are `error` frames.
+ * A WebSocket resumes from `?cursor=` only (browsers cannot set Last-Event-ID on one).
  */
 export function eventRoutes(app: App, deps: EventRoutesDeps): void {
   const serve = async (
@@ -87,17 +91,21 @@ export function eventRoutes(app: App, deps: EventRoutesDeps): void {
     target: Parameters<typeof streamSpec>[1],
     query: { cursor?: string },
   ) => {
-    const cursor = await resumeCursor(deps.engine, query.cursor, req.headers['last-event-id'])
+    const upgrade = isUpgrade(req.raw)
+    const header = upgrade ? undefined : req.headers['last-event-id']
+    const cursor = await resumeCursor(deps.engine, query.cursor, header)
     const scopes = req.principal?.scopes ?? []
     const spec = await streamSpec(deps, target, scopes, cursor)
     reply.hijack()
-    const sink = sseSink(reply.raw)
-    await runStream(deps.engine, deps.feed, sink, spec).catch((error) => {
-      const code = error instanceof ApiError ? error.code : 'internal'
-      void sink
-        .send({ type: 'error', error: { code, message: String(error?.message ?? error) } })
-        .finally(() => sink.end())
-    })
+    const run = (sink: FrameSink) =>
+      runStream(deps.engine, deps.feed, sink, spec).catch((error) => {
+        const code = error instanceof ApiError ? error.code : 'internal'
+        void sink
+          .send({ type: 'error', error: { code, message: String(error?.message ?? error) } })
+          .finally(() => sink.end())
+      })
+    if (upgrade) acceptUpgrade(req.raw, reply.raw, (ws) => void run(wsSink(ws)))
+    else await run(sseSink(reply.raw))
   }
 
   app.route({

@@ -13,6 +13,7 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import type { Job } from '../types.ts'
 import { SessionInbox } from './inbox.ts'
 import { parseAgentMessage } from './messages.ts'
+import { announceAgent, retireAgent, sweepAgents } from './presence.ts'
 import {
   type Live,
   ownerOf,
@@ -57,6 +58,12 @@ export class WorkerHub {
     this.timers.push(
       setInterval(() => void this.renewAll(), heartbeatMs),
       setInterval(() => this.pumpAll(), this.options.pollMs ?? 1000),
+      // Rows of agents whose process died without deleting them.
+      setInterval(() => {
+        sweepAgents(engine.db).catch((error) =>
+          this.options.logger.error({ err: error }, 'worker hub: agent sweep failed'),
+        )
+      }, 60_000),
     )
     for (const timer of this.timers) timer.unref()
     this.unsubscribers.push(
@@ -122,6 +129,9 @@ export class WorkerHub {
     if (!session) return false
     session.draining = true
     this.send(session, { type: 'drain' })
+    void announceAgent(this.options.engine.db, session, this.options.leaseMs).catch((error) =>
+      this.options.logger.error({ err: error }, 'worker hub: announce failed'),
+    )
     return true
   }
 
@@ -252,14 +262,15 @@ export class WorkerHub {
     })
     socket.on('close', () => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id)
-      void engine
-        .retireWorker(owner)
-        .catch((error) => logger.error({ err: error }, 'worker hub: retire failed'))
+      void Promise.all([engine.retireWorker(owner), retireAgent(engine.db, session.id)]).catch((error) =>
+        logger.error({ err: error }, 'worker hub: retire failed'),
+      )
       logger.info({ worker: session.id, running: session.running.size }, 'worker disconnected')
       engine.events?.record('worker.disconnected', null, null, { worker: session.id, queues: session.queues })
     })
     // Live workers are counted from the store, so every process's overview sees this agent.
     await engine.announceWorker(owner, session.queues, leaseMs)
+    await announceAgent(engine.db, session, leaseMs, true)
     engine.events?.record('worker.connected', null, null, {
       worker: session.id,
       group: session.group,
@@ -356,6 +367,13 @@ export class WorkerHub {
       session.socket.ping()
       try {
         await this.options.engine.announceWorker(session.owner, session.queues, this.options.leaseMs)
+        // A drain or disconnect another process asked for, in case its notice was missed.
+        const control = await announceAgent(this.options.engine.db, session, this.options.leaseMs)
+        if (control === 'disconnect') {
+          this.disconnect(session.id)
+          continue
+        }
+        if (control === 'drain' && !session.draining) this.drain(session.id)
         if (session.running.size === 0) continue
         const answer = await this.options.engine.heartbeatMany(
           [...session.running.keys()],

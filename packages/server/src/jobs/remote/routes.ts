@@ -3,7 +3,7 @@ import { type App, declared, ok, okPage } from '../../http/index.ts'
 import type { QueueEngine } from '../engine/engine.ts'
 import type { DeployedHandlers } from './handlers.ts'
 import type { WorkerHub } from './hub.ts'
-import type { WorkerSession } from './session.ts'
+import { liveAgent, liveAgents, sendControl, workerDto } from './presence.ts'
 
 export interface WorkerRoutesDeps {
   hub: WorkerHub
@@ -13,21 +13,7 @@ export interface WorkerRoutesDeps {
   deliverLocal: (jobId: string, message: unknown) => boolean
 }
 
-export function workerDto(session: WorkerSession): WorkerInfo {
-  return {
-    id: session.id,
-    group: session.group,
-    queues: session.queues,
-    concurrency: session.concurrency,
-    running_job_ids: [...session.running.keys()],
-    draining: session.draining,
-    agent_version: session.agentVersion,
-    protocol: session.protocol,
-    connected_since: new Date(session.connectedAt).toISOString(),
-    last_seen: new Date(session.lastSeenAt).toISOString(),
-    remote_address: session.remoteAddress,
-  }
-}
+export { workerDto }
 
 /**
  * Remote workers as resources, the bundle download agents run, and input to running jobs. The
@@ -36,37 +22,54 @@ export function workerDto(session: WorkerSession): WorkerInfo {
  */
 export function workerRoutes(app: App, deps: WorkerRoutesDeps): void {
   const { hub } = deps
-  const found = (id: string) => {
+  const db = deps.engine.db
+  /** The agent, from this process when it holds the socket, else from the store (any process's). */
+  const found = async (id: string): Promise<{ info: WorkerInfo; local: boolean }> => {
     const session = hub.get(id)
-    if (!session) throw new ApiError('not_found', `no worker with id ${id} is connected to this process`)
-    return session
+    if (session) return { info: workerDto(session), local: true }
+    // On SQLite one process holds every agent; a row it does not hold is a dead process's.
+    const info = db.dialect === 'postgres' ? await liveAgent(db, id) : undefined
+    if (!info) throw new ApiError('not_found', `no worker with id ${id} is connected to any gateway process`)
+    return { info, local: false }
   }
 
   app.route({
     ...declared(workersApi.listWorkers),
-    handler: async () => okPage({ items: hub.list().map(workerDto), continuation_token: null }),
+    handler: async () => {
+      const local = hub.list().map(workerDto)
+      const mine = new Set(local.map((info) => info.id))
+      const stored = db.dialect === 'postgres' ? await liveAgents(db) : []
+      const others = stored.filter((info) => !mine.has(info.id))
+      const items = [...local, ...others].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      return okPage({ items, continuation_token: null })
+    },
   })
 
   app.route({
     ...declared(workersApi.getWorker),
-    handler: async (req) => ok(workerDto(found(req.params.id))),
+    handler: async (req) => ok((await found(req.params.id)).info),
   })
 
   app.route({
     ...declared(workersApi.drainWorker),
     handler: async (req) => {
-      found(req.params.id)
-      hub.drain(req.params.id)
-      return ok(workerDto(found(req.params.id)))
+      const { info, local } = await found(req.params.id)
+      if (local) {
+        hub.drain(req.params.id)
+        return ok((await found(req.params.id)).info)
+      }
+      await sendControl(db, { action: 'drain', id: info.id })
+      return ok({ ...info, draining: true })
     },
   })
 
   app.route({
     ...declared(workersApi.disconnectWorker),
     handler: async (req) => {
-      const session = found(req.params.id)
-      hub.disconnect(req.params.id)
-      return ok(workerDto(session))
+      const { info, local } = await found(req.params.id)
+      if (local) hub.disconnect(req.params.id)
+      else await sendControl(db, { action: 'disconnect', id: info.id })
+      return ok(info)
     },
   })
 

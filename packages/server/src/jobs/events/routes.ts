@@ -87,7 +87,11 @@ export async function streamSpec(
 export function eventRoutes(app: App, deps: EventRoutesDeps): void {
   const serve = async (
     req: FastifyRequest,
-    reply: { hijack(): void; raw: import('node:http').ServerResponse },
+    reply: {
+      hijack(): void
+      raw: import('node:http').ServerResponse
+      getHeaders(): Record<string, string | number | string[] | undefined>
+    },
     target: Parameters<typeof streamSpec>[1],
     query: { cursor?: string },
   ) => {
@@ -96,6 +100,7 @@ export function eventRoutes(app: App, deps: EventRoutesDeps): void {
     const cursor = await resumeCursor(deps.engine, query.cursor, header)
     const scopes = req.principal?.scopes ?? []
     const spec = await streamSpec(deps, target, scopes, cursor)
+    const headers = reply.getHeaders()
     reply.hijack()
     const run = (sink: FrameSink) =>
       runStream(deps.engine, deps.feed, sink, spec).catch((error) => {
@@ -105,7 +110,7 @@ export function eventRoutes(app: App, deps: EventRoutesDeps): void {
           .finally(() => sink.end())
       })
     if (upgrade) acceptUpgrade(req.raw, reply.raw, (ws) => void run(wsSink(ws)))
-    else await run(sseSink(reply.raw))
+    else await run(sseSink(reply.raw, headers))
   }
 
   app.route({

@@ -1,13 +1,15 @@
-import type { ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { StreamFrame } from '@edgeforge/protocol'
 import type { FrameSink } from './stream.ts'
 
 /**
  * Server-Sent Events over a raw response: each frame is `event: <type>`, `id: <cursor>` when it
- * has one (so EventSource sends it back as Last-Event-ID), and `data: <json>`.
+ * has one (so EventSource sends it back as Last-Event-ID), and `data: <json>`. `headers` are the
+ * ones the app already set on the reply (x-request-id, CORS), which a hijacked reply would drop.
  */
-export function sseSink(res: ServerResponse): FrameSink {
+export function sseSink(res: ServerResponse, headers: OutgoingHttpHeaders = {}): FrameSink {
   res.writeHead(200, {
+    ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     connection: 'keep-alive',

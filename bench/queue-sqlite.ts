@@ -20,7 +20,7 @@ const { values: flags } = parseArgs({
     jobs: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '1000' },
-    /** Write a V8 CPU profile of the timed spans (workers running) to this file. */
+    /** Write a V8 CPU profile of each round's timed span to <profile>.<round>.cpuprofile. */
     profile: { type: 'string' },
   },
 })
@@ -41,7 +41,7 @@ if (session) {
   await session.post('Profiler.enable')
   await session.post('Profiler.setSamplingInterval', { interval: 200 })
 }
-let profiling = false
+let profiled = 0
 // As in bench:queue, where the CPU meter's first PostgreSQL query lets the enqueue phase's own
 // event writes land before the meter starts: here a turn of the event loop after each batch does.
 const system: QueueSystem = {
@@ -52,14 +52,16 @@ const system: QueueSystem = {
     await new Promise((resolve) => setImmediate(resolve))
   },
   async startWorkers(onStart, n) {
-    if (session && !profiling) {
-      profiling = true
-      await session.post('Profiler.start')
-    }
+    if (session) await session.post('Profiler.start')
     const workers = await inner.startWorkers(onStart, n)
     return {
       async stop() {
         await workers.stop()
+        if (session) {
+          const { profile } = await session.post('Profiler.stop')
+          profiled += 1
+          writeFileSync(`${flags.profile}.${profiled}.cpuprofile`, JSON.stringify(profile))
+        }
       },
     }
   },
@@ -80,10 +82,6 @@ try {
     )
   }
 } finally {
-  if (session && profiling) {
-    const { profile } = await session.post('Profiler.stop')
-    writeFileSync(flags.profile as string, JSON.stringify(profile))
-  }
   await inner.close()
 }
 console.log(

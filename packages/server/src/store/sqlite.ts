@@ -13,6 +13,8 @@ export class SqliteDb implements Db {
   readonly path: string
   private readonly db: DatabaseSync
   private readonly statements = new Map<string, StatementSync>()
+  /** The same SQL prepared to return each row as an array of its columns (see valuesSync). */
+  private readonly arrayStatements = new Map<string, StatementSync>()
   private lock: Promise<void> = Promise.resolve()
   private locked = false
   private readonly direct: Queryable
@@ -39,6 +41,25 @@ export class SqliteDb implements Db {
       this.statements.set(sql, statement)
     }
     return statement
+  }
+
+  /**
+   * Every row as an array of its values in column order: for hot paths that read many rows of a
+   * known shape (a claim), where node:sqlite would otherwise build an object with a key per column
+   * for each row (about 1 µs a row of 12 columns).
+   */
+  valuesSync(sql: string, params: readonly SqlValue[] = []): unknown[][] {
+    try {
+      let statement = this.arrayStatements.get(sql)
+      if (!statement) {
+        statement = this.db.prepare(sql)
+        statement.setReturnArrays(true)
+        this.arrayStatements.set(sql, statement)
+      }
+      return statement.all(...bind(params)) as unknown as unknown[][]
+    } catch (error) {
+      throw storeError(error)
+    }
   }
 
   allSync<T = Row>(sql: string, params: readonly SqlValue[] = []): T[] {
@@ -69,6 +90,12 @@ export class SqliteDb implements Db {
   /** Waits while another caller's transaction holds the connection. */
   private async idle(): Promise<void> {
     while (this.locked) await this.lock
+  }
+
+  /** valuesSync, once no other caller's transaction holds the connection. */
+  async values(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]> {
+    if (this.locked) await this.idle()
+    return this.valuesSync(sql, params)
   }
 
   async all<T = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -166,6 +193,7 @@ export class SqliteDb implements Db {
   async close(): Promise<void> {
     await this.idle()
     this.statements.clear()
+    this.arrayStatements.clear()
     if (this.db.isOpen) this.db.close()
   }
 }

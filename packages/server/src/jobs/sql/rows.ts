@@ -95,6 +95,43 @@ export function claimedJob(
   }
 }
 
+/**
+ * claimedJob over a row returned as an array, its values in the order of claim.ts's CLAIMED list:
+ * id, payload, priority, run_at, attempts, max_attempts, result, last_error, cancel_requested,
+ * dedup_key, created_at, finished_at. SQLite returns integers as numbers and JSON as text.
+ */
+export function claimedJobFromValues(
+  values: readonly unknown[],
+  queue: string,
+  owner: string,
+  now: number,
+  leaseExpiresAt: number,
+): Job {
+  const result = values[6] as string | null
+  const finishedAt = values[11] as number | null
+  return {
+    id: values[0] as string,
+    queue,
+    payload: JSON.parse(values[1] as string),
+    priority: values[2] as number,
+    runAt: values[3] as number,
+    attempts: values[4] as number,
+    maxAttempts: values[5] as number,
+    status: 'running',
+    result: result === null ? null : JSON.parse(result),
+    lastError: values[7] as string | null,
+    progress: null,
+    leaseOwner: owner,
+    leaseExpiresAt,
+    cancelRequested: values[8] === 1,
+    dedupKey: values[9] as string | null,
+    createdAt: values[10] as number,
+    startedAt: now,
+    finishedAt,
+    updatedAt: now,
+  }
+}
+
 /** Claims return rows in no particular order; runners start them in queue order. */
 export function byQueueOrder(a: Job, b: Job): number {
   return b.priority - a.priority || a.runAt - b.runAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

@@ -40,6 +40,11 @@ export class LogWriter {
     if (!log.writing) log.writing = this.drain(jobId, log)
   }
 
+  /** Whether lines of `jobId` were appended and the job not closed yet (close has work to do). */
+  open(jobId: string): boolean {
+    return this.jobs.has(jobId)
+  }
+
   /** Waits until every line appended for `jobId` is stored, then forgets the job. */
   async close(jobId: string): Promise<void> {
     const log = this.jobs.get(jobId)

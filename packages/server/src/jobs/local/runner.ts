@@ -131,39 +131,54 @@ export function createRunner(options: RunnerOptions) {
   let dueAt = Number.POSITIVE_INFINITY
   const unsubscribers: Array<() => void> = []
 
-  let batch: Array<{ item: Completion; resolve: (outcome: FinishOutcome | null) => void }> = []
+  /** Completions waiting for the next write, and the jobs they belong to (same index). */
+  let batch: Completion[] = []
+  let batchRuns: JobRun[] = []
   let flushing = false
 
   async function flush(): Promise<void> {
     if (flushing || batch.length === 0) return
     flushing = true
     while (batch.length > 0) {
-      const current = batch
+      const items = batch
+      const runs = batchRuns
       batch = []
+      batchRuns = []
+      let outcomes: FinishOutcome[] | null = null
       try {
-        const outcomes = await engine.completeMany(current.map((entry) => entry.item))
-        for (const [index, entry] of current.entries()) entry.resolve(outcomes[index])
+        outcomes = await engine.completeMany(items)
       } catch (error) {
         // The leases stay with us; the reaper re-queues the jobs if the store stays away. Whether
         // any of them were stored is unknown: none is counted either way.
         onError(error)
-        for (const entry of current) entry.resolve(null)
+      }
+      for (let index = 0; index < runs.length; index += 1) {
+        try {
+          if (outcomes) settle(runs[index], outcomes[index], false)
+        } catch (error) {
+          onError(error)
+        }
+        finished()
       }
     }
     flushing = false
   }
 
   let flushScheduled = false
-  function completeLater(item: Completion): Promise<FinishOutcome | null> {
-    return new Promise((resolve) => {
-      batch.push({ item, resolve })
-      if (flushing || flushScheduled) return
-      // One flush for every job that finishes in this turn (a running flush takes them as well).
-      flushScheduled = true
-      setImmediate(() => {
-        flushScheduled = false
-        void flush()
-      })
+  /**
+   * Queues a successful job's completion for the next write, without a promise per job: flush
+   * settles it. One flush runs for every job that finishes in this turn (a running flush takes
+   * them as well).
+   */
+  function completeLater(entry: JobRun, result: unknown): void {
+    const { job } = entry
+    batch.push({ id: job.id, owner, attempt: job.attempts, queue: job.queue, result })
+    batchRuns.push(entry)
+    if (flushing || flushScheduled) return
+    flushScheduled = true
+    setImmediate(() => {
+      flushScheduled = false
+      void flush()
     })
   }
 
@@ -176,6 +191,8 @@ export function createRunner(options: RunnerOptions) {
     /** Made when the job first reads its signal: most jobs never do. */
     controller: AbortController | null = null
     cause: AbortCause | null = null
+    /** How long the handler ran, ms (set when it returns). */
+    runMs = 0
 
     constructor(job: Job) {
       this.job = job
@@ -209,21 +226,33 @@ export function createRunner(options: RunnerOptions) {
     entry.controller?.abort(new JobAbortError(cause))
   }
 
-  async function report(entry: JobRun, ok: boolean, value: unknown, runMs: number): Promise<void> {
+  /** The store's answer to a job's finish: counted, and told to onSettled. */
+  function settle(entry: JobRun, outcome: FinishOutcome, released: boolean): void {
+    if (!outcome.ok) stats.leaseLost += 1
+    else if (outcome.status === 'succeeded') stats.succeeded += 1
+    else if (!released) stats.failed += 1
+    if (outcome.ok && outcome.runAt !== undefined) wakeAt(outcome.runAt)
+    options.onSettled?.({ job: entry.job, outcome, released, runMs: entry.runMs })
+  }
+
+  /** A finish the store answered (or could not): the job no longer holds the runner back. */
+  function finished(): void {
+    finishing -= 1
+    if (settled && running.size === 0 && finishing === 0) settled()
+    // The claim that followed the handler's return ran while this job's row was still `running`,
+    // so a queue at its max_workers cap gave nothing; now that the store has the outcome the slot
+    // is free for the cap as well.
+    if (!stopping) pumpSoon()
+  }
+
+  /** Every finish but a plain success: release, failure, cancellation, a lost lease. */
+  async function report(entry: JobRun, ok: boolean, value: unknown): Promise<void> {
     const { job, cause } = entry
-    let outcome: FinishOutcome | null
+    let outcome: FinishOutcome
     const release = cause === 'shutdown' || (!ok && cause === null && isReleased(value))
     // Once we aborted the signal, a return is not proof the work was done.
     if (cause === 'lease_lost') outcome = { ok: false, reason: 'lease_lost', status: null }
     else if (release) outcome = await engine.release({ id: job.id, owner, attempt: job.attempts })
-    else if (ok && cause === null)
-      outcome = await completeLater({
-        id: job.id,
-        owner,
-        attempt: job.attempts,
-        queue: job.queue,
-        result: value,
-      })
     else {
       const error =
         cause === 'cancelled' ? 'cancelled on request' : (options.describeFailure?.(value) ?? value)
@@ -232,13 +261,7 @@ export function createRunner(options: RunnerOptions) {
         attempt: job.attempts,
       })
     }
-    if (outcome === null) return
-    const released = release
-    if (!outcome.ok) stats.leaseLost += 1
-    else if (outcome.status === 'succeeded') stats.succeeded += 1
-    else if (!released) stats.failed += 1
-    if (outcome.ok && outcome.runAt !== undefined) wakeAt(outcome.runAt)
-    options.onSettled?.({ job, outcome, released, runMs })
+    settle(entry, outcome, release)
   }
 
   async function run(job: Job): Promise<void> {
@@ -253,23 +276,24 @@ export function createRunner(options: RunnerOptions) {
       ok = false
       value = error
     }
-    const runMs = performance.now() - startedAt
+    entry.runMs = performance.now() - startedAt
     // The log is complete before the outcome is stored: whoever sees the job finished sees all of it.
-    await engine.logs.close(job.id)
+    if (engine.logs.open(job.id)) await engine.logs.close(job.id)
     running.delete(job.id)
     finishing += 1
     if (!stopping) pumpSoon()
+    // The common case: the handler returned and nothing aborted it. Its completion joins the next
+    // batch write, which settles it.
+    if (ok && entry.cause === null) {
+      completeLater(entry, value)
+      return
+    }
     try {
-      await report(entry, ok, value, runMs)
+      await report(entry, ok, value)
     } catch (error) {
       onError(error)
-    } finally {
-      finishing -= 1
-      if (settled && running.size === 0 && finishing === 0) settled()
     }
-    // The claim above ran while this job's row was still `running`, so a queue at its max_workers
-    // cap gave nothing; now that the store has the outcome the slot is free for the cap as well.
-    if (!stopping) pumpSoon()
+    finished()
   }
 
   let pumpScheduled = false

@@ -162,7 +162,7 @@ async function runnerPart(): Promise<number> {
     },
     heartbeatMany: async () => new Map(),
     // The runner closes each job's log before reporting it; a no-op job wrote none.
-    logs: { append: () => {}, close: async () => {} },
+    logs: { append: () => {}, open: () => false, close: async () => {} },
     announceWorker: async () => {},
     retireWorker: async () => {},
   } as unknown as QueueEngine

@@ -177,6 +177,41 @@ for (const [backend, open] of backends) {
       await assert.rejects(engine.listJobs({ continuationToken: 'garbage!' }), { code: 'validation_failed' })
     })
 
+    test('listJobs by status pages queued and failed jobs in id order, whatever their priority', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      // Priorities against id order, so the claim order (priority first) is not the listing order.
+      const ids: string[] = []
+      for (let i = 0; i < 9; i += 1)
+        ids.push(
+          (await engine.enqueue({ queue: i % 3 ? 'a' : 'b', payload: i, priority: i % 4, maxAttempts: 1 }))
+            .job.id,
+        )
+      const [claimed] = await engine.claim({ queues: ['a'], owner: 'w', limit: 1, leaseMs: 60_000 })
+      await engine.fail(claimed.id, 'w', new Error('boom'), { attempt: claimed.attempts })
+      const pages = async (input: { queue?: string; status: 'queued' | 'failed' }) => {
+        const seen: string[] = []
+        let token: string | undefined
+        do {
+          const page = await engine.listJobs({ ...input, limit: 2, continuationToken: token })
+          for (const job of page.jobs) assert.equal(job.status, input.status)
+          seen.push(...page.jobs.map((job) => job.id))
+          token = page.continuationToken
+        } while (token)
+        return seen
+      }
+      const queued = ids.filter((id) => id !== claimed.id)
+      assert.deepEqual(await pages({ status: 'queued' }), queued)
+      assert.deepEqual(
+        await pages({ queue: 'a', status: 'queued' }),
+        queued.filter((_, i) => ids.indexOf(queued[i]) % 3 !== 0),
+      )
+      assert.deepEqual(await pages({ queue: 'b', status: 'queued' }), [ids[0], ids[3], ids[6]])
+      assert.deepEqual(await pages({ status: 'failed' }), [claimed.id])
+      assert.deepEqual(await pages({ queue: 'b', status: 'failed' }), [])
+    })
+
     test('a batch is all or nothing', async (t) => {
       const store = await open(t)
       if (!store) return

@@ -122,8 +122,10 @@ function decodeToken(token: string): string {
   return id
 }
 
-const LISTING_CONDITION = "status NOT IN ('running', 'succeeded')"
-const LISTED = new Set(['queued', 'failed', 'dead', 'cancelled'])
+// SQLite's listing indexes hold only the states nobody claims (migrations/sqlite 0021); SQLite
+// uses a partial index only when the query repeats its condition word for word.
+const LISTING_CONDITION = "status <> 'queued' AND status <> 'running' AND status <> 'succeeded'"
+const LISTED = new Set(['failed', 'dead', 'cancelled'])
 
 /** Jobs in id order (= creation order), optionally of one queue and status, a page at a time. */
 export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): Promise<JobPage> {
@@ -133,12 +135,17 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
     where.push('queue = ?')
     params.push(checkQueueName(input.queue))
   }
+  let status: JobStatus | undefined
   if (input.status !== undefined) {
-    const status = checkStatus(input.status)
-    where.push('status = ?')
-    params.push(status)
-    // The listing indexes leave out the hot path's states (migrations: postgres 0003, sqlite
-    // 0003). SQLite uses a partial index only when the query repeats its condition word for word.
+    status = checkStatus(input.status)
+    // A literal for SQLite's queued path below: a partial index is usable only when the query's
+    // WHERE names its condition (jobs_claim: status = 'queued'), not a parameter.
+    if (ctx.db.dialect === 'sqlite' && status === 'queued') where.push("status = 'queued'")
+    else {
+      where.push('status = ?')
+      params.push(status)
+    }
+    // The listing indexes leave out the hot path's states (migrations: postgres 0003, sqlite 0021).
     if (ctx.db.dialect === 'sqlite' && LISTED.has(status)) where.push(LISTING_CONDITION)
   }
   if (input.continuationToken) {
@@ -147,10 +154,14 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
   }
   const limit = input.limit === undefined ? 50 : checkInteger(input.limit, 'limit', 1, 1000)
   params.push(limit + 1)
-  const rows = await ctx.db.all<JobRow>(
-    `SELECT * FROM jobs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
-    params,
-  )
+  const filter = where.length ? ` WHERE ${where.join(' AND ')}` : ''
+  // SQLite, queued jobs: the page's rowids from the claim index (it holds every queued row's queue,
+  // id and rowid, so the ids are sorted without reading the rows), then those rows.
+  const sql =
+    ctx.db.dialect === 'sqlite' && status === 'queued'
+      ? `SELECT * FROM jobs WHERE rowid IN (SELECT rowid FROM jobs INDEXED BY jobs_claim${filter} ORDER BY id LIMIT ?) ORDER BY id`
+      : `SELECT * FROM jobs${filter} ORDER BY id LIMIT ?`
+  const rows = await ctx.db.all<JobRow>(sql, params)
   const jobs = rows.slice(0, limit).map(toJob)
   return rows.length > limit ? { jobs, continuationToken: encodeToken(jobs[jobs.length - 1].id) } : { jobs }
 }

@@ -69,6 +69,8 @@ interface Run {
   leaseLost: boolean
   /** This job's artifact credential from the server, renewed with its lease. */
   artifactCredential: string | null
+  /** The highest input seq handed to the handler: told to the server on reconnect, older ones dropped. */
+  inputSeq: number
 }
 
 /**
@@ -146,6 +148,7 @@ export class Agent {
           running: [...this.runs.values()].map((run) => ({
             job_id: run.job.job_id,
             attempt: run.job.attempt,
+            input_seq: run.inputSeq,
           })),
         }),
       )
@@ -224,9 +227,14 @@ export class Agent {
         if (message.ok) this.finished += 1
         return
       }
-      case 'input':
-        this.runs.get(message.job_id)?.input.push(message.message)
+      case 'input': {
+        // In seq order; one this run already has (resent around a reconnect) is dropped.
+        const run = this.runs.get(message.job_id)
+        if (!run || run.job.attempt !== message.attempt || message.seq <= run.inputSeq) return
+        run.inputSeq = message.seq
+        run.input.push(message.message)
         return
+      }
       case 'drain':
         this.draining = true
         return
@@ -266,6 +274,7 @@ export class Agent {
       finish: null,
       leaseLost: false,
       artifactCredential: job.artifact_credential ?? null,
+      inputSeq: 0,
     }
     this.runs.set(job.job_id, run)
     if (this.stopping) {

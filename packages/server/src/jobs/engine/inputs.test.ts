@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { ApiError } from '@edgeforge/protocol'
+import { backends, engineFor } from '../../../test/support/jobs.ts'
+import { waitFor } from '../../../test/support/wait.ts'
+
+const OWNER = 'runner-a'
+const LEASE = 30_000
+
+for (const [backend, open] of backends) {
+  describe(`job input on ${backend}`, () => {
+    test('stored per job in order; 404 for an unknown job, 409 for one not running', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      const queued = await engine.enqueue({ queue: 'q', payload: null })
+      await assert.rejects(
+        engine.sendInput(queued.job.id, 'early'),
+        (error: unknown) =>
+          error instanceof ApiError && error.code === 'conflict' && /is queued/.test(error.message),
+      )
+      await assert.rejects(
+        engine.sendInput('no-such-job', 'x'),
+        (error: unknown) => error instanceof ApiError && error.code === 'not_found',
+      )
+      const [running] = await engine.claim({ queues: ['q'], owner: OWNER, limit: 1, leaseMs: LEASE })
+      const other = await engine.enqueue({ queue: 'q', payload: null })
+      await engine.claim({ queues: ['q'], owner: OWNER, limit: 1, leaseMs: LEASE })
+      // Sent at once: each gets its own seq, none lost.
+      const seqs = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => engine.sendInput(running.id, { n: i })),
+      )
+      assert.deepEqual(
+        seqs.map((s) => s.seq).sort((a, b) => a - b),
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      )
+      assert.deepEqual(await engine.sendInput(other.job.id, 'own'), { seq: 1 }, 'numbered per job')
+      const rows = await store.db.all<{ seq: number }>(
+        'SELECT seq FROM job_inputs WHERE job_id = ? ORDER BY seq',
+        [running.id],
+      )
+      assert.equal(rows.length, 12)
+      // Finished: no more input, and the rows go with the job.
+      assert.equal((await engine.complete(running.id, OWNER, null)).ok, true)
+      await assert.rejects(
+        engine.sendInput(running.id, 'late'),
+        (error: unknown) =>
+          error instanceof ApiError && error.code === 'conflict' && /succeeded/.test(error.message),
+      )
+      await engine.deleteJob(running.id)
+      const left = await store.db.get<{ n: number }>(
+        'SELECT count(*) AS n FROM job_inputs WHERE job_id = ?',
+        [running.id],
+      )
+      assert.equal(Number(left?.n), 0)
+    })
+
+    test('a cursor delivers each stored message once, in order, however the pulls overlap', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      await engine.enqueue({ queue: 'q', payload: null })
+      const [job] = await engine.claim({ queues: ['q'], owner: OWNER, limit: 1, leaseMs: LEASE })
+      for (let i = 1; i <= 150; i++) await engine.sendInput(job.id, i)
+      const got: unknown[] = []
+      const cursor = engine.inputCursor(job.id, {
+        after: 20,
+        deliver: (row) => {
+          got.push(row.message)
+          return true
+        },
+      })
+      await Promise.all([cursor.pull(), cursor.pull(), cursor.pull()])
+      assert.deepEqual(
+        got,
+        Array.from({ length: 130 }, (_, i) => i + 21),
+        'from after 20, more than a page',
+      )
+      assert.equal(cursor.delivered, 150)
+      await engine.sendInput(job.id, 'next')
+      await cursor.pull()
+      assert.deepEqual(got.slice(-1), ['next'])
+      // A run that can take no more (its socket closed) stops the cursor where it was.
+      let room = 1
+      const stopping = engine.inputCursor(job.id, { deliver: () => room-- > 0 })
+      await stopping.pull()
+      assert.equal(stopping.delivered, 1)
+    })
+
+    test('onInput hears sends of this engine and of another on the same store', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      const other = engineFor(store, await store.connect())
+      const heard: string[] = []
+      const stop = engine.onInput((jobId) => heard.push(jobId))
+      t.after(stop)
+      await waitFor('LISTEN in place', () => engine.inputListening)
+      await engine.enqueue({ queue: 'q', payload: null })
+      const [job] = await engine.claim({ queues: ['q'], owner: OWNER, limit: 1, leaseMs: LEASE })
+      await engine.sendInput(job.id, 'mine')
+      assert.ok(heard.includes(job.id))
+      if (backend !== 'postgres') return
+      heard.length = 0
+      await other.sendInput(job.id, 'theirs')
+      await waitFor('the notice from the other engine', () => heard.includes(job.id))
+    })
+  })
+}

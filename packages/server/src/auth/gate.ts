@@ -51,18 +51,11 @@ export class EndpointGate {
   async principal(
     authorization: string | undefined,
   ): Promise<{ ok: true; principal: Principal } | { ok: false; error: ApiError }> {
-    let bearer: string | undefined
+    const found = this.lookup(authorization)
+    if (found instanceof ApiError) return { ok: false, error: found }
+    if (typeof found !== 'string') return { ok: true, principal: found.principal }
     try {
-      bearer = readBearer(authorization)
-    } catch (error) {
-      return { ok: false, error: error as ApiError }
-    }
-    if (bearer === undefined) return { ok: false, error: missingCredentials() }
-    const now = this.now()
-    const hit = this.cache.get(bearer)
-    if (hit && this.fresh(hit, now)) return { ok: true, principal: hit.principal }
-    try {
-      const principal = await this.authenticate(bearer, authorization, now)
+      const principal = await this.authenticate(found, authorization)
       return principal ? { ok: true, principal } : { ok: false, error: missingCredentials() }
     } catch (error) {
       if (error instanceof ApiError) return { ok: false, error }
@@ -70,41 +63,18 @@ export class EndpointGate {
     }
   }
 
-  private fresh(hit: CachedPrincipal, now: number): boolean {
-    return now - hit.at < this.options.cacheMs && (hit.principal.expiresAt ?? Number.POSITIVE_INFINITY) > now
-  }
-
-  private async authenticate(bearer: string, authorization: string | undefined, now: number) {
-    const principal = await this.options.authenticate(
-      { authorization, url: '', method: 'GET', authorizedScopes: undefined },
-      false,
-    )
-    if (principal && this.options.cacheMs > 0) {
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear()
-      this.cache.set(bearer, { principal, at: now })
-    }
-    return principal
-  }
-
   /** Synchronous when the credential is cached (or missing or malformed), a promise otherwise. */
   check(authorization: string | undefined, required: readonly string[]): GateResult | Promise<GateResult> {
-    let bearer: string | undefined
-    try {
-      bearer = readBearer(authorization)
-    } catch (error) {
-      return { ok: false, error: error as ApiError }
-    }
-    if (bearer === undefined) return { ok: false, error: missingCredentials() }
-    const now = this.now()
-    const hit = this.cache.get(bearer)
-    if (hit && this.fresh(hit, now)) {
-      if (hit.required !== required) {
-        hit.required = required
-        hit.result = decide(hit.principal, required)
+    const found = this.lookup(authorization)
+    if (found instanceof ApiError) return { ok: false, error: found }
+    if (typeof found !== 'string') {
+      if (found.required !== required) {
+        found.required = required
+        found.result = decide(found.principal, required)
       }
-      return hit.result as GateResult
+      return found.result as GateResult
     }
-    return this.authenticate(bearer, authorization, now).then(
+    return this.authenticate(found, authorization).then(
       (principal) => {
         if (!principal) return { ok: false as const, error: missingCredentials() }
         return decide(principal, required)
@@ -114,5 +84,37 @@ export class EndpointGate {
         throw error
       },
     )
+  }
+
+  /**
+   * What the cache knows of a request's credential, without allocating on a hit: the 401 for a
+   * missing or malformed one, the fresh cached entry, or the bearer to authenticate.
+   */
+  private lookup(authorization: string | undefined): ApiError | CachedPrincipal | string {
+    let bearer: string | undefined
+    try {
+      bearer = readBearer(authorization)
+    } catch (error) {
+      return error as ApiError
+    }
+    if (bearer === undefined) return missingCredentials()
+    const hit = this.cache.get(bearer)
+    if (hit === undefined) return bearer
+    const now = this.now()
+    const fresh =
+      now - hit.at < this.options.cacheMs && (hit.principal.expiresAt ?? Number.POSITIVE_INFINITY) > now
+    return fresh ? hit : bearer
+  }
+
+  private async authenticate(bearer: string, authorization: string | undefined) {
+    const principal = await this.options.authenticate(
+      { authorization, url: '', method: 'GET', authorizedScopes: undefined },
+      false,
+    )
+    if (principal && this.options.cacheMs > 0) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear()
+      this.cache.set(bearer, { principal, at: this.now() })
+    }
+    return principal
   }
 }

@@ -136,25 +136,27 @@ export function createCronScheduler(engine: QueueEngine, options: { now?: () => 
     }
   }
 
-  async function create(input: CronInput): Promise<CronSchedule> {
+  /** A schedule's stored columns, cron through next_fire_at, in the order both statements list them. */
+  function columns(input: CronInput, at: number) {
     const schedule = normalize(input)
+    return [
+      input.cron,
+      schedule.timezone,
+      input.queue,
+      schedule.payload,
+      schedule.priority,
+      schedule.maxAttempts,
+      schedule.enabled ? 1 : 0,
+      nextAfter(schedule.cron, at),
+    ]
+  }
+
+  async function create(input: CronInput): Promise<CronSchedule> {
     const at = now()
     const { changes } = await db.run(
       `INSERT INTO cron_schedules (name, cron, timezone, queue, payload, priority, max_attempts, enabled, next_fire_at,
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-      [
-        input.name,
-        input.cron,
-        schedule.timezone,
-        input.queue,
-        schedule.payload,
-        schedule.priority,
-        schedule.maxAttempts,
-        schedule.enabled ? 1 : 0,
-        nextAfter(schedule.cron, at),
-        at,
-        at,
-      ],
+      [input.name, ...columns(input, at), at, at],
     )
     if (changes === 0) throw conflict(`a cron schedule named ${input.name} exists; update or delete it`)
     return get(input.name)
@@ -173,23 +175,11 @@ export function createCronScheduler(engine: QueueEngine, options: { now?: () => 
       maxAttempts: patch.maxAttempts ?? current.maxAttempts,
       enabled: patch.enabled ?? current.enabled,
     }
-    const schedule = normalize(merged)
     const at = now()
     await db.run(
       `UPDATE cron_schedules SET cron = ?, timezone = ?, queue = ?, payload = ?, priority = ?, max_attempts = ?,
          enabled = ?, next_fire_at = ?, updated_at = ? WHERE name = ?`,
-      [
-        merged.cron,
-        schedule.timezone,
-        merged.queue,
-        schedule.payload,
-        schedule.priority,
-        schedule.maxAttempts,
-        schedule.enabled ? 1 : 0,
-        nextAfter(schedule.cron, at),
-        at,
-        name,
-      ],
+      [...columns(merged, at), at, name],
     )
     return get(name)
   }

@@ -128,7 +128,23 @@ describe('input to remote jobs', () => {
       [],
       'nothing twice',
     )
-    second.send({ type: 'finish', job_id: id, attempt: 1, outcome: 'succeeded', result: null })
+    // The attempt fails; the next one reads the job's input again from the first message.
+    second.send({ type: 'finish', job_id: id, attempt: 1, outcome: 'failed', error: 'try again' })
+    assert.equal((await second.next('finish_ack')).status, 'queued')
+    const retried = await second.next('job', 15_000)
+    assert.deepEqual([retried.job_id, retried.attempt], [id, 2])
+    const replay: InputMessage[] = []
+    for (let i = 0; i < 4; i++) replay.push(await second.next('input'))
+    assert.deepEqual(
+      replay.map((m) => [m.attempt, m.seq, m.message]),
+      [
+        [2, 1, 'a'],
+        [2, 2, 'b'],
+        [2, 3, 'c'],
+        [2, 4, 'd'],
+      ],
+    )
+    second.send({ type: 'finish', job_id: id, attempt: 2, outcome: 'succeeded', result: null })
     assert.equal((await second.next('finish_ack')).ok, true)
     const late = await srv.api<never>('POST', `/jobs/${id}/input`, { message: 'late' })
     assert.equal(late.status, 409)

@@ -43,7 +43,7 @@ import {
   heartbeatMany,
   release,
 } from '../sql/finish.ts'
-import { InputNotices, insertInput, readInputs } from '../sql/inputs.ts'
+import { InputNotices, insertInput, readInputs, runStart } from '../sql/inputs.ts'
 import { appendLogLines, nextLogOffset, readLog } from '../sql/logs.ts'
 import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
 import * as manage from '../sql/manage.ts'
@@ -303,6 +303,8 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     get inputListening(): boolean {
       return inputNotices.listening
     },
+    /** A pushed run's first log offset and the job's highest input seq, in one statement. */
+    runStart: (jobId: string) => runStart(ctx, jobId),
     /** A cursor over the job's stored input, for the run that delivers it (see engine/inputs.ts). */
     inputCursor: (jobId: string, options: Omit<InputCursorOptions, 'read'>) =>
       new InputCursor({ ...options, read: (afterSeq, limit) => readInputs(ctx, jobId, afterSeq, limit) }),

@@ -80,6 +80,23 @@ for (const [backend, open] of backends) {
       await engine.sendInput(job.id, 'next')
       await cursor.pull()
       assert.deepEqual(got.slice(-1), ['next'])
+      // Held (the run cannot take input yet): a pull meanwhile is remembered, and done on release.
+      const heldGot: unknown[] = []
+      const held = engine.inputCursor(job.id, {
+        after: 150,
+        held: true,
+        deliver: (row) => heldGot.push(row.message) > 0,
+      })
+      await held.pull()
+      assert.deepEqual(heldGot, [])
+      held.release(false)
+      await waitFor('the remembered pull', () => heldGot.length === 1 || undefined)
+      assert.deepEqual(heldGot, ['next'])
+      const idle = engine.inputCursor(job.id, {
+        held: true,
+        deliver: () => assert.fail('nothing was asked for'),
+      })
+      idle.release(false)
       // A run that can take no more (its socket closed) stops the cursor where it was.
       let room = 1
       const stopping = engine.inputCursor(job.id, { deliver: () => room-- > 0 })

@@ -11,6 +11,8 @@ export interface InputCursorOptions {
   deliver(row: InputRow): boolean
   /** The seq the run already has (0: none). */
   after?: number
+  /** Deliver nothing until `release()` (the run is not ready to take input yet); pulls meanwhile are remembered. */
+  held?: boolean
   onError?(error: unknown): void
 }
 
@@ -27,10 +29,20 @@ export class InputCursor {
   private again = false
   private closed = false
   private retry: NodeJS.Timeout | null = null
+  private held: boolean
+  private wanted = false
 
   constructor(options: InputCursorOptions) {
     this.options = options
     this.seq = options.after ?? 0
+    this.held = options.held === true
+  }
+
+  /** Ends the hold: pulls when asked to (`pull`) or when a pull came meanwhile. */
+  release(pull: boolean): void {
+    if (!this.held) return
+    this.held = false
+    if (pull || this.wanted) void this.pull()
   }
 
   /** The highest seq handed to the run. */
@@ -41,6 +53,10 @@ export class InputCursor {
   /** Reads and delivers what the run does not have yet; resolves once this pull is done. */
   async pull(): Promise<void> {
     if (this.closed) return
+    if (this.held) {
+      this.wanted = true
+      return
+    }
     if (this.busy) {
       this.again = true
       return

@@ -286,19 +286,23 @@ export class JobRuntime implements JobHandlerPort {
         })
       },
       progress: (fraction) => runnerCtx.progress(fraction),
+      // Read from the store once the handler reads ctx.input (most jobs never do), from the job's
+      // first message: a retried attempt reads what the earlier one did.
+      inputWanted: () => {
+        if (this.inputs.has(job.id) || !this.runs.has(job.id)) return
+        const cursor = this.engine.inputCursor(job.id, {
+          deliver: (row) => {
+            run.input(row.message)
+            return true
+          },
+          onError: (error) =>
+            this.options.logger.error({ err: error, jobId: job.id }, 'job input: read failed, retrying'),
+        })
+        this.inputs.set(job.id, cursor)
+        void cursor.pull()
+      },
     })
     this.runs.set(job.id, run)
-    // The job's stored input, from its first message: a retried attempt reads what the earlier one did.
-    const input = this.engine.inputCursor(job.id, {
-      deliver: (row) => {
-        run.input(row.message)
-        return true
-      },
-      onError: (error) =>
-        this.options.logger.error({ err: error, jobId: job.id }, 'job input: read failed, retrying'),
-    })
-    this.inputs.set(job.id, input)
-    void input.pull()
     try {
       return await run.done
     } catch (error) {
@@ -315,7 +319,7 @@ export class JobRuntime implements JobHandlerPort {
       })
       throw error
     } finally {
-      input.close()
+      this.inputs.get(job.id)?.close()
       this.inputs.delete(job.id)
       this.runs.delete(job.id)
       version.release()

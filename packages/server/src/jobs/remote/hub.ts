@@ -332,9 +332,12 @@ export class WorkerHub {
   }
 
   private async push(session: Live, job: Job): Promise<void> {
-    session.running.set(job.id, { attempt: job.attempts, queue: job.queue, aborted: null, input: null })
-    const [logOffset, handler] = await Promise.all([
-      this.options.engine.nextLogOffset(job.id),
+    const run: RemoteRun = { attempt: job.attempts, queue: job.queue, aborted: null, input: null }
+    session.running.set(job.id, run)
+    // Held until the job message is out: input stored meanwhile is read once it is.
+    this.followInput(session, job.id, 0, true)
+    const [start, handler] = await Promise.all([
+      this.options.engine.runStart(job.id),
       this.options.handlers.deployedFor(job.queue),
     ])
     // A socket that closed meanwhile leaves the job leased: it expires and is run elsewhere.
@@ -346,26 +349,29 @@ export class WorkerHub {
       payload: job.payload,
       max_attempts: job.maxAttempts,
       lease_expires_at: job.leaseExpiresAt ?? Date.now() + this.options.leaseMs,
-      log_offset: logOffset,
+      log_offset: start.logOffset,
       handler: handler ?? null,
       artifact_credential:
         this.options.artifactCredential?.(job.id, job.leaseExpiresAt ?? Date.now() + this.options.leaseMs) ??
         null,
     })
-    // Every attempt reads the job's input from the first message (as it gets the payload again).
-    this.followInput(session, job.id, 0)
+    // Every attempt reads the job's input from the first message (as it gets the payload again);
+    // a job with none yet costs no read.
+    run.input?.release(start.inputSeq > 0)
   }
 
   /**
-   * Sends the run the job's stored input after `after`, in order, now and at every input notice
-   * for it; stops once the run is no longer this session's or the socket closed (the agent says
-   * what it has when it reconnects, and the session that takes it resends from there).
+   * Sends the run the job's stored input after `after`, in order, now (unless `held`) and at
+   * every input notice for it; stops once the run is no longer this session's or the socket
+   * closed (the agent says what it has when it reconnects, and the session that takes it resends
+   * from there).
    */
-  private followInput(session: Live, jobId: string, after: number): void {
+  private followInput(session: Live, jobId: string, after: number, held = false): void {
     const run = session.running.get(jobId)
     if (!run) return
     run.input = this.options.engine.inputCursor(jobId, {
       after,
+      held,
       deliver: (row) =>
         session.running.get(jobId) === run &&
         this.isLive(session) &&
@@ -382,7 +388,7 @@ export class WorkerHub {
           'worker hub: reading job input failed, retrying',
         ),
     })
-    void run.input.pull()
+    if (!held) void run.input.pull()
   }
 
   private pumpAll(): void {

@@ -66,6 +66,21 @@ export async function readInputs(
 }
 
 /**
+ * Where a run pushed to an agent starts, in one statement: its log offset (as `nextLogOffset`)
+ * and the job's highest input seq (0: no input yet, so nothing to read before the first notice).
+ */
+export async function runStart(
+  ctx: EngineContext,
+  jobId: string,
+): Promise<{ logOffset: number; inputSeq: number }> {
+  const row = await ctx.db.get<{ next: number | null; input: number | null }>(
+    'SELECT (SELECT max(seq) + 1 FROM job_logs WHERE job_id = ?) AS next, (SELECT max(seq) FROM job_inputs WHERE job_id = ?) AS input',
+    [jobId, jobId],
+  )
+  return { logOffset: Number(row?.next ?? 0), inputSeq: Number(row?.input ?? 0) }
+}
+
+/**
  * "A job got input": this process's sends, plus (PostgreSQL) one LISTEN connection for the sends
  * of other processes, opened with the first subscriber. After a reconnect of that connection the
  * listeners get `*`: a notice may have been missed, so every run reads its input again.

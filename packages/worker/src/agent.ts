@@ -1,5 +1,5 @@
 import { format } from 'node:util'
-import { jobArtifacts } from '@edgeforge/client'
+import { Edgeforge, EdgeforgeError, jobArtifacts } from '@edgeforge/client'
 import {
   type FinishMessage,
   JobInputQueue,
@@ -9,7 +9,7 @@ import {
   WORKER_PROTOCOL_VERSION,
   WORKER_SOCKET_PATH,
 } from '@edgeforge/protocol'
-import { isUnrecoverableError, type JobContext, type JobsClient } from '@edgeforge/sdk'
+import { HandlerError, isUnrecoverableError, type JobContext, type JobsClient } from '@edgeforge/sdk'
 import WebSocket from 'ws'
 import { HandlerLoader } from './handlers.ts'
 import { LogBudget, RunLog } from './run-log.ts'
@@ -84,6 +84,8 @@ export class Agent {
   private readonly loader: HandlerLoader
   private readonly runs = new Map<string, Run>()
   private readonly budget: LogBudget
+  /** The control plane's REST API with the agent's credential (enqueue, handler bundles). */
+  private readonly client: Edgeforge
   private socket: WebSocket | null = null
   private welcomed = false
   private stopping = false
@@ -99,9 +101,9 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.options = options
     this.budget = new LogBudget(options.maxBufferedLines ?? 100_000)
+    this.client = new Edgeforge({ url: options.url, accessToken: options.token || undefined })
     this.loader = new HandlerLoader({
-      url: options.url,
-      token: options.token,
+      client: this.client,
       cacheDir: options.cacheDir,
       localFile: options.handlerFile,
     })
@@ -348,16 +350,16 @@ export class Agent {
     this.send(run.finish)
   }
 
+  /**
+   * `ctx.jobs` of a remote job: `POST /jobs` through @edgeforge/client with the agent's
+   * credential. A refusal (4xx, or the store unavailable) is a HandlerError with the server's
+   * status and code, as `ctx.jobs.enqueue` throws in the gateway.
+   */
   private jobsClient(): JobsClient {
     return {
       enqueue: async (queue, payload, options = {}) => {
-        const response = await fetch(new URL('/jobs', this.options.url), {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-          },
-          body: JSON.stringify({
+        try {
+          const { data } = await this.client.jobs.create({
             queue,
             payload,
             priority: options.priority,
@@ -366,15 +368,30 @@ export class Agent {
             max_attempts: options.maxAttempts,
             dedup_key: options.dedupKey,
             dedup_mode: options.dedupMode,
-          }),
-        })
-        const body = (await response.json()) as {
-          ok: boolean
-          data?: { job: { id: string; queue: string; status: string }; deduplicated: boolean }
-          error?: { message: string }
+          })
+          if (!('job' in data)) throw new Error(`enqueue into ${queue}: the server answered a batch`)
+          return {
+            id: data.job.id,
+            queue: data.job.queue,
+            status: data.job.status,
+            deduplicated: data.deduplicated,
+          }
+        } catch (error) {
+          if (error instanceof EdgeforgeError && (error.status < 500 || error.code === 'store_unavailable')) {
+            const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
+              ?.retry_after_seconds
+            throw new HandlerError(
+              error.status,
+              error.code,
+              `enqueue into ${queue} failed: ${error.message}`,
+              {
+                cause: error,
+                retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : undefined,
+              },
+            )
+          }
+          throw error
         }
-        if (!body.ok || !body.data) throw new Error(`enqueue into ${queue} failed: ${body.error?.message}`)
-        return { ...body.data.job, deduplicated: body.data.deduplicated }
       },
     }
   }

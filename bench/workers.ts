@@ -3,14 +3,18 @@
 //      (a real edgeforge-worker process) with the same concurrency, from the same store;
 //   2. log lines per second streamed from one job on the agent to a client following the log with
 //      GET /jobs/{id}/log, then the same followed as an event stream (SSE on
-//      GET /queue/{name}/events) (goal ≥ 50,000 lines/s for both);
+//      GET /queue/{name}/events, then a WebSocket subscriber of GET /events: lines/s, events/s
+//      and this process's CPU per event) (goal ≥ 50,000 lines/s for each);
+//   5. event-stream delivery on its own: --events (default 20,000) small stored events read from a
+//      cursor by one subscriber process of GET /events, over SSE and over a WebSocket: events/s,
+//      and CPU per event of the server (this process) and of the subscriber, apart;
 //   3. artifact upload MB/s: one file of --artifact-mb (default 1024) streamed with
 //      PUT /jobs/{id}/artifacts/{name} into the data dir's blob store, against a plain streamed
 //      file copy of the same file on the same disk (read, write, fsync), in the same run.
 // docs/performance.md records runs.
 //
 //   npm run bench:workers                       # 5,000 jobs, concurrency 64, 100,000 log lines, 1 GB
-//   npm run bench:workers -- --jobs 1000 --lines 20000 --artifact-mb 256
+//   npm run bench:workers -- --jobs 1000 --lines 20000 --artifact-mb 256 --events 5000
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -19,6 +23,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
 import { loadConfig } from '../packages/server/src/config.ts'
 import { type RunningServer, startServer } from '../packages/server/src/main.ts'
 import { createLogger } from '../packages/server/src/observability/logger.ts'
@@ -27,6 +32,7 @@ import { intFlag } from './support/flags.ts'
 const GOAL_RATIO = 0.5
 const GOAL_LINES_PER_S = 50_000
 const AGENT = join(import.meta.dirname, '..', 'packages', 'worker', 'src', 'cli.ts')
+const SUBSCRIBER = join(import.meta.dirname, 'support', 'event-subscriber.ts')
 
 const { values: flags } = parseArgs({
   options: {
@@ -34,12 +40,13 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     lines: { type: 'string', default: '100000' },
     'artifact-mb': { type: 'string', default: '1024' },
+    events: { type: 'string', default: '20000' },
     help: { type: 'boolean', default: false },
   },
 })
 if (flags.help) {
   console.log(
-    'npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000] [--artifact-mb 1024]',
+    'npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000] [--artifact-mb 1024] [--events 20000]',
   )
   process.exit(0)
 }
@@ -47,6 +54,7 @@ const JOBS = intFlag('bench:workers', 'jobs', flags.jobs, 100, 1_000_000)
 const CONCURRENCY = intFlag('bench:workers', 'concurrency', flags.concurrency, 1, 1000)
 const LINES = intFlag('bench:workers', 'lines', flags.lines, 1000, 10_000_000)
 const ARTIFACT_MB = intFlag('bench:workers', 'artifact-mb', flags['artifact-mb'], 1, 16_384)
+const EVENTS = intFlag('bench:workers', 'events', flags.events, 1000, 1_000_000)
 
 const NOOP = `import { job } from '@edgeforge/sdk'
 export default job(async () => null)
@@ -227,36 +235,152 @@ if (uploaded.status !== 201)
 await uploaded.body?.cancel()
 const uploadMbps = ARTIFACT_MB / uploadSeconds
 const copyMbps = ARTIFACT_MB / copySeconds
-// 3. the same, followed as an event stream: the queue's SSE stream opened before the job is
-// enqueued, its `log` events counted line by line as they arrive.
-const stream = await fetch(`${remote.controlUrl}/queue/chatty/events`, {
-  headers: { accept: 'text/event-stream' },
-})
-if (!stream.body) throw new Error('the event stream did not open')
-await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
-let streamed = 0
-let streamFirstAt = 0
-const decoder = new TextDecoder()
-let buffer = ''
-for await (const chunk of stream.body) {
-  buffer += decoder.decode(chunk, { stream: true })
-  let end = buffer.indexOf('\n\n')
-  while (end >= 0) {
-    const frame = buffer.slice(0, end)
-    buffer = buffer.slice(end + 2)
-    end = buffer.indexOf('\n\n')
-    if (!frame.startsWith('event: event')) continue
-    const event = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as {
-      type: string
-      data: { lines?: unknown[] }
-    }
-    if (event.type !== 'log') continue
-    if (streamFirstAt === 0) streamFirstAt = performance.now()
-    streamed += event.data.lines?.length ?? 0
-  }
-  if (streamed >= LINES) break
+// 4. the log lines of 2, followed as an event stream: the queue's SSE stream opened before the job is
+// enqueued, its `log` events counted line by line as they arrive; then a WebSocket subscriber of
+// GET /events. Both count from the first log event to the last line, and take this process's CPU
+// (the server and the subscriber; the agent is another process) over that window per event.
+interface Followed {
+  events: number
+  seconds: number
+  cpuMicros: number
 }
-const streamedPerSecond = LINES / ((performance.now() - streamFirstAt) / 1000)
+
+async function followSse(): Promise<Followed> {
+  const stream = await fetch(`${remote.controlUrl}/queue/chatty/events`, {
+    headers: { accept: 'text/event-stream' },
+  })
+  if (!stream.body) throw new Error('the event stream did not open')
+  await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
+  let streamed = 0
+  let events = 0
+  let firstAt = 0
+  let cpuAt = process.cpuUsage()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of stream.body) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let end = buffer.indexOf('\n\n')
+    while (end >= 0) {
+      const frame = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      end = buffer.indexOf('\n\n')
+      if (!frame.startsWith('event: event')) continue
+      const event = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as {
+        type: string
+        data: { lines?: unknown[] }
+      }
+      if (event.type !== 'log' && firstAt === 0) continue
+      if (firstAt === 0) {
+        firstAt = performance.now()
+        cpuAt = process.cpuUsage()
+      }
+      events += 1
+      streamed += event.data.lines?.length ?? 0
+    }
+    if (streamed >= LINES) break
+  }
+  const cpu = process.cpuUsage(cpuAt)
+  const seconds = (performance.now() - firstAt) / 1000
+  await stream.body.cancel().catch(() => {})
+  return { events, seconds, cpuMicros: cpu.user + cpu.system }
+}
+
+async function followWebSocket(): Promise<Followed> {
+  const socket = new WebSocket(`${remote.controlUrl.replace(/^http/, 'ws')}/events`)
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve())
+    socket.once('error', reject)
+  })
+  let streamed = 0
+  let events = 0
+  let firstAt = 0
+  let cpuAt = process.cpuUsage()
+  const done = new Promise<Followed>((resolve) => {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as {
+        type: string
+        event?: { type: string; data: { lines?: unknown[] } }
+      }
+      if (frame.type !== 'event' || !frame.event) return
+      if (frame.event.type !== 'log' && firstAt === 0) return
+      if (firstAt === 0) {
+        firstAt = performance.now()
+        cpuAt = process.cpuUsage()
+      }
+      events += 1
+      streamed += frame.event.data.lines?.length ?? 0
+      if (streamed >= LINES) {
+        const cpu = process.cpuUsage(cpuAt)
+        resolve({ events, seconds: (performance.now() - firstAt) / 1000, cpuMicros: cpu.user + cpu.system })
+      }
+    })
+  })
+  await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
+  const followed = await done
+  socket.close()
+  return followed
+}
+
+const sse = await followSse()
+const ws = await followWebSocket()
+const streamedPerSecond = LINES / sse.seconds
+const wsLinesPerSecond = LINES / ws.seconds
+
+// 5. the stream's own cost: EVENTS small events (enqueues into a queue nobody works) already in
+// the store, read from a cursor taken before them by one subscriber of GET /events, over SSE and
+// over a WebSocket: the feed reading the store, the fan-out, the framing, the subscriber parsing.
+const headCursor = async () =>
+  Number(
+    (await remote.jobs.engine.db.get<{ id: number | null }>('SELECT max(id) AS id FROM events'))?.id ?? 0,
+  )
+const replayFrom = await headCursor()
+for (let sent = 0; sent < EVENTS; sent += 1000) {
+  const jobs = Array.from({ length: Math.min(1000, EVENTS - sent) }, () => ({
+    queue: 'quiet',
+    payload: null,
+  }))
+  await api(remote, 'POST', '/jobs', { jobs })
+}
+while ((await headCursor()) < replayFrom + EVENTS) await new Promise((resolve) => setTimeout(resolve, 20))
+
+interface Replayed {
+  events: number
+  seconds: number
+  /** The subscriber's process. */
+  subscriberMicros: number
+  /** This process: the server. */
+  serverMicros: number
+}
+
+/** One subscriber process reads the EVENTS stored events from `replayFrom` over `mode`. */
+async function replay(mode: 'sse' | 'ws'): Promise<Replayed> {
+  const cpuAt = process.cpuUsage()
+  const child = spawn(
+    process.execPath,
+    [SUBSCRIBER, mode, `${remote.controlUrl}/events?cursor=${replayFrom}`, String(EVENTS)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  children.push(child)
+  let out = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  const cpu = process.cpuUsage(cpuAt)
+  if (code !== 0) throw new Error(`the ${mode} subscriber exited with ${code}: ${out}`)
+  const result = JSON.parse(out) as { events: number; seconds: number; cpuMicros: number }
+  return {
+    events: result.events,
+    seconds: result.seconds,
+    subscriberMicros: result.cpuMicros,
+    serverMicros: cpu.user + cpu.system,
+  }
+}
+
+await replay('sse') // warm-up: the feed's statements, the stream routes, JIT
+await replay('ws')
+const replayedSse = await replay('sse')
+const replayedWs = await replay('ws')
 await remote.close()
 
 const ratio = viaAgent / inProcess
@@ -274,8 +398,20 @@ console.log(`artifacts: one ${ARTIFACT_MB} MB file on the data dir's disk`)
 console.log(`  plain file copy        ${copyMbps.toFixed(0)} MB/s (stream, fsync)`)
 console.log(`  artifact upload        ${uploadMbps.toFixed(0)} MB/s (PUT over loopback, SHA-256, fsync)`)
 console.log(`  ratio                  ${(uploadMbps / copyMbps).toFixed(3)}x`)
-console.log(`events: the same ${LINES} lines followed on GET /queue/{name}/events (SSE)`)
+const perEvent = (followed: Followed) =>
+  `${(followed.events / followed.seconds).toFixed(0)} events/s, ${(followed.cpuMicros / followed.events).toFixed(1)} µs CPU/event (server + subscriber), ${followed.events} events`
+console.log(`events: the same ${LINES} lines followed as an event stream, one chatty job each`)
 console.log(
-  `  ${streamedPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${streamedPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'})`,
+  `  SSE, GET /queue/{name}/events   ${streamedPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${streamedPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'}); ${perEvent(sse)}`,
 )
+console.log(
+  `  WebSocket, GET /events          ${wsLinesPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${wsLinesPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'}); ${perEvent(ws)}`,
+)
+console.log(
+  `event stream: ${EVENTS} stored enqueue events read from a cursor by one subscriber of GET /events`,
+)
+const perReplayed = (replayed: Replayed) =>
+  `${(replayed.events / replayed.seconds).toFixed(0)} events/s; CPU/event: server ${(replayed.serverMicros / replayed.events).toFixed(1)} µs, subscriber ${(replayed.subscriberMicros / replayed.events).toFixed(1)} µs`
+console.log(`  SSE        ${perReplayed(replayedSse)}`)
+console.log(`  WebSocket  ${perReplayed(replayedWs)}`)
 process.exit(0)

@@ -43,7 +43,7 @@ import {
   heartbeatMany,
   release,
 } from '../sql/finish.ts'
-import { InputNotices, insertInput, readInputs, runStart } from '../sql/inputs.ts'
+import { deleteInputs, InputNotices, insertInput, readInputs, runStart, sweepInputs } from '../sql/inputs.ts'
 import { appendLogLines, nextLogOffset, readLog } from '../sql/logs.ts'
 import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
 import * as manage from '../sql/manage.ts'
@@ -321,7 +321,10 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       if (count > 0) events?.record('retried', queue, null, { reason: 'manual', count })
       return count
     },
-    deleteJob: (jobId: string) => manage.deleteJob(ctx, jobId),
+    deleteJob: async (jobId: string) => {
+      await manage.deleteJob(ctx, jobId)
+      await deleteInputs(ctx, jobId)
+    },
     getJob: (jobId: string) => manage.getJob(ctx, jobId),
     listJobs: (input?: Parameters<typeof manage.listJobs>[1]) => manage.listJobs(ctx, input),
     appendLog: async (jobId: string, line: string) => {
@@ -359,7 +362,12 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       announceWorker(ctx, owner, queues, ttlMs),
     retireWorker: (owner: string) => retireWorker(ctx, owner),
     reapExpired: () => reap(),
-    sweepFinished: () => sweepFinished(ctx),
+    /** Deletes finished jobs past their queue's retention, then the input of jobs that are gone. */
+    sweepFinished: async () => {
+      const swept = await sweepFinished(ctx)
+      await sweepInputs(ctx)
+      return swept
+    },
     /** Runs the reaper and the sweeper on timers until the returned function is called. */
     startMaintenance(
       intervals: { reapMs?: number; sweepMs?: number; onError?: (error: unknown) => void } = {},
@@ -374,6 +382,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       const sweeper = setInterval(
         guarded(async () => {
           await sweepFinished(ctx)
+          await sweepInputs(ctx)
           await sweepWorkers(ctx)
         }),
         intervals.sweepMs ?? 60_000,

@@ -53,6 +53,26 @@ for (const [backend, open] of backends) {
         [running.id],
       )
       assert.equal(Number(left?.n), 0)
+
+      // A queue that keeps no finished jobs deletes the job as it finishes; the sweep takes its input.
+      await engine.setQueueSettings('gone', { retentionSeconds: 0 })
+      await engine.enqueue({ queue: 'gone', payload: null })
+      const [short] = await engine.claim({ queues: ['gone'], owner: OWNER, limit: 1, leaseMs: LEASE })
+      await engine.sendInput(short.id, 'bye')
+      const [done] = await engine.completeMany([{ id: short.id, owner: OWNER, queue: 'gone', result: null }])
+      assert.equal(done.ok, true)
+      const count = async (jobId: string) =>
+        Number(
+          (
+            await store.db.get<{ n: number }>('SELECT count(*) AS n FROM job_inputs WHERE job_id = ?', [
+              jobId,
+            ])
+          )?.n,
+        )
+      assert.equal(await count(short.id), 1, 'no cascade on the finish path')
+      await engine.sweepFinished()
+      assert.equal(await count(short.id), 0)
+      assert.equal(await count(other.job.id), 1, "a live job's input stays")
     })
 
     test('a cursor delivers each stored message once, in order, however the pulls overlap', async (t) => {

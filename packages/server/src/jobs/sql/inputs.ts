@@ -65,6 +65,31 @@ export async function readInputs(
   return rows.map((row) => ({ seq: Number(row.seq), message: JSON.parse(row.message) }))
 }
 
+const SWEEP_BATCH = 500
+
+/** Deletes the input of jobs that are gone (the retention sweep, a queue with retention 0); returns rows deleted. */
+export async function sweepInputs(ctx: EngineContext): Promise<number> {
+  let total = 0
+  for (;;) {
+    const orphans = await ctx.db.all<{ job_id: string }>(
+      `SELECT DISTINCT i.job_id FROM job_inputs i WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = i.job_id) LIMIT ${SWEEP_BATCH}`,
+    )
+    if (orphans.length === 0) return total
+    const ids = JSON.stringify(orphans.map((row) => row.job_id))
+    const sql =
+      ctx.db.dialect === 'postgres'
+        ? 'DELETE FROM job_inputs WHERE job_id IN (SELECT json_array_elements_text(?::json))'
+        : 'DELETE FROM job_inputs WHERE job_id IN (SELECT value FROM json_each(?))'
+    total += (await ctx.db.run(sql, [ids])).changes
+    if (orphans.length < SWEEP_BATCH) return total
+  }
+}
+
+/** The input of one deleted job (DELETE /jobs/{id}). */
+export async function deleteInputs(ctx: EngineContext, jobId: string): Promise<void> {
+  await ctx.db.run('DELETE FROM job_inputs WHERE job_id = ?', [jobId])
+}
+
 /**
  * Where a run pushed to an agent starts, in one statement: its log offset (as `nextLogOffset`)
  * and the job's highest input seq (0: no input yet, so nothing to read before the first notice).

@@ -27,6 +27,7 @@ import WebSocket from 'ws'
 import { loadConfig } from '../packages/server/src/config.ts'
 import { type RunningServer, startServer } from '../packages/server/src/main.ts'
 import { createLogger } from '../packages/server/src/observability/logger.ts'
+import { ownCpuMs, processRunMs } from './support/cpu.ts'
 import { intFlag } from './support/flags.ts'
 
 const GOAL_RATIO = 0.5
@@ -122,20 +123,40 @@ async function succeeded(server: RunningServer, queue: string): Promise<number> 
   return overview.find((entry) => entry.queue === queue)?.counts.succeeded ?? 0
 }
 
-/** Enqueues `JOBS` no-op jobs in batches, then times until the store records them all done. */
-async function drain(server: RunningServer, queue: string): Promise<number> {
+interface Drained {
+  jobsPerSecond: number
+  /** CPU of this process (the server, its job threads, and the bench's client calls) per job, µs. */
+  serverMicros: number
+  /** CPU of the agent process per job, µs (0 without one). */
+  agentMicros: number
+}
+
+/**
+ * Enqueues `JOBS` no-op jobs in batches, then times until the store records them all done; CPU
+ * per job of this process and of the agent (from /proc) over the same window.
+ */
+async function drain(server: RunningServer, queue: string, agentPid?: number): Promise<Drained> {
   const before = await succeeded(server, queue)
   const started = performance.now()
+  const cpuAt = ownCpuMs()
+  const agentAt = agentPid === undefined ? null : processRunMs(agentPid)
   for (let sent = 0; sent < JOBS; sent += 1000) {
     const jobs = Array.from({ length: Math.min(1000, JOBS - sent) }, () => ({ queue, payload: null }))
     await api(server, 'POST', '/jobs', { jobs })
   }
   while ((await succeeded(server, queue)) - before < JOBS)
     await new Promise((resolve) => setTimeout(resolve, 20))
-  return JOBS / ((performance.now() - started) / 1000)
+  const seconds = (performance.now() - started) / 1000
+  const agentMs =
+    agentPid === undefined || agentAt === null ? 0 : (processRunMs(agentPid) ?? agentAt) - agentAt
+  return {
+    jobsPerSecond: JOBS / seconds,
+    serverMicros: ((ownCpuMs() - cpuAt) * 1000) / JOBS,
+    agentMicros: (agentMs * 1000) / JOBS,
+  }
 }
 
-function spawnAgent(server: RunningServer, queue: string, concurrency: number): void {
+function spawnAgent(server: RunningServer, queue: string, concurrency: number): number | undefined {
   const child = spawn(
     process.execPath,
     [
@@ -152,6 +173,7 @@ function spawnAgent(server: RunningServer, queue: string, concurrency: number): 
     { stdio: 'ignore' },
   )
   children.push(child)
+  return child.pid
 }
 
 async function waitForWorker(server: RunningServer): Promise<void> {
@@ -164,14 +186,16 @@ const local = await boot(CONCURRENCY)
 await deploy(local, 'noop', 'noop', NOOP)
 await deploy(local, 'chatty', 'chatty', CHATTY)
 await drain(local, 'noop') // warm-up: compile cache, SQLite pages, JIT
-const inProcess = await drain(local, 'noop')
+const inProcessRun = await drain(local, 'noop')
+const inProcess = inProcessRun.jobsPerSecond
 await local.close()
 
 const remote = await boot(0)
-spawnAgent(remote, 'noop', CONCURRENCY)
+const noopAgent = spawnAgent(remote, 'noop', CONCURRENCY)
 await waitForWorker(remote)
-await drain(remote, 'noop')
-const viaAgent = await drain(remote, 'noop')
+await drain(remote, 'noop', noopAgent)
+const viaAgentRun = await drain(remote, 'noop', noopAgent)
+const viaAgent = viaAgentRun.jobsPerSecond
 
 // 2. log lines of one remote job, read by a follower as they are stored.
 spawnAgent(remote, 'chatty', 1)
@@ -371,8 +395,12 @@ await remote.close()
 
 const ratio = viaAgent / inProcess
 console.log(`jobs: ${JOBS} no-op, concurrency ${CONCURRENCY}, SQLite, loopback`)
-console.log(`  in-process runner      ${inProcess.toFixed(0)} jobs/s`)
-console.log(`  one remote agent       ${viaAgent.toFixed(0)} jobs/s`)
+console.log(
+  `  in-process runner      ${inProcess.toFixed(0)} jobs/s; CPU/job ${inProcessRun.serverMicros.toFixed(1)} µs (this process: server, job threads, bench client)`,
+)
+console.log(
+  `  one remote agent       ${viaAgent.toFixed(0)} jobs/s; CPU/job ${(viaAgentRun.serverMicros + viaAgentRun.agentMicros).toFixed(1)} µs (server ${viaAgentRun.serverMicros.toFixed(1)} + agent ${viaAgentRun.agentMicros.toFixed(1)})`,
+)
 console.log(
   `  ratio                  ${ratio.toFixed(3)}x (goal ≥ ${GOAL_RATIO}x: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'})`,
 )

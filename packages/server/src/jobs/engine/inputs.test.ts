@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { ApiError } from '@edgeforge/protocol'
 import { backends, engineFor } from '../../../test/support/jobs.ts'
 import { waitFor } from '../../../test/support/wait.ts'
+import { insertInput } from '../sql/inputs.ts'
 
 const OWNER = 'runner-a'
 const LEASE = 30_000
@@ -73,6 +74,27 @@ for (const [backend, open] of backends) {
       await engine.sweepFinished()
       assert.equal(await count(short.id), 0)
       assert.equal(await count(other.job.id), 1, "a live job's input stays")
+    })
+
+    test('a job takes at most its limit of input messages; past it a 409 stores nothing', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      await engine.enqueue({ queue: 'q', payload: null })
+      const [running] = await engine.claim({ queues: ['q'], owner: OWNER, limit: 1, leaseMs: LEASE })
+      for (let n = 1; n <= 3; n++) assert.equal(await insertInput(engine.context, running.id, n, 3), n)
+      await assert.rejects(
+        insertInput(engine.context, running.id, 4, 3),
+        (error: unknown) =>
+          error instanceof ApiError &&
+          error.code === 'conflict' &&
+          /holds 3 input messages/.test(error.message) &&
+          (error.details as { limit: number }).limit === 3,
+      )
+      const rows = await store.db.all<{ seq: number }>('SELECT seq FROM job_inputs WHERE job_id = ?', [
+        running.id,
+      ])
+      assert.equal(rows.length, 3)
     })
 
     test('a cursor delivers each stored message once, in order, however the pulls overlap', async (t) => {

@@ -21,8 +21,16 @@ export type InputListener = (jobId: string) => void
 const INSERT = `INSERT INTO job_inputs (job_id, seq, message, created_at)
   SELECT id, coalesce((SELECT max(seq) FROM job_inputs WHERE job_id = CAST(? AS TEXT)), 0) + 1, CAST(? AS TEXT), CAST(? AS BIGINT)
   FROM jobs WHERE id = CAST(? AS TEXT) AND status = 'running'
+    AND coalesce((SELECT max(seq) FROM job_inputs WHERE job_id = CAST(? AS TEXT)), 0) < CAST(? AS BIGINT)
   ON CONFLICT (job_id, seq) DO NOTHING
   RETURNING seq`
+
+/**
+ * The most input messages one job takes (its seqs run 1…this). Past it a send is a 409: the
+ * messages are kept until the job goes, and an agent holds a run's unread ones in memory, so
+ * neither may grow without bound.
+ */
+export const MAX_INPUTS_PER_JOB = 10_000
 
 const MAX_TRIES = 20
 
@@ -31,13 +39,18 @@ const MAX_TRIES = 20
  * the same transaction (the notice arrives once the row is visible). 404 for an unknown job, 409
  * for one that is not running.
  */
-export async function insertInput(ctx: EngineContext, jobId: string, message: unknown): Promise<number> {
+export async function insertInput(
+  ctx: EngineContext,
+  jobId: string,
+  message: unknown,
+  maxInputs = MAX_INPUTS_PER_JOB,
+): Promise<number> {
   const text = JSON.stringify(message === undefined ? null : message)
   if (Buffer.byteLength(text) > ctx.maxPayloadBytes)
     throw invalid(`an input message is at most ${ctx.maxPayloadBytes} bytes of JSON`, 'body.message')
   for (let tries = 0; tries < MAX_TRIES; tries++) {
     const seq = await ctx.db.transaction(async (tx) => {
-      const row = await tx.get<{ seq: number }>(INSERT, [jobId, text, ctx.now(), jobId])
+      const row = await tx.get<{ seq: number }>(INSERT, [jobId, text, ctx.now(), jobId, jobId, maxInputs])
       if (row && tx.dialect === 'postgres') await tx.run(`SELECT pg_notify('${INPUT_CHANNEL}', ?)`, [jobId])
       return row ? Number(row.seq) : undefined
     })
@@ -46,6 +59,14 @@ export async function insertInput(ctx: EngineContext, jobId: string, message: un
     if (!job) throw notFound(`no job with id ${jobId}`)
     if (job.status !== 'running')
       throw conflict(`job ${jobId} is ${job.status}; input goes to running jobs only`, { status: job.status })
+    const last = await ctx.db.get<{ seq: number | null }>(
+      'SELECT max(seq) AS seq FROM job_inputs WHERE job_id = ?',
+      [jobId],
+    )
+    if (Number(last?.seq ?? 0) >= maxInputs)
+      throw conflict(`job ${jobId} holds ${maxInputs} input messages, the most one job takes`, {
+        limit: maxInputs,
+      })
     // Running, and another sender took this seq: read max(seq) again.
   }
   throw conflict(`job ${jobId} got too many input messages at once; send again`)

@@ -3,14 +3,18 @@
 //      (a real edgeforge-worker process) with the same concurrency, from the same store;
 //   2. log lines per second streamed from one job on the agent to a client following the log with
 //      GET /jobs/{id}/log, then the same followed as an event stream (SSE on
-//      GET /queue/{name}/events) (goal ≥ 50,000 lines/s for both);
+//      GET /queue/{name}/events, then a WebSocket subscriber of GET /events: lines/s, events/s
+//      and this process's CPU per event) (goal ≥ 50,000 lines/s for each);
+//   5. event-stream delivery on its own: --events (default 20,000) small stored events read from a
+//      cursor by one subscriber process of GET /events, over SSE and over a WebSocket: events/s,
+//      and CPU per event of the server (this process) and of the subscriber, apart;
 //   3. artifact upload MB/s: one file of --artifact-mb (default 1024) streamed with
 //      PUT /jobs/{id}/artifacts/{name} into the data dir's blob store, against a plain streamed
 //      file copy of the same file on the same disk (read, write, fsync), in the same run.
 // docs/performance.md records runs.
 //
 //   npm run bench:workers                       # 5,000 jobs, concurrency 64, 100,000 log lines, 1 GB
-//   npm run bench:workers -- --jobs 1000 --lines 20000 --artifact-mb 256
+//   npm run bench:workers -- --jobs 1000 --lines 20000 --artifact-mb 256 --events 5000
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
@@ -19,14 +23,17 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
 import { loadConfig } from '../packages/server/src/config.ts'
 import { type RunningServer, startServer } from '../packages/server/src/main.ts'
 import { createLogger } from '../packages/server/src/observability/logger.ts'
+import { ownCpuMs, processRunMs } from './support/cpu.ts'
 import { intFlag } from './support/flags.ts'
 
 const GOAL_RATIO = 0.5
 const GOAL_LINES_PER_S = 50_000
 const AGENT = join(import.meta.dirname, '..', 'packages', 'worker', 'src', 'cli.ts')
+const SUBSCRIBER = join(import.meta.dirname, 'support', 'event-subscriber.ts')
 
 const { values: flags } = parseArgs({
   options: {
@@ -34,12 +41,13 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     lines: { type: 'string', default: '100000' },
     'artifact-mb': { type: 'string', default: '1024' },
+    events: { type: 'string', default: '20000' },
     help: { type: 'boolean', default: false },
   },
 })
 if (flags.help) {
   console.log(
-    'npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000] [--artifact-mb 1024]',
+    'npm run bench:workers -- [--jobs 5000] [--concurrency 64] [--lines 100000] [--artifact-mb 1024] [--events 20000]',
   )
   process.exit(0)
 }
@@ -47,6 +55,7 @@ const JOBS = intFlag('bench:workers', 'jobs', flags.jobs, 100, 1_000_000)
 const CONCURRENCY = intFlag('bench:workers', 'concurrency', flags.concurrency, 1, 1000)
 const LINES = intFlag('bench:workers', 'lines', flags.lines, 1000, 10_000_000)
 const ARTIFACT_MB = intFlag('bench:workers', 'artifact-mb', flags['artifact-mb'], 1, 16_384)
+const EVENTS = intFlag('bench:workers', 'events', flags.events, 1000, 1_000_000)
 
 const NOOP = `import { job } from '@edgeforge/sdk'
 export default job(async () => null)
@@ -114,20 +123,40 @@ async function succeeded(server: RunningServer, queue: string): Promise<number> 
   return overview.find((entry) => entry.queue === queue)?.counts.succeeded ?? 0
 }
 
-/** Enqueues `JOBS` no-op jobs in batches, then times until the store records them all done. */
-async function drain(server: RunningServer, queue: string): Promise<number> {
+interface Drained {
+  jobsPerSecond: number
+  /** CPU of this process (the server, its job threads, and the bench's client calls) per job, µs. */
+  serverMicros: number
+  /** CPU of the agent process per job, µs (0 without one). */
+  agentMicros: number
+}
+
+/**
+ * Enqueues `JOBS` no-op jobs in batches, then times until the store records them all done; CPU
+ * per job of this process and of the agent (from /proc) over the same window.
+ */
+async function drain(server: RunningServer, queue: string, agentPid?: number): Promise<Drained> {
   const before = await succeeded(server, queue)
   const started = performance.now()
+  const cpuAt = ownCpuMs()
+  const agentAt = agentPid === undefined ? null : processRunMs(agentPid)
   for (let sent = 0; sent < JOBS; sent += 1000) {
     const jobs = Array.from({ length: Math.min(1000, JOBS - sent) }, () => ({ queue, payload: null }))
     await api(server, 'POST', '/jobs', { jobs })
   }
   while ((await succeeded(server, queue)) - before < JOBS)
     await new Promise((resolve) => setTimeout(resolve, 20))
-  return JOBS / ((performance.now() - started) / 1000)
+  const seconds = (performance.now() - started) / 1000
+  const agentMs =
+    agentPid === undefined || agentAt === null ? 0 : (processRunMs(agentPid) ?? agentAt) - agentAt
+  return {
+    jobsPerSecond: JOBS / seconds,
+    serverMicros: ((ownCpuMs() - cpuAt) * 1000) / JOBS,
+    agentMicros: (agentMs * 1000) / JOBS,
+  }
 }
 
-function spawnAgent(server: RunningServer, queue: string, concurrency: number): void {
+function spawnAgent(server: RunningServer, queue: string, concurrency: number): number | undefined {
   const child = spawn(
     process.execPath,
     [
@@ -144,6 +173,7 @@ function spawnAgent(server: RunningServer, queue: string, concurrency: number): 
     { stdio: 'ignore' },
   )
   children.push(child)
+  return child.pid
 }
 
 async function waitForWorker(server: RunningServer): Promise<void> {
@@ -156,14 +186,16 @@ const local = await boot(CONCURRENCY)
 await deploy(local, 'noop', 'noop', NOOP)
 await deploy(local, 'chatty', 'chatty', CHATTY)
 await drain(local, 'noop') // warm-up: compile cache, SQLite pages, JIT
-const inProcess = await drain(local, 'noop')
+const inProcessRun = await drain(local, 'noop')
+const inProcess = inProcessRun.jobsPerSecond
 await local.close()
 
 const remote = await boot(0)
-spawnAgent(remote, 'noop', CONCURRENCY)
+const noopAgent = spawnAgent(remote, 'noop', CONCURRENCY)
 await waitForWorker(remote)
-await drain(remote, 'noop')
-const viaAgent = await drain(remote, 'noop')
+await drain(remote, 'noop', noopAgent)
+const viaAgentRun = await drain(remote, 'noop', noopAgent)
+const viaAgent = viaAgentRun.jobsPerSecond
 
 // 2. log lines of one remote job, read by a follower as they are stored.
 spawnAgent(remote, 'chatty', 1)
@@ -227,42 +259,148 @@ if (uploaded.status !== 201)
 await uploaded.body?.cancel()
 const uploadMbps = ARTIFACT_MB / uploadSeconds
 const copyMbps = ARTIFACT_MB / copySeconds
-// 3. the same, followed as an event stream: the queue's SSE stream opened before the job is
-// enqueued, its `log` events counted line by line as they arrive.
-const stream = await fetch(`${remote.controlUrl}/queue/chatty/events`, {
-  headers: { accept: 'text/event-stream' },
-})
-if (!stream.body) throw new Error('the event stream did not open')
-await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
-let streamed = 0
-let streamFirstAt = 0
-const decoder = new TextDecoder()
-let buffer = ''
-for await (const chunk of stream.body) {
-  buffer += decoder.decode(chunk, { stream: true })
-  let end = buffer.indexOf('\n\n')
-  while (end >= 0) {
-    const frame = buffer.slice(0, end)
-    buffer = buffer.slice(end + 2)
-    end = buffer.indexOf('\n\n')
-    if (!frame.startsWith('event: event')) continue
-    const event = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as {
-      type: string
-      data: { lines?: unknown[] }
-    }
-    if (event.type !== 'log') continue
-    if (streamFirstAt === 0) streamFirstAt = performance.now()
-    streamed += event.data.lines?.length ?? 0
-  }
-  if (streamed >= LINES) break
+// 4. the log lines of 2, followed as an event stream: the queue's SSE stream opened before the job is
+// enqueued, its `log` events counted line by line as they arrive; then a WebSocket subscriber of
+// GET /events. Both count from the first log event to the last line.
+interface Followed {
+  events: number
+  seconds: number
 }
-const streamedPerSecond = LINES / ((performance.now() - streamFirstAt) / 1000)
+
+async function followSse(): Promise<Followed> {
+  const stream = await fetch(`${remote.controlUrl}/queue/chatty/events`, {
+    headers: { accept: 'text/event-stream' },
+  })
+  if (!stream.body) throw new Error('the event stream did not open')
+  await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
+  let streamed = 0
+  let events = 0
+  let firstAt = 0
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of stream.body) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let end = buffer.indexOf('\n\n')
+    while (end >= 0) {
+      const frame = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      end = buffer.indexOf('\n\n')
+      if (!frame.startsWith('event: event')) continue
+      const event = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as {
+        type: string
+        data: { lines?: unknown[] }
+      }
+      if (event.type !== 'log' && firstAt === 0) continue
+      if (firstAt === 0) firstAt = performance.now()
+      events += 1
+      streamed += event.data.lines?.length ?? 0
+    }
+    if (streamed >= LINES) break
+  }
+  const seconds = (performance.now() - firstAt) / 1000
+  await stream.body.cancel().catch(() => {})
+  return { events, seconds }
+}
+
+async function followWebSocket(): Promise<Followed> {
+  const socket = new WebSocket(`${remote.controlUrl.replace(/^http/, 'ws')}/events`)
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve())
+    socket.once('error', reject)
+  })
+  let streamed = 0
+  let events = 0
+  let firstAt = 0
+  const done = new Promise<Followed>((resolve) => {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as {
+        type: string
+        event?: { type: string; data: { lines?: unknown[] } }
+      }
+      if (frame.type !== 'event' || !frame.event) return
+      if (frame.event.type !== 'log' && firstAt === 0) return
+      if (firstAt === 0) firstAt = performance.now()
+      events += 1
+      streamed += frame.event.data.lines?.length ?? 0
+      if (streamed >= LINES) resolve({ events, seconds: (performance.now() - firstAt) / 1000 })
+    })
+  })
+  await api(remote, 'POST', '/jobs', { queue: 'chatty', payload: { lines: LINES } })
+  const followed = await done
+  socket.close()
+  return followed
+}
+
+const sse = await followSse()
+const ws = await followWebSocket()
+const streamedPerSecond = LINES / sse.seconds
+const wsLinesPerSecond = LINES / ws.seconds
+
+// 5. the stream's own cost: EVENTS small events (enqueues into a queue nobody works) already in
+// the store, read from a cursor taken before them by one subscriber of GET /events, over SSE and
+// over a WebSocket: the feed reading the store, the fan-out, the framing, the subscriber parsing.
+const headCursor = async () =>
+  Number(
+    (await remote.jobs.engine.db.get<{ id: number | null }>('SELECT max(id) AS id FROM events'))?.id ?? 0,
+  )
+const replayFrom = await headCursor()
+for (let sent = 0; sent < EVENTS; sent += 1000) {
+  const jobs = Array.from({ length: Math.min(1000, EVENTS - sent) }, () => ({
+    queue: 'quiet',
+    payload: null,
+  }))
+  await api(remote, 'POST', '/jobs', { jobs })
+}
+while ((await headCursor()) < replayFrom + EVENTS) await new Promise((resolve) => setTimeout(resolve, 20))
+
+interface Replayed {
+  events: number
+  seconds: number
+  /** The subscriber's process. */
+  subscriberMicros: number
+  /** This process: the server. */
+  serverMicros: number
+}
+
+/** One subscriber process reads the EVENTS stored events from `replayFrom` over `mode`. */
+async function replay(mode: 'sse' | 'ws'): Promise<Replayed> {
+  const cpuAt = process.cpuUsage()
+  const child = spawn(
+    process.execPath,
+    [SUBSCRIBER, mode, `${remote.controlUrl}/events?cursor=${replayFrom}`, String(EVENTS)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  children.push(child)
+  let out = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  const cpu = process.cpuUsage(cpuAt)
+  if (code !== 0) throw new Error(`the ${mode} subscriber exited with ${code}: ${out}`)
+  const result = JSON.parse(out) as { events: number; seconds: number; cpuMicros: number }
+  return {
+    events: result.events,
+    seconds: result.seconds,
+    subscriberMicros: result.cpuMicros,
+    serverMicros: cpu.user + cpu.system,
+  }
+}
+
+await replay('sse') // warm-up: the feed's statements, the stream routes, JIT
+await replay('ws')
+const replayedSse = await replay('sse')
+const replayedWs = await replay('ws')
 await remote.close()
 
 const ratio = viaAgent / inProcess
 console.log(`jobs: ${JOBS} no-op, concurrency ${CONCURRENCY}, SQLite, loopback`)
-console.log(`  in-process runner      ${inProcess.toFixed(0)} jobs/s`)
-console.log(`  one remote agent       ${viaAgent.toFixed(0)} jobs/s`)
+console.log(
+  `  in-process runner      ${inProcess.toFixed(0)} jobs/s; CPU/job ${inProcessRun.serverMicros.toFixed(1)} µs (this process: server, job threads, bench client)`,
+)
+console.log(
+  `  one remote agent       ${viaAgent.toFixed(0)} jobs/s; CPU/job ${(viaAgentRun.serverMicros + viaAgentRun.agentMicros).toFixed(1)} µs (server ${viaAgentRun.serverMicros.toFixed(1)} + agent ${viaAgentRun.agentMicros.toFixed(1)})`,
+)
 console.log(
   `  ratio                  ${ratio.toFixed(3)}x (goal ≥ ${GOAL_RATIO}x: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'})`,
 )
@@ -274,8 +412,22 @@ console.log(`artifacts: one ${ARTIFACT_MB} MB file on the data dir's disk`)
 console.log(`  plain file copy        ${copyMbps.toFixed(0)} MB/s (stream, fsync)`)
 console.log(`  artifact upload        ${uploadMbps.toFixed(0)} MB/s (PUT over loopback, SHA-256, fsync)`)
 console.log(`  ratio                  ${(uploadMbps / copyMbps).toFixed(3)}x`)
-console.log(`events: the same ${LINES} lines followed on GET /queue/{name}/events (SSE)`)
+// These events are the log chunks of a busy job (about a thousand lines each), so this process's
+// CPU in the window is mostly the server storing the lines, not the stream: section 5 isolates it.
+const perEvent = (followed: Followed) =>
+  `${(followed.events / followed.seconds).toFixed(0)} events/s (${followed.events} events)`
+console.log(`events: the same ${LINES} lines followed as an event stream, one chatty job each`)
 console.log(
-  `  ${streamedPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${streamedPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'})`,
+  `  SSE, GET /queue/{name}/events   ${streamedPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${streamedPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'}); ${perEvent(sse)}`,
 )
+console.log(
+  `  WebSocket, GET /events          ${wsLinesPerSecond.toFixed(0)} lines/s (goal ≥ ${GOAL_LINES_PER_S}: ${wsLinesPerSecond >= GOAL_LINES_PER_S ? 'met' : 'NOT met'}); ${perEvent(ws)}`,
+)
+console.log(
+  `event stream: ${EVENTS} stored enqueue events read from a cursor by one subscriber of GET /events`,
+)
+const perReplayed = (replayed: Replayed) =>
+  `${(replayed.events / replayed.seconds).toFixed(0)} events/s; CPU/event: server ${(replayed.serverMicros / replayed.events).toFixed(1)} µs, subscriber ${(replayed.subscriberMicros / replayed.events).toFixed(1)} µs`
+console.log(`  SSE        ${perReplayed(replayedSse)}`)
+console.log(`  WebSocket  ${perReplayed(replayedWs)}`)
 process.exit(0)

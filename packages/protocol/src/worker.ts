@@ -8,8 +8,13 @@
  * `protocol` is not among them, with code `worker_protocol_unsupported`.
  */
 
-export const WORKER_PROTOCOL_VERSION = 1
-export const SUPPORTED_WORKER_PROTOCOL_VERSIONS: readonly number[] = [1]
+/**
+ * 2: input messages are numbered (`input.seq`) and an agent says the last one it has per running
+ * job (`hello.running[].input_seq`), so input survives a reconnect. A version-1 agent would get
+ * input twice after a reconnect, so it is refused.
+ */
+export const WORKER_PROTOCOL_VERSION = 2
+export const SUPPORTED_WORKER_PROTOCOL_VERSIONS: readonly number[] = [2]
 /** The path of the worker WebSocket on the control listener. */
 export const WORKER_SOCKET_PATH = '/workers/connect'
 
@@ -36,6 +41,12 @@ export interface JobRunRef {
 
 // ── agent → server ────────────────────────────────────────────────────────────────────────
 
+/** A job the agent still runs when it (re)connects. */
+export interface RunningRef extends JobRunRef {
+  /** The highest `input.seq` the agent has for this run (0 or absent: none); the rest is resent. */
+  input_seq?: number
+}
+
 export interface HelloMessage {
   type: 'hello'
   protocol: number
@@ -47,7 +58,7 @@ export interface HelloMessage {
   /** The agent's own version, for GET /workers. */
   agent_version: string
   /** Jobs this agent is still running from before a reconnect: their leases are taken up again. */
-  running?: JobRunRef[]
+  running?: RunningRef[]
 }
 
 /** Lines `offset`, `offset + 1`, … of a job's log; resent from the last `log_ack` after a reconnect. */
@@ -153,9 +164,14 @@ export interface FinishAckMessage extends JobRunRef {
   status: string | null
 }
 
-/** A message sent with POST /jobs/{id}/input: the job reads it from `ctx.input`. */
+/**
+ * A message sent with POST /jobs/{id}/input: the job reads it from `ctx.input`. Numbered 1, 2, …
+ * per job, sent in order; after a reconnect the server resends those past the `input_seq` the
+ * agent reported, so an agent drops any seq it already has (a run sees each message once).
+ */
 export interface InputMessage extends JobRunRef {
   type: 'input'
+  seq: number
   message: unknown
 }
 

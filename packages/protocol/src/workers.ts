@@ -24,9 +24,10 @@ export const JobInputBody = Type.Object(
 export type JobInputBody = Static<typeof JobInputBody>
 
 export const JobInputResponse = Type.Object({
-  delivered: Type.Boolean(),
-  where: Type.Union([Type.Literal('local'), Type.Literal('remote')], {
-    description: 'local: the job runs in the gateway process that answered; remote: on a connected agent',
+  seq: Type.Integer({
+    minimum: 1,
+    description:
+      "The message's number in the job's input (1, 2, …): stored, and delivered in this order to the running job wherever it runs",
   }),
 })
 export type JobInputResponse = Static<typeof JobInputResponse>

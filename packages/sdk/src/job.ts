@@ -47,8 +47,8 @@ export interface JobContext extends ServiceAccess {
   /** Enqueues follow-up jobs. @example await ctx.jobs.enqueue('notify', { jobId: ctx.jobId }) */
   readonly jobs: JobsClient
   /**
-   * Messages sent to this run with `POST /jobs/{id}/input`, in the order they arrived; the
-   * iteration ends when the job ends.
+   * Messages sent to this job with `POST /jobs/{id}/input`, in the order they were stored (each
+   * attempt reads them from the first); the iteration ends when the job ends.
    *
    * @example
    * for await (const message of ctx.input) ctx.log('got', message)

@@ -422,7 +422,6 @@ export async function startServer(
     hub,
     engine: jobRuntime.engine,
     handlers,
-    deliverLocal: (jobId, message) => jobRuntime.deliverInput(jobId, message),
   })
   // Drain and disconnect asked of another process reach the one holding the agent's socket.
   const workerControl = config.databaseUrl

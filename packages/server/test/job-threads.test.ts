@@ -195,9 +195,8 @@ test('cancel and ctx.input reach a job in its thread; one that ignores its abort
   // A job that listens: input arrives, then the cancel aborts its signal.
   const { job: polite } = await engine.enqueue({ queue: 'listen', payload: { n: 0 } })
   await jobWith(srv, polite.id, (status) => status === 'running')
-  await waitFor('the input to be delivered', () =>
-    srv.server.jobs.deliverInput(polite.id, { hello: 'thread' }),
-  )
+  // Stored while it runs, and delivered to the run in its thread.
+  assert.deepEqual(await engine.sendInput(polite.id, { hello: 'thread' }), { seq: 1 })
   await waitFor('the job to read its input', async () =>
     (await engine.getJob(polite.id)).logs.some((l) => l.line === 'got {"hello":"thread"}'),
   )
@@ -222,7 +221,7 @@ test('cancel and ctx.input reach a job in its thread; one that ignores its abort
   // The replacement thread runs the next job.
   const { job: next } = await engine.enqueue({ queue: 'listen', payload: { n: 0 } })
   await jobWith(srv, next.id, (status) => status === 'running')
-  await waitFor('the input to be delivered', () => srv.server.jobs.deliverInput(next.id, 'again'))
+  await engine.sendInput(next.id, 'again')
   await waitFor('the replacement to run it', async () =>
     (await engine.getJob(next.id)).logs.some((l) => l.line === 'got "again"'),
   )

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { WORKER_CLOSE, type WorkerInfo } from '@edgeforge/protocol'
+import { WORKER_CLOSE, WORKER_PROTOCOL_VERSION, type WorkerInfo } from '@edgeforge/protocol'
 import { freshPostgresUrl } from './support/postgres.ts'
 import { startTestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -26,7 +26,7 @@ test('GET /workers, drain and disconnect across gateway processes (PostgreSQL)',
   t.after(() => agent.socket.terminate())
   agent.send({
     type: 'hello',
-    protocol: 1,
+    protocol: WORKER_PROTOCOL_VERSION,
     worker_id: 'far-agent',
     group: 'builders',
     queues: ['far-q'],
@@ -79,7 +79,7 @@ test('GET /workers, drain and disconnect across gateway processes (PostgreSQL)',
   t.after(() => quiet.socket.terminate())
   quiet.send({
     type: 'hello',
-    protocol: 1,
+    protocol: WORKER_PROTOCOL_VERSION,
     worker_id: 'quiet-agent',
     queues: ['far-q'],
     concurrency: 1,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
+import { WORKER_PROTOCOL_VERSION } from '@edgeforge/protocol'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
 import { rawAgent, spawnAgent } from './support/workers.ts'
@@ -36,7 +37,13 @@ function cacheDir(t: TestContext): string {
   return dir
 }
 
-const HELLO = { type: 'hello', protocol: 1, queues: ['q'], concurrency: 1, agent_version: 'test' }
+const HELLO = {
+  type: 'hello',
+  protocol: WORKER_PROTOCOL_VERSION,
+  queues: ['q'],
+  concurrency: 1,
+  agent_version: 'test',
+}
 
 describe('remote workers under faults', () => {
   test('kill -9 of an agent mid-job: the job runs again on another agent after its lease, and succeeds once', async (t) => {
@@ -186,11 +193,11 @@ export default job(async (_payload, ctx) => {
     spawnAgent(t, srv.controlUrl, ['--queue', 'listen', '--id', 'listener', '--cache-dir', cacheDir(t)])
     const id = await enqueue(srv, 'listen')
     await waitFor('the job to run', async () => (await jobOf(srv, id)).status === 'running', 20_000)
-    const sent = await srv.api<{ delivered: boolean; where: string }>('POST', `/jobs/${id}/input`, {
+    const sent = await srv.api<{ seq: number }>('POST', `/jobs/${id}/input`, {
       message: { hello: 'world' },
     })
     assert.equal(sent.status, 200, JSON.stringify(sent.body))
-    assert.deepEqual(sent.body.data, { delivered: true, where: 'remote' })
+    assert.deepEqual(sent.body.data, { seq: 1 })
     await srv.api('POST', `/jobs/${id}/input`, { message: 'enough' })
     await waitFor('both messages in the log', async () => (await jobOf(srv, id)).log_lines === 2, 10_000)
     const cancelled = await srv.api('POST', `/jobs/${id}/cancel`)

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { WORKER_CLOSE } from '@edgeforge/protocol'
+import { WORKER_CLOSE, WORKER_PROTOCOL_VERSION } from '@edgeforge/protocol'
 import { edgeforge } from './support/cli.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -168,9 +168,10 @@ describe('remote workers', () => {
     const srv = await startTestServer(t, { 'job-concurrency': '0', 'admin-token': 'sesame-sesame-sesame' })
     const auth = { authorization: 'Bearer sesame-sesame-sesame' }
     const old = await rawAgent(srv.controlUrl, auth)
+    // Version 1 (before numbered input) is refused like any other.
     old.send({
       type: 'hello',
-      protocol: 99,
+      protocol: 1,
       worker_id: 'old',
       queues: ['q'],
       concurrency: 1,
@@ -178,7 +179,7 @@ describe('remote workers', () => {
     })
     const refused = await old.next('refused')
     assert.equal(refused.code, 'worker_protocol_unsupported')
-    assert.match(refused.message, /speaks worker protocol 1; the agent spoke 99/)
+    assert.match(refused.message, /speaks worker protocol 2; the agent spoke 1/)
     assert.equal(await old.closed, WORKER_CLOSE.refused)
 
     await assert.rejects(rawAgent(srv.controlUrl, { authorization: 'Bearer wrong' }), /401/)
@@ -196,7 +197,7 @@ describe('remote workers', () => {
     })
     scoped.send({
       type: 'hello',
-      protocol: 1,
+      protocol: WORKER_PROTOCOL_VERSION,
       worker_id: 'scoped',
       queues: ['q'],
       concurrency: 1,
@@ -210,7 +211,7 @@ describe('remote workers', () => {
     })
     allowed.send({
       type: 'hello',
-      protocol: 1,
+      protocol: WORKER_PROTOCOL_VERSION,
       worker_id: 'allowed',
       queues: ['other'],
       concurrency: 1,

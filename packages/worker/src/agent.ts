@@ -1,5 +1,5 @@
 import { format } from 'node:util'
-import { jobArtifacts } from '@edgeforge/client'
+import { Edgeforge, EdgeforgeError, jobArtifacts } from '@edgeforge/client'
 import {
   type FinishMessage,
   JobInputQueue,
@@ -9,7 +9,7 @@ import {
   WORKER_PROTOCOL_VERSION,
   WORKER_SOCKET_PATH,
 } from '@edgeforge/protocol'
-import { isUnrecoverableError, type JobContext, type JobsClient } from '@edgeforge/sdk'
+import { HandlerError, isUnrecoverableError, type JobContext, type JobsClient } from '@edgeforge/sdk'
 import WebSocket from 'ws'
 import { HandlerLoader } from './handlers.ts'
 import { LogBudget, RunLog } from './run-log.ts'
@@ -69,6 +69,8 @@ interface Run {
   leaseLost: boolean
   /** This job's artifact credential from the server, renewed with its lease. */
   artifactCredential: string | null
+  /** The highest input seq handed to the handler: told to the server on reconnect, older ones dropped. */
+  inputSeq: number
 }
 
 /**
@@ -82,6 +84,8 @@ export class Agent {
   private readonly loader: HandlerLoader
   private readonly runs = new Map<string, Run>()
   private readonly budget: LogBudget
+  /** The control plane's REST API with the agent's credential (enqueue, handler bundles). */
+  private readonly client: Edgeforge
   private socket: WebSocket | null = null
   private welcomed = false
   private stopping = false
@@ -97,9 +101,9 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.options = options
     this.budget = new LogBudget(options.maxBufferedLines ?? 100_000)
+    this.client = new Edgeforge({ url: options.url, accessToken: options.token || undefined })
     this.loader = new HandlerLoader({
-      url: options.url,
-      token: options.token,
+      client: this.client,
       cacheDir: options.cacheDir,
       localFile: options.handlerFile,
     })
@@ -146,6 +150,7 @@ export class Agent {
           running: [...this.runs.values()].map((run) => ({
             job_id: run.job.job_id,
             attempt: run.job.attempt,
+            input_seq: run.inputSeq,
           })),
         }),
       )
@@ -224,9 +229,14 @@ export class Agent {
         if (message.ok) this.finished += 1
         return
       }
-      case 'input':
-        this.runs.get(message.job_id)?.input.push(message.message)
+      case 'input': {
+        // In seq order; one this run already has (resent around a reconnect) is dropped.
+        const run = this.runs.get(message.job_id)
+        if (!run || run.job.attempt !== message.attempt || message.seq <= run.inputSeq) return
+        run.inputSeq = message.seq
+        run.input.push(message.message)
         return
+      }
       case 'drain':
         this.draining = true
         return
@@ -266,6 +276,7 @@ export class Agent {
       finish: null,
       leaseLost: false,
       artifactCredential: job.artifact_credential ?? null,
+      inputSeq: 0,
     }
     this.runs.set(job.job_id, run)
     if (this.stopping) {
@@ -339,16 +350,16 @@ export class Agent {
     this.send(run.finish)
   }
 
+  /**
+   * `ctx.jobs` of a remote job: `POST /jobs` through @edgeforge/client with the agent's
+   * credential. A refusal (4xx, or the store unavailable) is a HandlerError with the server's
+   * status and code, as `ctx.jobs.enqueue` throws in the gateway.
+   */
   private jobsClient(): JobsClient {
     return {
       enqueue: async (queue, payload, options = {}) => {
-        const response = await fetch(new URL('/jobs', this.options.url), {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-          },
-          body: JSON.stringify({
+        try {
+          const { data } = await this.client.jobs.create({
             queue,
             payload,
             priority: options.priority,
@@ -357,15 +368,30 @@ export class Agent {
             max_attempts: options.maxAttempts,
             dedup_key: options.dedupKey,
             dedup_mode: options.dedupMode,
-          }),
-        })
-        const body = (await response.json()) as {
-          ok: boolean
-          data?: { job: { id: string; queue: string; status: string }; deduplicated: boolean }
-          error?: { message: string }
+          })
+          if (!('job' in data)) throw new Error(`enqueue into ${queue}: the server answered a batch`)
+          return {
+            id: data.job.id,
+            queue: data.job.queue,
+            status: data.job.status,
+            deduplicated: data.deduplicated,
+          }
+        } catch (error) {
+          if (error instanceof EdgeforgeError && (error.status < 500 || error.code === 'store_unavailable')) {
+            const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
+              ?.retry_after_seconds
+            throw new HandlerError(
+              error.status,
+              error.code,
+              `enqueue into ${queue} failed: ${error.message}`,
+              {
+                cause: error,
+                retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : undefined,
+              },
+            )
+          }
+          throw error
         }
-        if (!body.ok || !body.data) throw new Error(`enqueue into ${queue} failed: ${body.error?.message}`)
-        return { ...body.data.job, deduplicated: body.data.deduplicated }
       },
     }
   }

@@ -4,11 +4,19 @@ import { createRequire, isBuiltin } from 'node:module'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Script } from 'node:vm'
+import type { Edgeforge } from '@edgeforge/client'
 import type { HandlerRef } from '@edgeforge/protocol'
 import type { JobFunction } from '@edgeforge/sdk'
 import * as sdk from '@edgeforge/sdk'
 
 const nodeRequire = createRequire(import.meta.url)
+
+export interface HandlerLoaderOptions {
+  /** The control plane, with the agent's credential: bundles come from `GET /workers/handlers/{endpoint}/{version}`. */
+  client: Edgeforge
+  cacheDir: string
+  localFile?: string
+}
 
 /**
  * The job functions an agent runs: the queue's deployed version, fetched once per version from
@@ -17,9 +25,9 @@ const nodeRequire = createRequire(import.meta.url)
  */
 export class HandlerLoader {
   private readonly loaded = new Map<string, Promise<JobFunction>>()
-  private readonly options: { url: string; token: string; cacheDir: string; localFile?: string }
+  private readonly options: HandlerLoaderOptions
 
-  constructor(options: { url: string; token: string; cacheDir: string; localFile?: string }) {
+  constructor(options: HandlerLoaderOptions) {
     this.options = options
   }
 
@@ -42,13 +50,18 @@ export class HandlerLoader {
     const file = join(this.options.cacheDir, `${ref.sha256}.js`)
     let code = await readFile(file, 'utf8').catch(() => undefined)
     if (code === undefined || sha256(code) !== ref.sha256) {
-      const response = await fetch(
-        new URL(`/workers/handlers/${encodeURIComponent(ref.endpoint_id)}/${ref.version}`, this.options.url),
-        { headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {} },
-      )
-      if (!response.ok)
-        throw new Error(`fetching ${ref.endpoint_name} v${ref.version}: HTTP ${response.status}`)
-      code = await response.text()
+      try {
+        code = (await this.options.client.workers.getHandler(ref.endpoint_id, String(ref.version))).data
+      } catch (error) {
+        throw new Error(
+          `fetching ${ref.endpoint_name} v${ref.version}: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        )
+      }
+      if (typeof code !== 'string')
+        throw new Error(
+          `fetching ${ref.endpoint_name} v${ref.version}: the server answered JSON, not a bundle`,
+        )
       const got = sha256(code)
       if (got !== ref.sha256)
         throw new Error(

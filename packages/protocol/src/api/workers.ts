@@ -99,7 +99,7 @@ export const workersApi = {
     path: '/jobs/{id}/input',
     summary: "Send a message to a running job's ctx.input",
     description:
-      '409 conflict when the job is not running, or runs in another gateway process (send it to that process).',
+      'The message is stored and delivered in order to the run, wherever it runs (this gateway process, another one on the same store, or a remote agent, also across its reconnects). 409 conflict when the job is not running.',
     params: JobParams,
     body: JobInputBody,
     responses: { 200: Ok(JobInputResponse) },

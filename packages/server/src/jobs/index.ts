@@ -60,7 +60,7 @@ export {
 } from './local/runner.ts'
 export { type JobObserver, JobRuntime, type JobRuntimeOptions } from './local/runtime.ts'
 // Remote workers: main.ts builds a WorkerHub, hands it the control listener's upgrade events and
-// registers workerRoutes(app, { hub, engine, handlers, deliverLocal }).
+// registers workerRoutes(app, { hub, engine, handlers }).
 export { type DeployedHandlerPort, DeployedHandlers } from './remote/handlers.ts'
 export { WorkerHub } from './remote/hub.ts'
 export { parseWorkerControl, WORKER_CONTROL_CHANNEL } from './remote/presence.ts'

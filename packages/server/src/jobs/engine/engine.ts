@@ -43,6 +43,7 @@ import {
   heartbeatMany,
   release,
 } from '../sql/finish.ts'
+import { deleteInputs, InputNotices, insertInput, readInputs, runStart, sweepInputs } from '../sql/inputs.ts'
 import { appendLogLines, nextLogOffset, readLog } from '../sql/logs.ts'
 import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
 import * as manage from '../sql/manage.ts'
@@ -60,6 +61,7 @@ import type {
   QueueSettingsPatch,
 } from '../types.ts'
 import { checkInteger, checkQueueName, normalizeEnqueue } from '../validate.ts'
+import { InputCursor, type InputCursorOptions } from './inputs.ts'
 import { LogWriter } from './log-writer.ts'
 
 export interface QueueEngineOptions {
@@ -114,6 +116,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
   )
   const cancels = new EventEmitter()
   cancels.setMaxListeners(0)
+  const inputNotices = new InputNotices(db)
   let rotation = 0
 
   function prepare(input: EnqueueInput, now: number): PreparedJob {
@@ -285,6 +288,26 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       cancels.on('cancel', listener)
       return () => cancels.off('cancel', listener)
     },
+    /**
+     * Stores a message for a running job's `ctx.input` (404 unknown job, 409 not running) and
+     * tells the process holding the run, wherever it is; answers the message's seq in the job.
+     */
+    sendInput: async (jobId: string, message: unknown): Promise<{ seq: number }> => {
+      const seq = await insertInput(ctx, jobId, message)
+      inputNotices.emit(jobId)
+      return { seq }
+    },
+    /** Calls `listener(jobId)` when a job got input (from any process on PostgreSQL); `*`: maybe any. */
+    onInput: (listener: (jobId: string) => void): (() => void) => inputNotices.subscribe(listener),
+    /** True once input sent by other processes is heard (LISTEN in place on PostgreSQL). */
+    get inputListening(): boolean {
+      return inputNotices.listening
+    },
+    /** A pushed run's first log offset and the job's highest input seq, in one statement. */
+    runStart: (jobId: string) => runStart(ctx, jobId),
+    /** A cursor over the job's stored input, for the run that delivers it (see engine/inputs.ts). */
+    inputCursor: (jobId: string, options: Omit<InputCursorOptions, 'read'>) =>
+      new InputCursor({ ...options, read: (afterSeq, limit) => readInputs(ctx, jobId, afterSeq, limit) }),
     retry: async (jobId: string) => {
       const job = await manage.retry(ctx, jobId)
       events?.record('retried', job.queue, job.id, {
@@ -298,7 +321,10 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       if (count > 0) events?.record('retried', queue, null, { reason: 'manual', count })
       return count
     },
-    deleteJob: (jobId: string) => manage.deleteJob(ctx, jobId),
+    deleteJob: async (jobId: string) => {
+      await manage.deleteJob(ctx, jobId)
+      await deleteInputs(ctx, jobId)
+    },
     getJob: (jobId: string) => manage.getJob(ctx, jobId),
     listJobs: (input?: Parameters<typeof manage.listJobs>[1]) => manage.listJobs(ctx, input),
     appendLog: async (jobId: string, line: string) => {
@@ -336,7 +362,12 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       announceWorker(ctx, owner, queues, ttlMs),
     retireWorker: (owner: string) => retireWorker(ctx, owner),
     reapExpired: () => reap(),
-    sweepFinished: () => sweepFinished(ctx),
+    /** Deletes finished jobs past their queue's retention, then the input of jobs that are gone. */
+    sweepFinished: async () => {
+      const swept = await sweepFinished(ctx)
+      await sweepInputs(ctx)
+      return swept
+    },
     /** Runs the reaper and the sweeper on timers until the returned function is called. */
     startMaintenance(
       intervals: { reapMs?: number; sweepMs?: number; onError?: (error: unknown) => void } = {},
@@ -351,6 +382,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       const sweeper = setInterval(
         guarded(async () => {
           await sweepFinished(ctx)
+          await sweepInputs(ctx)
           await sweepWorkers(ctx)
         }),
         intervals.sweepMs ?? 60_000,
@@ -367,6 +399,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     /** Writes the events recorded so far, then closes the notifier's connection; the store belongs to the caller. */
     close: async () => {
       await events?.close()
+      await inputNotices.close()
       await ctx.notifier.close()
     },
     /** For the scheduler and adapters in this folder. */

@@ -109,7 +109,7 @@ export function eventRoutes(app: App, deps: EventRoutesDeps): void {
           .send({ type: 'error', error: { code, message: String(error?.message ?? error) } })
           .finally(() => sink.end())
       })
-    if (upgrade) acceptUpgrade(req.raw, reply.raw, (ws) => void run(wsSink(ws)))
+    if (upgrade) acceptUpgrade(req.raw, reply.raw, (ws, socket) => void run(wsSink(ws, socket)))
     else await run(sseSink(reply.raw, headers))
   }
 

@@ -63,6 +63,8 @@ export interface JobPoolOptions {
 export interface RunHooks {
   log(line: string): void
   progress(fraction: number): void
+  /** The handler reads `ctx.input`: hand it the job's messages with `RunHandle.input` from now on. */
+  inputWanted?(): void
 }
 
 /** One job handed to a thread, as the caller holds it. */
@@ -477,6 +479,9 @@ export class JobPool {
         return
       case 'progress':
         thread.runs.get(event.run)?.hooks.progress(event.fraction)
+        return
+      case 'input-wanted':
+        thread.runs.get(event.run)?.hooks.inputWanted?.()
         return
       case 'endpoint-log':
         this.options.endpointLogs.append(event.endpointId, event.entry)

@@ -178,8 +178,12 @@ class Run {
     return this.controller.signal
   }
 
+  /** Made when the handler first reads `ctx.input`, which asks the pool for the job's messages. */
   get inputQueue(): JobInputQueue {
-    this.input ??= new JobInputQueue()
+    if (!this.input) {
+      this.input = new JobInputQueue()
+      send({ type: 'input-wanted', run: this.id })
+    }
     return this.input
   }
 

@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/logger.ts'
 import type { Db } from '../../store/index.ts'
 import { type CronScheduler, createCronScheduler } from '../engine/cron.ts'
 import { createQueueEngine, type QueueEngine } from '../engine/engine.ts'
+import type { InputCursor } from '../engine/inputs.ts'
 import type { Job, JobStatus } from '../types.ts'
 import { JobPool, type JobPoolOptions, type RunHandle } from './job-pool.ts'
 import {
@@ -75,6 +76,9 @@ export class JobRuntime implements JobHandlerPort {
   private readonly slotVersions = new WeakMap<JobVersion, JobSlotVersion>()
   /** The jobs running in this process, for abort and `ctx.input`. */
   private readonly runs = new Map<string, RunHandle>()
+  /** Each running job's cursor over its stored input, read on every input notice. */
+  private readonly inputs = new Map<string, InputCursor>()
+  private stopInput: (() => void) | undefined
 
   constructor(options: JobRuntimeOptions) {
     this.options = options
@@ -109,23 +113,21 @@ export class JobRuntime implements JobHandlerPort {
       onError: (error) =>
         this.options.logger.error({ err: error }, 'cron tick failed, retrying at the next tick'),
     })
+    // Input sent to a job running here, from this process or (PostgreSQL) any other.
+    this.stopInput = this.engine.onInput((jobId) => {
+      if (jobId === '*') for (const cursor of this.inputs.values()) void cursor.pull()
+      else void this.inputs.get(jobId)?.pull()
+    })
     if (this.options.concurrency > 0) this.runner.start()
   }
 
   async stop(drainMs: number): Promise<void> {
     this.cron.stop()
     this.stopMaintenance?.()
+    this.stopInput?.()
     await this.runner.stop({ drainMs })
     await this.pool.close()
     await this.engine.close()
-  }
-
-  /** Delivers a message to `ctx.input` of a job running in this process; false when none runs here. */
-  deliverInput(jobId: string, message: unknown): boolean {
-    const run = this.runs.get(jobId)
-    if (!run) return false
-    run.input(message)
-    return true
   }
 
   /** Loads the version once in a job thread and drops it; throws with why it cannot load. */
@@ -284,6 +286,21 @@ export class JobRuntime implements JobHandlerPort {
         })
       },
       progress: (fraction) => runnerCtx.progress(fraction),
+      // Read from the store once the handler reads ctx.input (most jobs never do), from the job's
+      // first message: a retried attempt reads what the earlier one did.
+      inputWanted: () => {
+        if (this.inputs.has(job.id) || !this.runs.has(job.id)) return
+        const cursor = this.engine.inputCursor(job.id, {
+          deliver: (row) => {
+            run.input(row.message)
+            return true
+          },
+          onError: (error) =>
+            this.options.logger.error({ err: error, jobId: job.id }, 'job input: read failed, retrying'),
+        })
+        this.inputs.set(job.id, cursor)
+        void cursor.pull()
+      },
     })
     this.runs.set(job.id, run)
     try {
@@ -302,6 +319,8 @@ export class JobRuntime implements JobHandlerPort {
       })
       throw error
     } finally {
+      this.inputs.get(job.id)?.close()
+      this.inputs.delete(job.id)
       this.runs.delete(job.id)
       version.release()
     }

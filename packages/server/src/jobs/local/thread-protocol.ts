@@ -51,6 +51,8 @@ export type FromThread =
   /** `ctx.log` of a run: the job's log and its endpoint's. */
   | { type: 'log'; run: number; line: string }
   | { type: 'progress'; run: number; fraction: number }
+  /** The handler read `ctx.input` for the first time: its stored messages are wanted from now on. */
+  | { type: 'input-wanted'; run: number }
   /** The bundle's `console` and failed service calls: the endpoint's log only. */
   | { type: 'endpoint-log'; endpointId: string; entry: EndpointLogEntry }
   | { type: 'server-log'; level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }

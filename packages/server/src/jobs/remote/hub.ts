@@ -71,6 +71,13 @@ export class WorkerHub {
         for (const session of this.sessions.values())
           if (queue === '*' || session.queues.includes(queue)) void this.pump(session)
       }),
+      // Input stored for a job one of these agents runs, by this process or (PostgreSQL) another.
+      engine.onInput((jobId) => {
+        for (const session of this.sessions.values()) {
+          if (jobId === '*') for (const run of session.running.values()) void run.input?.pull()
+          else void session.running.get(jobId)?.input?.pull()
+        }
+      }),
       engine.onCancel((jobId) => {
         for (const session of this.sessions.values()) {
           const run = session.running.get(jobId)
@@ -140,15 +147,6 @@ export class WorkerHub {
     if (!session) return false
     session.socket.close(WORKER_CLOSE.disconnected, 'disconnected by an operator')
     return true
-  }
-
-  /** Sends a message to the job's `ctx.input` if one of this process's agents runs it. */
-  deliverInput(jobId: string, message: unknown): boolean {
-    for (const session of this.sessions.values()) {
-      const run = session.running.get(jobId)
-      if (run) return this.send(session, { type: 'input', job_id: jobId, attempt: run.attempt, message })
-    }
-    return false
   }
 
   /** Connected agents per queue, as the overview and metrics count them. */
@@ -233,12 +231,14 @@ export class WorkerHub {
     )
     const resumed: JobRunRef[] = []
     const logAcks: Record<string, number> = {}
+    const inputSeqs = new Map<string, number>()
     for (const run of claimed) {
       if (!held.get(run.job_id)?.held) continue
       const job = await engine.getJob(run.job_id).catch(() => undefined)
       if (!job || job.attempts !== run.attempt) continue
-      session.running.set(run.job_id, { attempt: run.attempt, queue: job.queue, aborted: null })
-      resumed.push(run)
+      session.running.set(run.job_id, { attempt: run.attempt, queue: job.queue, aborted: null, input: null })
+      resumed.push({ job_id: run.job_id, attempt: run.attempt })
+      inputSeqs.set(run.job_id, run.input_seq ?? 0)
       logAcks[run.job_id] = await engine.nextLogOffset(run.job_id)
     }
     if (socket.readyState !== socket.OPEN) return
@@ -262,6 +262,7 @@ export class WorkerHub {
     })
     socket.on('close', () => {
       if (this.sessions.get(session.id) === session) this.sessions.delete(session.id)
+      for (const run of session.running.values()) run.input?.close()
       void Promise.all([engine.retireWorker(owner), retireAgent(engine.db, session.id)]).catch((error) =>
         logger.error({ err: error }, 'worker hub: retire failed'),
       )
@@ -285,6 +286,8 @@ export class WorkerHub {
       resumed,
       log_acks: logAcks,
     })
+    // After the welcome: the input a resumed run missed while the agent was away, and nothing it has.
+    for (const [jobId, after] of inputSeqs) this.followInput(session, jobId, after)
     logger.info(
       {
         worker: session.id,
@@ -329,9 +332,12 @@ export class WorkerHub {
   }
 
   private async push(session: Live, job: Job): Promise<void> {
-    session.running.set(job.id, { attempt: job.attempts, queue: job.queue, aborted: null })
-    const [logOffset, handler] = await Promise.all([
-      this.options.engine.nextLogOffset(job.id),
+    const run: RemoteRun = { attempt: job.attempts, queue: job.queue, aborted: null, input: null }
+    session.running.set(job.id, run)
+    // Held until the job message is out: input stored meanwhile is read once it is.
+    this.followInput(session, job.id, 0, true)
+    const [start, handler] = await Promise.all([
+      this.options.engine.runStart(job.id),
       this.options.handlers.deployedFor(job.queue),
     ])
     // A socket that closed meanwhile leaves the job leased: it expires and is run elsewhere.
@@ -343,12 +349,46 @@ export class WorkerHub {
       payload: job.payload,
       max_attempts: job.maxAttempts,
       lease_expires_at: job.leaseExpiresAt ?? Date.now() + this.options.leaseMs,
-      log_offset: logOffset,
+      log_offset: start.logOffset,
       handler: handler ?? null,
       artifact_credential:
         this.options.artifactCredential?.(job.id, job.leaseExpiresAt ?? Date.now() + this.options.leaseMs) ??
         null,
     })
+    // Every attempt reads the job's input from the first message (as it gets the payload again);
+    // a job with none yet costs no read.
+    run.input?.release(start.inputSeq > 0)
+  }
+
+  /**
+   * Sends the run the job's stored input after `after`, in order, now (unless `held`) and at
+   * every input notice for it; stops once the run is no longer this session's or the socket
+   * closed (the agent says what it has when it reconnects, and the session that takes it resends
+   * from there).
+   */
+  private followInput(session: Live, jobId: string, after: number, held = false): void {
+    const run = session.running.get(jobId)
+    if (!run) return
+    run.input = this.options.engine.inputCursor(jobId, {
+      after,
+      held,
+      deliver: (row) =>
+        session.running.get(jobId) === run &&
+        this.isLive(session) &&
+        this.send(session, {
+          type: 'input',
+          job_id: jobId,
+          attempt: run.attempt,
+          seq: row.seq,
+          message: row.message,
+        }),
+      onError: (error) =>
+        this.options.logger.error(
+          { err: error, worker: session.id, jobId },
+          'worker hub: reading job input failed, retrying',
+        ),
+    })
+    if (!held) void run.input.pull()
   }
 
   private pumpAll(): void {

@@ -51,8 +51,12 @@ function checkHello(message: Record<string, unknown>): HelloMessage | string {
     (message.concurrency as number) > 1000
   )
     return 'hello.concurrency is a whole number from 1 to 1000'
-  if (message.running !== undefined && (!Array.isArray(message.running) || !message.running.every(isRun)))
-    return 'hello.running lists { job_id, attempt }'
+  if (
+    message.running !== undefined &&
+    (!Array.isArray(message.running) ||
+      !message.running.every((run) => isRun(run) && (run.input_seq === undefined || isCount(run.input_seq))))
+  )
+    return 'hello.running lists { job_id, attempt, input_seq }'
   return {
     type: 'hello',
     protocol: message.protocol,

@@ -9,8 +9,6 @@ export interface WorkerRoutesDeps {
   hub: WorkerHub
   engine: QueueEngine
   handlers: DeployedHandlers
-  /** Delivers to a job running in this process (the in-process runtime); false when none runs here. */
-  deliverLocal: (jobId: string, message: unknown) => boolean
 }
 
 export { workerDto }
@@ -92,19 +90,10 @@ export function workerRoutes(app: App, deps: WorkerRoutesDeps): void {
   app.route({
     ...declared(workersApi.sendJobInput),
     handler: async (req) => {
-      const job = await deps.engine.getJob(req.params.id)
-      if (job.status !== 'running')
-        throw new ApiError('conflict', `job ${job.id} is ${job.status}; input goes to running jobs only`, {
-          status: job.status,
-        })
-      const message = req.body.message ?? null
-      if (hub.deliverInput(job.id, message)) return ok({ delivered: true, where: 'remote' as const })
-      if (deps.deliverLocal(job.id, message)) return ok({ delivered: true, where: 'local' as const })
-      throw new ApiError(
-        'conflict',
-        `job ${job.id} runs under lease ${job.leaseOwner ?? 'unknown'}, not in this process; send the input to the gateway process it runs in`,
-        { status: job.status, lease_owner: job.leaseOwner },
-      )
+      // Stored, then delivered in order by whichever process holds the run (its runner, or the
+      // hub holding its agent's socket), here or in another gateway process on the same store.
+      const { seq } = await deps.engine.sendInput(req.params.id, req.body.message ?? null)
+      return ok({ seq })
     },
   })
 }

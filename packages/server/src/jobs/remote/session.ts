@@ -4,6 +4,7 @@ import type { AgentMessage, ApiError, HandlerRef } from '@edgeforge/protocol'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../../observability/logger.ts'
 import type { QueueEngine } from '../engine/engine.ts'
+import type { InputCursor } from '../engine/inputs.ts'
 
 /** Where the hub learns which handler version runs a queue; main.ts adapts the job runtime to it. */
 export interface HandlerSource {
@@ -45,6 +46,8 @@ export interface RemoteRun {
   queue: string
   /** Set once an abort was pushed, so it is pushed once. */
   aborted: 'cancelled' | 'lease_lost' | null
+  /** The job's stored input past what the agent has, sent on this socket (set once the job is pushed). */
+  input: InputCursor | null
 }
 
 /** One connected agent. */

@@ -29,6 +29,7 @@ import { type RunningServer, startServer } from '../packages/server/src/main.ts'
 import { createLogger } from '../packages/server/src/observability/logger.ts'
 import { ownCpuMs, processRunMs } from './support/cpu.ts'
 import { intFlag } from './support/flags.ts'
+import { sseEvents } from './support/sse.ts'
 
 const GOAL_RATIO = 0.5
 const GOAL_LINES_PER_S = 50_000
@@ -276,25 +277,11 @@ async function followSse(): Promise<Followed> {
   let streamed = 0
   let events = 0
   let firstAt = 0
-  const decoder = new TextDecoder()
-  let buffer = ''
-  for await (const chunk of stream.body) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let end = buffer.indexOf('\n\n')
-    while (end >= 0) {
-      const frame = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      end = buffer.indexOf('\n\n')
-      if (!frame.startsWith('event: event')) continue
-      const event = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as {
-        type: string
-        data: { lines?: unknown[] }
-      }
-      if (event.type !== 'log' && firstAt === 0) continue
-      if (firstAt === 0) firstAt = performance.now()
-      events += 1
-      streamed += event.data.lines?.length ?? 0
-    }
+  for await (const event of sseEvents<{ type: string; data: { lines?: unknown[] } }>(stream.body)) {
+    if (event.type !== 'log' && firstAt === 0) continue
+    if (firstAt === 0) firstAt = performance.now()
+    events += 1
+    streamed += event.data.lines?.length ?? 0
     if (streamed >= LINES) break
   }
   const seconds = (performance.now() - firstAt) / 1000

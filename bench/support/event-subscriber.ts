@@ -5,6 +5,7 @@
 //
 //   node bench/support/event-subscriber.ts sse|ws <url> <count>
 import WebSocket from 'ws'
+import { sseEvents } from './sse.ts'
 
 const [mode, url, countText] = process.argv.slice(2)
 const count = Number(countText)
@@ -17,19 +18,8 @@ async function sse(): Promise<number> {
   const stream = await fetch(url, { headers: { accept: 'text/event-stream' } })
   if (!stream.body) throw new Error(`the event stream did not open: HTTP ${stream.status}`)
   let events = 0
-  const decoder = new TextDecoder()
-  let buffer = ''
-  for await (const chunk of stream.body) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let end = buffer.indexOf('\n\n')
-    while (end >= 0) {
-      const frame = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      end = buffer.indexOf('\n\n')
-      if (!frame.startsWith('event: event')) continue
-      JSON.parse(frame.slice(frame.indexOf('data: ') + 6))
-      events += 1
-    }
+  for await (const _ of sseEvents(stream.body)) {
+    events += 1
     if (events >= count) break
   }
   return events

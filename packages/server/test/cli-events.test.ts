@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
-import { cleanEnv } from './support/child.ts'
+import { spawnCaptured } from './support/child.ts'
 import { BIN } from './support/cli.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 import { waitFor } from './support/wait.ts'
@@ -15,29 +14,9 @@ import { waitFor } from './support/wait.ts'
  * server: what they print, and `events` resuming from its last cursor after the server went away.
  */
 
-interface Streamed {
-  child: ChildProcessWithoutNullStreams
-  stdout(): string
-  stderr(): string
-  exited: Promise<number | null>
-}
-
 /** Starts the CLI and keeps reading what it prints; killed when the test ends. */
-function startCli(t: TestContext, args: string[]): Streamed {
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv() })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return { child, exited, stdout: () => out, stderr: () => err }
+function startCli(t: TestContext, args: string[]) {
+  return spawnCaptured(t, [BIN, ...args])
 }
 
 interface EventFrame {
@@ -109,7 +88,7 @@ describe('the CLI follows streams', () => {
       10_000,
     )
     cli.child.kill('SIGINT')
-    assert.equal(await cli.exited, 0, cli.stderr())
+    assert.equal((await cli.exited).code, 0, cli.stderr())
 
     const frames = framesOf(cli.stdout())
     // Reconnected with its last cursor: no second snapshot, and nothing of the cut missed or repeated.
@@ -133,7 +112,7 @@ describe('the CLI follows streams', () => {
       () => resumed.stdout().split('\n').filter(Boolean).length >= 2 || undefined,
     )
     resumed.child.kill('SIGINT')
-    assert.equal(await resumed.exited, 0, resumed.stderr())
+    assert.equal((await resumed.exited).code, 0, resumed.stderr())
     const lines = resumed.stdout().split('\n').filter(Boolean)
     assert.equal(lines.length, 2, resumed.stdout())
     assert.match(lines[0], new RegExp(`^\\S+Z cli-q ${during[1]} enqueued$`))
@@ -141,7 +120,7 @@ describe('the CLI follows streams', () => {
 
     // A malformed or expired cursor is the server's typed answer, and exit code 1.
     const bad = startCli(t, ['events', '--cursor', '99999999', '--url', second.controlUrl])
-    assert.equal(await bad.exited, 1)
+    assert.equal((await bad.exited).code, 1)
     assert.match(bad.stderr(), /cursor_malformed/)
     await second.stop()
   })
@@ -179,7 +158,7 @@ export default job(async (_payload, ctx) => {
     }
     assert.equal(cli.child.exitCode, null, 'still following')
     assert.equal((await srv.api('POST', `/jobs/${id}/input`, { message: 'bye' })).status, 200)
-    assert.equal(await cli.exited, 0, cli.stderr())
+    assert.equal((await cli.exited).code, 0, cli.stderr())
     assert.deepEqual(
       cli
         .stdout()

@@ -14,6 +14,38 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('EDGEFORGE_')))
 }
 
+export interface CapturedChild {
+  child: ChildProcessWithoutNullStreams
+  stdout(): string
+  stderr(): string
+  /** Once the process has exited and its output is read to the end. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Runs `node <args>` with a clean environment, keeping what it prints; SIGKILLed when the test ends. */
+export function spawnCaptured(
+  t: TestContext,
+  args: string[],
+  env: Record<string, string> = {},
+): CapturedChild {
+  const child = spawn(process.execPath, args, { env: { ...cleanEnv(), ...env } })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString()
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  )
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return { child, exited, stdout: () => out, stderr: () => err }
+}
+
 /** Boots `edgeforge serve` as a child process and finds its URLs in what it prints. */
 export async function spawnServe(
   dataDir: string,

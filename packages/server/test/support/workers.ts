@@ -1,9 +1,9 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { ServerMessage } from '@edgeforge/protocol'
 import WebSocket from 'ws'
-import { cleanEnv } from './child.ts'
+import { spawnCaptured } from './child.ts'
 import { waitFor } from './wait.ts'
 
 export const WORKER_CLI = join(import.meta.dirname, '..', '..', '..', 'worker', 'src', 'cli.ts')
@@ -22,29 +22,14 @@ export function spawnAgent(
   args: string[],
   env: Record<string, string> = {},
 ): AgentProcess {
-  const child = spawn(process.execPath, [WORKER_CLI, '--url', controlUrl, ...args], {
-    env: { ...cleanEnv(), ...env },
-  })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString()
-  })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  )
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
+  const { child, exited, stdout, stderr } = spawnCaptured(t, [WORKER_CLI, '--url', controlUrl, ...args], env)
   return {
     child,
     exited,
     lines: () => {
       const parsed: Array<Record<string, unknown>> = []
-      for (const line of out.split('\n'))
+      const err = stderr()
+      for (const line of stdout().split('\n'))
         if (line.trim())
           try {
             parsed.push(JSON.parse(line))

@@ -9,6 +9,7 @@
 //   npm run bench:services                               # 3 rounds, 6 s per server and scenario in 1 s ABBA slices
 //   npm run bench:services -- --rounds 1 --duration 2    # a quick look
 //   npm run bench:services -- --cpu-prof                 # also profile the first round's edgeforge child, every thread
+//   npm run bench:services -- --only cache               # one scenario (db or cache)
 //
 // Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379). The goal (issue
 // 12) is a ratio of at least 0.8 in each scenario. Non-2xx responses or errors void the run
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     pool: { type: 'string', default: '10' },
     'cpu-prof': { type: 'boolean', default: false },
+    only: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -48,6 +50,7 @@ if (flags.help) {
   --warmup <s>        warm-up seconds per server and scenario (default 3)
   --connections <n>   concurrent connections (default 50)
   --pool <n>          connections to PostgreSQL and to Redis on both sides (default 10)
+  --only db|cache     run one scenario only
   --cpu-prof          profile the first round's edgeforge child (node --cpu-prof, every thread)
                       and print where each thread's time goes`)
   process.exit(0)
@@ -57,6 +60,11 @@ const rounds = intFlag('bench:services', 'rounds', flags.rounds, 1, 20)
 const warmupS = intFlag('bench:services', 'warmup', flags.warmup, 0, 60)
 const connections = intFlag('bench:services', 'connections', flags.connections, 1, 500)
 const pool = intFlag('bench:services', 'pool', flags.pool, 1, 100)
+if (flags.only !== undefined && flags.only !== 'db' && flags.only !== 'cache') {
+  console.error(`bench:services: --only must be db or cache, not ${JSON.stringify(flags.only)}`)
+  process.exit(2)
+}
+const scenarios: readonly Scenario[] = flags.only ? [flags.only as Scenario] : ['db', 'cache']
 
 const DB_HANDLER = `import { handler, Response } from '@edgeforge/sdk'
 
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
     ])
     children.push(edgeforge, bare)
     const gatewayUrl = await setUp(edgeforge)
-    for (const scenario of ['db', 'cache'] as const) {
+    for (const scenario of scenarios) {
       const targets = [
         { name: 'edgeforge', url: `${gatewayUrl}/${scenario}`, pid: edgeforge.process.pid },
         { name: 'bare', url: `${bare.info.url}/${scenario}`, pid: bare.process.pid },
@@ -166,7 +174,7 @@ async function main(): Promise<void> {
   const rows: string[][] = []
   let failures = 0
   let below = false
-  for (const scenario of ['db', 'cache'] as const) {
+  for (const scenario of scenarios) {
     const e = tally(scenario, 'edgeforge')
     const b = tally(scenario, 'bare')
     const ratio = e.requests / e.seconds / (b.requests / b.seconds)

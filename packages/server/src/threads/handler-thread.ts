@@ -197,13 +197,13 @@ async function run(command: Command): Promise<unknown> {
       clearInterval(heartbeat)
       await listener.close(command.drainMs)
       return undefined
-    case 'result':
+    case 'results':
       return undefined
   }
 }
 
 port.on('message', (command: Command) => {
-  if (command.type === 'result') {
+  if (command.type === 'results') {
     settle(command)
     return
   }

@@ -2,6 +2,7 @@ import type { HttpVersion } from '../deploy/ports.ts'
 import type { DrainReport, EndpointLimits, Route } from '../gateway/index.ts'
 import type { EndpointLogEntry } from '../observability/endpoint-logs.ts'
 import type { SeriesCounts } from '../observability/series.ts'
+import type { CallBatch, ResultBatch } from './wire.ts'
 
 /**
  * The messages between the supervisor (main thread) and a handler thread. Every request from the
@@ -54,8 +55,8 @@ export type Command =
   | { type: 'auth-forget'; id: number }
   | { type: 'listen'; id: number; port: number }
   | { type: 'close'; id: number; drainMs: number }
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: WireError }
+  /** Answers to the thread's `calls` (threads/wire.ts). */
+  | ResultBatch
 
 /** A HandlerError (or any failure) as it crosses threads. */
 export interface WireError {
@@ -89,6 +90,6 @@ export type Event =
   | { type: 'log'; endpointId: string; entry: EndpointLogEntry }
   | { type: 'server-log'; level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }
   /** A call into the main thread (today `jobs.enqueue`; the services of #12 go the same way). */
-  | { type: 'call'; id: number; method: string; args: unknown[] }
+  | CallBatch
 
 export type SwapReply = { swapped: boolean; draining: DrainReport[] }

@@ -7,7 +7,7 @@ import { judge, newLivenessBuffer } from './liveness.ts'
 import type { Event, ServedEndpoint, ThreadStats, VersionArtifact } from './protocol.ts'
 import { Strikes } from './strikes.ts'
 import { GONE, HandlerThread } from './thread.ts'
-import { answerCall } from './wire.ts'
+import { CallAnswerer } from './wire.ts'
 
 /** How often the watchdog reads every thread's liveness cells. */
 const WATCH_MS = 50
@@ -61,6 +61,8 @@ export class ThreadSupervisor {
   private nextSlot = 1
   private readonly threads: Array<HandlerThread | undefined> = []
   private readonly strikes: Strikes
+  /** Per thread, what runs its calls into the main thread and batches their answers. */
+  private readonly answerers = new WeakMap<HandlerThread, CallAnswerer>()
   private port = 0
   private watchdog: NodeJS.Timeout | undefined
   private closing = false
@@ -362,15 +364,20 @@ export class ThreadSupervisor {
       case 'server-log':
         this.options.logger[event.level](event.fields, event.message)
         return
-      case 'call':
-        answerCall(
-          this.options.calls,
-          event,
-          (result) => thread.send(result),
-          (fields, message) => this.options.logger.error(fields, message),
-          'a handler thread call failed',
-        )
+      case 'calls': {
+        let answerer = this.answerers.get(thread)
+        if (!answerer) {
+          answerer = new CallAnswerer(
+            this.options.calls,
+            (batch) => thread.send(batch),
+            (fields, message) => this.options.logger.error(fields, message),
+            'a handler thread call failed',
+          )
+          this.answerers.set(thread, answerer)
+        }
+        answerer.answer(event)
         return
+      }
       default:
         return
     }

@@ -3,7 +3,7 @@ import type { Command, Event, ThreadInit } from './protocol.ts'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 /** A command as the supervisor writes it; the thread adds the id. */
-export type Request = DistributiveOmit<Exclude<Command, { type: 'result' }>, 'id'>
+export type Request = DistributiveOmit<Exclude<Command, { type: 'results' }>, 'id'>
 
 /** What a request to a thread that died (or was stopped) before answering resolves to. */
 export const GONE = Symbol('thread gone')

@@ -4,7 +4,7 @@ import type { EndpointLogs } from '../../observability/endpoint-logs.ts'
 import type { Logger } from '../../observability/logger.ts'
 import { callingSlot, judge, newLivenessBuffer } from '../../threads/liveness.ts'
 import { Strikes } from '../../threads/strikes.ts'
-import { answerCall } from '../../threads/wire.ts'
+import { CallAnswerer } from '../../threads/wire.ts'
 import { UNRECOVERABLE } from '../errors.ts'
 import { JobReleasedError } from './runner.ts'
 import type {
@@ -123,6 +123,8 @@ class JobThread {
   /** It has loaded its modules and said so. */
   ready = false
   stopping = false
+  /** Runs its calls into the main thread (made on its first call). */
+  answerer: CallAnswerer | undefined
   private outbox: ToThread[] = []
   private flushScheduled = false
 
@@ -495,14 +497,14 @@ export class JobPool {
         pending?.resolve(event.error)
         return
       }
-      case 'call':
-        answerCall(
+      case 'calls':
+        thread.answerer ??= new CallAnswerer(
           this.options.calls,
-          event,
-          (result) => thread.post(result),
+          (batch) => thread.post(batch),
           (fields, message) => this.options.logger.error(fields, message),
           'a job thread call failed',
         )
+        thread.answerer.answer(event)
         return
       case 'ready':
         thread.ready = true

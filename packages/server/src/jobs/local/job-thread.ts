@@ -355,7 +355,7 @@ function handle(command: ToThread): void {
       run?.inputQueue.push(command.message)
       return
     }
-    case 'result':
+    case 'results':
       settle(command)
       return
   }

@@ -1,6 +1,6 @@
 import type { JobVersion } from '../../deploy/ports.ts'
 import type { EndpointLogEntry } from '../../observability/endpoint-logs.ts'
-import type { WireError } from '../../threads/protocol.ts'
+import type { CallBatch, ResultBatch } from '../../threads/wire.ts'
 import type { AbortCause } from './runner.ts'
 
 /**
@@ -30,8 +30,7 @@ export type ToThread =
   | { type: 'abort'; run: number; cause: AbortCause }
   | { type: 'input'; run: number; message: unknown }
   /** The answer to a `call`. */
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: WireError }
+  | ResultBatch
 
 /** A job handler's failure as it crosses: its mapped stack and whether it asked not to be retried. */
 export interface JobFailure {
@@ -56,4 +55,4 @@ export type FromThread =
   /** The bundle's `console` and failed service calls: the endpoint's log only. */
   | { type: 'endpoint-log'; endpointId: string; entry: EndpointLogEntry }
   | { type: 'server-log'; level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }
-  | { type: 'call'; id: number; method: string; args: unknown[] }
+  | CallBatch

@@ -84,6 +84,8 @@ interface Tally {
   seconds: number
   /** Server CPU seconds (user + system, every thread) over the measured slices. */
   cpu: number
+  /** The system (kernel) part of `cpu`: syscalls, wake-ups, context switches. */
+  sys: number
   failures: number
   p50: number[]
   p99: number[]
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   const tally = (scenario: Scenario, server: string) => {
     const key = `${scenario}/${server}`
     if (!tallies.has(key))
-      tallies.set(key, { requests: 0, seconds: 0, cpu: 0, failures: 0, p50: [], p99: [] })
+      tallies.set(key, { requests: 0, seconds: 0, cpu: 0, sys: 0, failures: 0, p50: [], p99: [] })
     return tallies.get(key)!
   }
   const profileDir = flags['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'edgeforge-bench-prof-')) : undefined
@@ -148,10 +150,12 @@ async function main(): Promise<void> {
       for (let slice = 0; slice < durationS; slice++) {
         const order = (slice + round) % 2 === 0 ? targets : [...targets].reverse()
         for (const target of order) {
-          const cpuBefore = cpuSeconds(target.pid)
+          const [userBefore, sysBefore] = cpuSeconds(target.pid)
           const result = await load(target.url, 1)
           const t = tally(scenario, target.name)
-          t.cpu += cpuSeconds(target.pid) - cpuBefore
+          const [userAfter, sysAfter] = cpuSeconds(target.pid)
+          t.cpu += userAfter - userBefore + (sysAfter - sysBefore)
+          t.sys += sysAfter - sysBefore
           t.requests += result.requests.total
           t.seconds += result.duration
           t.failures += result.non2xx + result.errors + result.timeouts
@@ -194,10 +198,11 @@ async function main(): Promise<void> {
         name === 'edgeforge' ? `${ratio.toFixed(3)}x` : '',
         ((t.cpu / t.requests) * 1e6).toFixed(1),
         name === 'edgeforge' ? `${cpuRatio.toFixed(3)}x` : '',
+        ((t.sys / t.requests) * 1e6).toFixed(1),
       ])
   }
   printTable(
-    ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'cpu µs/req', 'cpu ratio'],
+    ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'cpu µs/req', 'cpu ratio', 'of it sys µs'],
     rows,
     new Set(['scenario', 'server', 'ratio', 'cpu ratio']),
   )
@@ -253,11 +258,11 @@ function load(url: string, seconds: number): Promise<Result> {
   })
 }
 
-/** User + system CPU seconds of a process, every thread (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN
+/** User and system CPU seconds of a process, every thread (fields 14 and 15 of /proc/<pid>/stat, in clock ticks). */
+function cpuSeconds(pid: number | undefined): [number, number] {
+  if (pid === undefined) return [Number.NaN, Number.NaN]
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // The command name (field 2) is in parentheses and may hold spaces: count from after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+  return [Number(fields[11]) / TICKS_PER_SECOND, Number(fields[12]) / TICKS_PER_SECOND]
 }

@@ -98,6 +98,41 @@ test('an operation that outlives the timeout gets service_timeout and its connec
   assert.equal(await actor.run(async (c) => c.id), 2)
 })
 
+test('each operation runs out on its own deadline, however many settle around it', async () => {
+  const f = factory()
+  const timeoutMs = 200
+  const actor = new ServiceActor(f, {
+    ...options,
+    poolSize: 4,
+    maxQueue: 10_000,
+    operationTimeoutMs: timeoutMs,
+  })
+  const hang = () => new Promise<never>(() => {})
+  /** When the operation failed with service_timeout, ms after `started`. */
+  const timesOut = (operation: Promise<unknown>, started: number) =>
+    operation.then(
+      () => Number.NaN,
+      (e: unknown) =>
+        isHandlerError(e) && e.code === 'service_timeout' ? performance.now() - started : Number.NaN,
+    )
+  const firstStarted = performance.now()
+  const first = timesOut(actor.run(hang), firstStarted)
+  // Thousands settle behind the hung one (the deadline list drops them as they go).
+  for (let round = 0; round < 3; round++)
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => actor.run(async () => i)))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const secondStarted = performance.now()
+  const second = timesOut(actor.run(hang), secondStarted)
+  const firstAfter = await first
+  const secondPending = await Promise.race([second.then(() => false), Promise.resolve(true)])
+  const secondAfter = await second
+  assert.ok(firstAfter >= timeoutMs - 5, `the first ran out after ${firstAfter} ms`)
+  assert.ok(secondAfter >= timeoutMs - 5, `the second ran out after ${secondAfter} ms`)
+  assert.ok(secondPending, 'the second was still running when the first ran out')
+  // Idle again: no timer is left (the test process would not end otherwise).
+  assert.equal(await actor.run(async () => 'after'), 'after')
+})
+
 test('a queued operation that times out leaves the queue and does not run', async () => {
   const f = factory()
   const actor = new ServiceActor(f, { ...options, poolSize: 1, operationTimeoutMs: 40 })

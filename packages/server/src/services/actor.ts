@@ -27,6 +27,13 @@ interface Waiter<C> {
   cancelled?: boolean
 }
 
+/** An operation's time limit in the actor's deadline list; `expire` is cleared once it is settled. */
+interface Deadline {
+  /** performance.now() when it runs out. */
+  at: number
+  expire: (() => void) | undefined
+}
+
 const FIRST_RETRY_MS = 100
 const MAX_RETRY_MS = 5_000
 
@@ -65,6 +72,17 @@ export class ServiceActor<C> {
   private drained: (() => void) | undefined
   /** What the leases this actor grants call back. */
   private readonly leaseHost: LeaseHost<C>
+  /**
+   * The running and queued operations' deadlines, oldest first: every operation gets the same
+   * timeout, so the order they were added is the order they run out. One timer for the actor,
+   * set for the oldest one that is not settled, instead of a timer per operation.
+   */
+  private readonly deadlines: Deadline[] = []
+  private deadlinesHead = 0
+  /** Deadlines not settled yet. */
+  private deadlinesLive = 0
+  private deadlineTimer: NodeJS.Timeout | undefined
+  private readonly sweep = () => this.sweepDeadlines()
 
   constructor(factory: ConnectionFactory<C>, options: ActorOptions, observer?: ActorObserver) {
     if (!(options.poolSize >= 1)) throw new RangeError('poolSize must be at least 1')
@@ -106,12 +124,12 @@ export class ServiceActor<C> {
       const finish = (outcome: ActorOutcome, error: Error | undefined, value?: T) => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        this.unwatch(deadline)
         this.observer?.operation(outcome, (performance.now() - started) / 1000)
         if (error) reject(error)
         else resolve(value as T)
       }
-      const timer = setTimeout(() => {
+      const deadline = this.watch(started, () => {
         this.cancel(waiter)
         if (running !== undefined) {
           // The operation may never come back (a black-holed socket): the connection is
@@ -121,7 +139,7 @@ export class ServiceActor<C> {
           this.discard(connection)
         }
         finish('timeout', serviceTimeout(this.name, this.options.operationTimeoutMs))
-      }, this.options.operationTimeoutMs)
+      })
       const waiter: Waiter<C> = {
         grant: (connection) => {
           if (settled) {
@@ -206,6 +224,76 @@ export class ServiceActor<C> {
     this.spare.length = 0
     this.total -= open.length
     await Promise.all(open.map((connection) => this.factory.close(connection).catch(() => {})))
+  }
+
+  /** Adds an operation's deadline (it started at `started`); `expire` runs if it is not unwatched by then. */
+  private watch(started: number, expire: () => void): Deadline {
+    const deadline: Deadline = { at: started + this.options.operationTimeoutMs, expire }
+    this.deadlines.push(deadline)
+    this.deadlinesLive += 1
+    this.deadlineTimer ??= setTimeout(this.sweep, this.options.operationTimeoutMs)
+    return deadline
+  }
+
+  /** A settled operation's deadline: forgotten (the list drops settled ones from its head). */
+  private unwatch(deadline: Deadline): void {
+    if (deadline.expire === undefined) return
+    deadline.expire = undefined
+    this.deadlinesLive -= 1
+    const list = this.deadlines
+    while (this.deadlinesHead < list.length && list[this.deadlinesHead].expire === undefined)
+      this.deadlinesHead += 1
+    if (this.deadlinesLive === 0) {
+      list.length = 0
+      this.deadlinesHead = 0
+      clearTimeout(this.deadlineTimer)
+      this.deadlineTimer = undefined
+    } else this.compactDeadlines()
+  }
+
+  /** Runs out the deadlines that have passed, then sets the timer for the next one. */
+  private sweepDeadlines(): void {
+    this.deadlineTimer = undefined
+    const list = this.deadlines
+    const now = performance.now()
+    while (this.deadlinesHead < list.length) {
+      const deadline = list[this.deadlinesHead]
+      const expire = deadline.expire
+      if (expire !== undefined) {
+        if (deadline.at > now) break
+        deadline.expire = undefined
+        this.deadlinesLive -= 1
+      }
+      this.deadlinesHead += 1
+      expire?.()
+    }
+    if (this.deadlinesHead >= list.length) {
+      list.length = 0
+      this.deadlinesHead = 0
+    } else {
+      this.compactDeadlines()
+      const next = list[this.deadlinesHead]
+      this.deadlineTimer ??= setTimeout(this.sweep, Math.max(1, Math.ceil(next.at - now)))
+    }
+  }
+
+  /**
+   * Keeps the list near the number of operations in flight: the settled head is cut off, and when
+   * one slow operation holds the head while most behind it are settled, those are dropped too.
+   */
+  private compactDeadlines(): void {
+    const list = this.deadlines
+    const held = list.length - this.deadlinesHead
+    if (this.deadlinesHead > 1024 && this.deadlinesHead * 2 > list.length) {
+      list.splice(0, this.deadlinesHead)
+      this.deadlinesHead = 0
+    } else if (held > 4096 && this.deadlinesLive * 2 < held) {
+      let kept = 0
+      for (let i = this.deadlinesHead; i < list.length; i++)
+        if (list[i].expire !== undefined) list[kept++] = list[i]
+      list.length = kept
+      this.deadlinesHead = 0
+    }
   }
 
   private acquire(waiter: Waiter<C>): void {

@@ -89,7 +89,7 @@ export type Event =
   | { type: 'reply'; id: number; ok: false; error: string }
   | { type: 'log'; endpointId: string; entry: EndpointLogEntry }
   | { type: 'server-log'; level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }
-  /** A call into the main thread (today `jobs.enqueue`; the services of #12 go the same way). */
+  /** Calls into the main thread (services.call, jobs.enqueue, auth.principal), one turn's as one batch (threads/wire.ts). */
   | CallBatch
 
 export type SwapReply = { swapped: boolean; draining: DrainReport[] }

@@ -29,7 +29,7 @@ export type ToThread =
   | { type: 'run'; run: number; key: number; jobId: string; queue: string; attempt: number; payload: unknown }
   | { type: 'abort'; run: number; cause: AbortCause }
   | { type: 'input'; run: number; message: unknown }
-  /** The answer to a `call`. */
+  /** Answers to the thread's `calls`, one turn's as one batch (threads/wire.ts). */
   | ResultBatch
 
 /** A job handler's failure as it crosses: its mapped stack and whether it asked not to be retried. */

@@ -103,26 +103,23 @@ function packRows(
     let queue = first.queue
     let jobId = first.jobId
     let at = first.at
-    const packed: PackedEvent[] = []
-    let chars = 0
+    let body = '['
     let end = start
-    while (end < events.length && end - start < PACK_EVENTS && chars < PACK_CHARS) {
+    while (end < events.length && end - start < PACK_EVENTS && body.length < PACK_CHARS) {
       const event = events[end]
       let data: Record<string, unknown> | null = null
       for (const _ in event.data) {
         data = event.data
         break
       }
-      packed.push([event.at, event.type, event.queue, event.jobId, data])
-      // An estimate, to keep a row's text about PACK_CHARS: the ids and names are what add up.
-      chars += 40 + event.type.length + (event.queue?.length ?? 0) + (event.jobId?.length ?? 0)
-      if (data !== null) chars += JSON.stringify(data).length
+      if (end > start) body += ','
+      body += JSON.stringify([event.at, event.type, event.queue, event.jobId, data])
       if (event.queue !== queue) queue = null
       if (event.jobId !== jobId) jobId = null
       if (event.at > at) at = event.at
       end += 1
     }
-    params.push(start - from + 1, end - start, at, queue, jobId, JSON.stringify(packed))
+    params.push(start - from + 1, end - start, at, queue, jobId, `${body}]`)
     rows += 1
     start = end
   }

@@ -258,8 +258,9 @@ export async function readEventPage(
       params.push(value)
     }
   }
-  // A packed row holds up to PACK_EVENTS events: an unfiltered page needs few of them.
-  const rowLimit = postgres && !filtered ? Math.ceil(limit / 32) : limit
+  // A packed row holds up to PACK_EVENTS events: an unfiltered page needs few of them, a filtered
+  // one more (only the rows that may match come back, but a row that does may hold many).
+  const rowLimit = postgres ? Math.ceil(limit / (filtered ? 4 : 32)) : limit
   params.push(rowLimit)
   const columns = postgres
     ? 'id, n, at, type, queue, job_id, data, packed'

@@ -178,12 +178,7 @@ export class Core {
     options: CallOptions & { contentType?: string } = {},
   ): Promise<T> {
     const pathAndQuery = this.pathOf(spec, params)
-    const headers: Record<string, string> = {
-      'content-type': options.contentType ?? 'application/octet-stream',
-    }
-    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
-    if (this.options.authorizedScopes)
-      headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
+    const headers = this.headers({ 'content-type': options.contentType ?? 'application/octet-stream' })
     const streamed = !(typeof body === 'string' || body instanceof Uint8Array)
     let response: Response
     try {
@@ -205,6 +200,52 @@ export class Core {
     return (await this.read<T>(response, pathAndQuery)).data
   }
 
+  /** The credential and scope headers every request carries, plus `extra`. */
+  private headers(extra: Record<string, string>): Record<string, string> {
+    const headers = { ...extra }
+    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
+    if (this.options.authorizedScopes)
+      headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
+    return headers
+  }
+
+  /**
+   * One GET whose body the caller reads itself (an event stream), with the client's credentials;
+   * no retries. A connection that fails is an EdgeforgeNetworkError.
+   */
+  async fetchRaw(
+    pathAndQuery: string,
+    extra: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    try {
+      return await this.fetcher(this.url + pathAndQuery, { headers: this.headers(extra), signal })
+    } catch (error) {
+      if (signal?.aborted) throw error
+      const cause = (error as { cause?: unknown }).cause ?? (error as Error).message
+      throw new EdgeforgeNetworkError(`cannot reach the edgeforge control plane at ${this.url} (${cause})`, {
+        cause: error,
+      })
+    }
+  }
+
+  /** The EdgeforgeError of an answer that is not a success (its envelope's code and message). */
+  async errorOf(response: Response, pathAndQuery: string): Promise<EdgeforgeError> {
+    try {
+      await this.read(response, pathAndQuery)
+    } catch (error) {
+      if (error instanceof EdgeforgeError) return error
+      throw error
+    }
+    return new EdgeforgeError(
+      response.status,
+      'internal',
+      `HTTP ${response.status} from ${pathAndQuery}`,
+      undefined,
+      undefined,
+    )
+  }
+
   /** One call by method and path, with the retries; `call` is this for a declared operation. */
   async request<T>(
     method: string,
@@ -212,11 +253,7 @@ export class Core {
     requestBody?: unknown,
     options: CallOptions & { idempotent?: boolean } = {},
   ): Promise<Page<T>> {
-    const headers: Record<string, string> = {}
-    if (requestBody !== undefined) headers['content-type'] = 'application/json'
-    if (this.options.accessToken) headers.authorization = `Bearer ${this.options.accessToken}`
-    if (this.options.authorizedScopes)
-      headers['x-edgeforge-authorized-scopes'] = this.options.authorizedScopes.join(' ')
+    const headers = this.headers(requestBody === undefined ? {} : { 'content-type': 'application/json' })
     if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey
     const body = requestBody === undefined ? undefined : JSON.stringify(requestBody)
     const idempotent = options.idempotent ?? method !== 'POST'

@@ -14,6 +14,7 @@ export type {
 } from './core.ts'
 export { type Duration, durationMs } from './duration.ts'
 export { EdgeforgeError, EdgeforgeNetworkError } from './errors.ts'
+export type { EventFrame, EventStreamOptions } from './events.ts'
 export { GROUPS, SPECS } from './operations.generated.ts'
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 export type { BodyOf, Data, Item, QueryOf } from './types.ts'
@@ -42,6 +43,8 @@ export class Edgeforge {
   readonly domains: Operations['domains']
   readonly collections: Operations['collections']
   readonly endpoints: Operations['endpoints']
+  /** Event streams: `for await (const frame of ef.events.queue('emails'))`, resumed by cursor after a disconnect. */
+  readonly events: Operations['events']
   readonly queues: Operations['queues']
   readonly jobs: Operations['jobs']
   readonly cron: Operations['cron']
@@ -57,6 +60,7 @@ export class Edgeforge {
     this.domains = groups.domains
     this.collections = groups.collections
     this.endpoints = groups.endpoints
+    this.events = groups.events
     this.queues = groups.queues
     this.jobs = groups.jobs
     this.cron = groups.cron

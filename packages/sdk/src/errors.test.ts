@@ -120,4 +120,28 @@ describe('isHandlerError', () => {
     const unbranded: unknown = vm.runInNewContext(`({ status: 409, code: 'conflict' })`)
     assert.equal(isHandlerError(unbranded), false)
   })
+
+  test('fromRefusal: a 4xx or store_unavailable becomes a HandlerError, other errors stay as they are', () => {
+    const refusal = (status: number, code: string, details?: unknown) =>
+      Object.assign(new Error(`refused ${code}`), { status, code, details })
+    const limited = refusal(429, 'rate_limited', { retry_after_seconds: 7 })
+    const mapped = HandlerError.fromRefusal(limited, 'enqueue into q failed')
+    assert.ok(mapped instanceof HandlerError)
+    assert.equal(mapped.status, 429)
+    assert.equal(mapped.code, 'rate_limited')
+    assert.equal(mapped.message, 'enqueue into q failed')
+    assert.equal(mapped.retryAfterSeconds, 7)
+    assert.equal(mapped.cause, limited)
+    assert.equal(
+      HandlerError.fromRefusal(refusal(404, 'queue_not_found'))?.message,
+      'refused queue_not_found',
+    )
+    assert.equal(
+      HandlerError.fromRefusal(refusal(409, 'conflict', { retry_after_seconds: 'x' }))?.retryAfterSeconds,
+      undefined,
+    )
+    assert.equal(HandlerError.fromRefusal(refusal(503, 'store_unavailable'))?.status, 503)
+    assert.equal(HandlerError.fromRefusal(refusal(503, 'service_unavailable')), undefined)
+    assert.equal(HandlerError.fromRefusal(refusal(500, 'internal')), undefined)
+  })
 })

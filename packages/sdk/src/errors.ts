@@ -165,6 +165,29 @@ export class HandlerError extends Error {
   }
 
   /**
+   * A refusal the platform answered (an API error's status, code, message and details) as a
+   * HandlerError when it is the caller's to act on: any 4xx, and 503 `store_unavailable` (the
+   * client may retry). `undefined` for anything else, which stays a server error. A rate limit's
+   * `details.retry_after_seconds` becomes `retryAfterSeconds`. `ctx.jobs.enqueue` throws these, in
+   * the gateway and on remote workers alike.
+   *
+   * @example
+   * const refusal = HandlerError.fromRefusal(apiError, `enqueue into mail failed: ${apiError.message}`)
+   * if (refusal) throw refusal
+   */
+  static fromRefusal(
+    error: Error & { status: number; code: string; details?: unknown },
+    message = error.message,
+  ): HandlerError | undefined {
+    if (error.status >= 500 && error.code !== 'store_unavailable') return undefined
+    const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)?.retry_after_seconds
+    return new HandlerError(error.status, error.code, message, {
+      cause: error,
+      retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : undefined,
+    })
+  }
+
+  /**
    * The response the client sees for this error: its status and the JSON body
    * `{"error":{"code","message"},"request_id"}`.
    *

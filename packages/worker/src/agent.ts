@@ -377,19 +377,8 @@ export class Agent {
             deduplicated: data.deduplicated,
           }
         } catch (error) {
-          if (error instanceof EdgeforgeError && (error.status < 500 || error.code === 'store_unavailable')) {
-            const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
-              ?.retry_after_seconds
-            throw new HandlerError(
-              error.status,
-              error.code,
-              `enqueue into ${queue} failed: ${error.message}`,
-              {
-                cause: error,
-                retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : undefined,
-              },
-            )
-          }
+          if (error instanceof EdgeforgeError)
+            throw HandlerError.fromRefusal(error, `enqueue into ${queue} failed: ${error.message}`) ?? error
           throw error
         }
       },

@@ -249,15 +249,8 @@ export class JobRuntime implements JobHandlerPort {
       } catch (error) {
         // A handler that does not catch this answers its client with the right status; a store
         // that is down is the client's to retry too (503 store_unavailable), not a handler bug.
-        if (error instanceof ApiError && (error.status < 500 || error.code === 'store_unavailable')) {
-          // A rate limit's wait travels with it, so a handler that passes it on sends retry-after.
-          const retryAfter = (error.details as { retry_after_seconds?: unknown } | undefined)
-            ?.retry_after_seconds
-          throw new HandlerError(error.status, error.code, error.message, {
-            cause: error,
-            retryAfterSeconds: typeof retryAfter === 'number' ? retryAfter : undefined,
-          })
-        }
+        // A rate limit's wait travels with it, so a handler that passes it on sends retry-after.
+        if (error instanceof ApiError) throw HandlerError.fromRefusal(error) ?? error
         throw error
       }
     },

@@ -55,17 +55,38 @@ export function prepared(sql: string): string {
 }
 
 interface PgClientLike {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<pg.QueryResult>
+  query(config: {
+    name?: string
+    text: string
+    values: unknown[]
+    rowMode?: 'array'
+  }): Promise<pg.QueryResult>
 }
 
-function queryable(client: PgClientLike): Queryable {
-  const query = async (sql: string, params: readonly SqlValue[]) => {
+/** A PostgreSQL Queryable that can also return rows as arrays. */
+export interface PgQueryable extends Queryable {
+  /** Rows as arrays of values in column order (pg's `rowMode: 'array'`): no object per row. */
+  values(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]>
+}
+
+/** `q` as a PgQueryable when it is one (a PostgresDb, or a transaction of one). */
+export function pgValues(q: Queryable): PgQueryable | null {
+  return q.dialect === 'postgres' && typeof (q as Partial<PgQueryable>).values === 'function'
+    ? (q as PgQueryable)
+    : null
+}
+
+function queryable(client: PgClientLike): PgQueryable {
+  const query = async (sql: string, params: readonly SqlValue[], rowMode?: 'array') => {
     try {
       const name = names.get(sql)
-      const text = adapt(sql)
-      return await client.query(
-        name === undefined ? { text, values: [...params] } : { name, text, values: [...params] },
-      )
+      const config: { name?: string; text: string; values: unknown[]; rowMode?: 'array' } = {
+        text: adapt(sql),
+        values: [...params],
+      }
+      if (name !== undefined) config.name = name
+      if (rowMode) config.rowMode = rowMode
+      return await client.query(config)
     } catch (error) {
       throw storeError(error)
     }
@@ -81,6 +102,9 @@ function queryable(client: PgClientLike): Queryable {
     async run(sql: string, params: readonly SqlValue[] = []) {
       return { changes: (await query(sql, params)).rowCount ?? 0 }
     },
+    async values(sql: string, params: readonly SqlValue[] = []) {
+      return (await query(sql, params, 'array')).rows as unknown[][]
+    },
   }
 }
 
@@ -95,7 +119,7 @@ export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const
   readonly pool: pg.Pool
   readonly url: string
-  private readonly base: Queryable
+  private readonly base: PgQueryable
   /**
    * Connections that hold `withLock` locks, apart from the pool: a lock is held for a whole
    * compile, and holders must not take the connections their own queries need.
@@ -119,6 +143,9 @@ export class PostgresDb implements Db {
   }
   run(sql: string, params?: readonly SqlValue[]) {
     return this.base.run(sql, params)
+  }
+  values(sql: string, params?: readonly SqlValue[]) {
+    return this.base.values(sql, params)
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

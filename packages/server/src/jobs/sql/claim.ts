@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../store/index.ts'
-import { prepared } from '../../store/postgres.ts'
+import { pgValues, prepared } from '../../store/postgres.ts'
 import { SqliteDb } from '../../store/sqlite.ts'
 import type { Job } from '../types.ts'
 import { type ClaimedRow, claimedJob, claimedJobFromValues, inQueueOrder } from './rows.ts'
@@ -73,6 +73,15 @@ async function claimWith(q: Queryable, input: ClaimOneQueue): Promise<Job[]> {
   if (q instanceof SqliteDb) {
     // Rows as arrays: no object with twelve keys per job for the driver to build.
     const rows = await q.values(CLAIM_SQLITE, claimParams(input, 'sqlite'))
+    const jobs: Job[] = new Array(rows.length)
+    for (let i = 0; i < rows.length; i += 1)
+      jobs[i] = claimedJobFromValues(rows[i], input.queue, input.owner, input.now, leaseExpiresAt)
+    return jobs
+  }
+  const pgq = pgValues(q)
+  if (pgq) {
+    // The same on PostgreSQL: pg builds no object per row (int8 and int4 come back as numbers).
+    const rows = await pgq.values(CLAIM_PG, claimParams(input, 'postgres'))
     const jobs: Job[] = new Array(rows.length)
     for (let i = 0; i < rows.length; i += 1)
       jobs[i] = claimedJobFromValues(rows[i], input.queue, input.owner, input.now, leaseExpiresAt)

@@ -11,6 +11,8 @@
 //   npm run bench:queue-parts
 //   npm run bench:queue-parts -- --jobs 100000 --repeats 7
 //   npm run bench:queue-parts -- --postgres --jobs 20000 --batch 500 --repeats 3
+//   npm run bench:queue-parts -- --postgres --no-events    # without the engine's event rows:
+//                                                          # what the events cost, by difference
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,6 +35,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '1000' },
     repeats: { type: 'string', default: '5' },
     postgres: { type: 'boolean', default: false },
+    'no-events': { type: 'boolean', default: false },
   },
 })
 const jobs = intFlag('bench:queue-parts', 'jobs', flags.jobs, 1000, 1_000_000)
@@ -69,7 +72,9 @@ interface StoreParts {
 async function storeParts(databaseUrl?: string, keepNothing = false): Promise<StoreParts> {
   const dataDir = databaseUrl ? '' : mkdtempSync(join(tmpdir(), 'edgeforge-bench-parts-'))
   const { db } = await openStore({ dataDir, databaseUrl })
-  const engine = createQueueEngine(db)
+  // The engine records events (enqueued, started, succeeded) in batches of its own, written while
+  // the parts run: their CPU lands in whichever part is being measured. --no-events leaves them out.
+  const engine = createQueueEngine(db, flags['no-events'] ? { events: false } : {})
   const meter = databaseUrl ? new pg.Client({ connectionString: databaseUrl }) : null
   await meter?.connect()
   const server = () => (meter ? backendsUs(meter) : Promise.resolve(0))
@@ -201,7 +206,7 @@ if (flags.postgres) {
     dropped.push(await postgresParts(true))
   }
   console.log(
-    `bench:queue-parts — PostgreSQL, ${jobs.toLocaleString('en-US')} jobs in batches of ${batch}, best of ${repeats}; µs of CPU per job, this process + the backends serving its database`,
+    `bench:queue-parts — PostgreSQL, ${jobs.toLocaleString('en-US')} jobs in batches of ${batch}, best of ${repeats}; µs of CPU per job, this process + the backends serving its database${flags['no-events'] ? '; events off' : ''}`,
   )
   for (const [name, runs] of [
     ['7-day history', kept],

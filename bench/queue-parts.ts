@@ -25,8 +25,7 @@ import {
   type QueueEngine,
 } from '../packages/server/src/jobs/index.ts'
 import { openStore } from '../packages/server/src/store/index.ts'
-import { createDatabase } from './queue/postgres.ts'
-import { processRunMs } from './support/cpu.ts'
+import { backendsUs, createDatabase } from './queue/postgres.ts'
 import { intFlag } from './support/flags.ts'
 
 const { values: flags } = parseArgs({
@@ -45,16 +44,6 @@ const repeats = intFlag('bench:queue-parts', 'repeats', flags.repeats, 1, 20)
 const cpuUs = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since)
   return used.user + used.system
-}
-
-/** CPU (µs) so far of PostgreSQL's backends serving `database`, apart from the meter's own. */
-async function backendsUs(meter: pg.Client): Promise<number> {
-  const { rows } = await meter.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-  )
-  let us = 0
-  for (const { pid } of rows) us += (processRunMs(pid) ?? 0) * 1000
-  return us
 }
 
 interface StoreParts {

@@ -13,8 +13,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { createQueueEngine } from '../packages/server/src/jobs/index.ts'
 import { openStore } from '../packages/server/src/store/index.ts'
-import { createDatabase } from './queue/postgres.ts'
-import { processRunMs } from './support/cpu.ts'
+import { backendsUs, createDatabase } from './queue/postgres.ts'
 import { intFlag } from './support/flags.ts'
 
 const { values: flags } = parseArgs({
@@ -71,15 +70,6 @@ async function xactCount(meter: pg.Client): Promise<number> {
     'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
   )
   return Number(rows[0].n)
-}
-
-async function backendsUs(meter: pg.Client): Promise<number> {
-  const { rows } = await meter.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-  )
-  let us = 0
-  for (const { pid } of rows) us += (processRunMs(pid) ?? 0) * 1000
-  return us
 }
 
 /** Waits until the backends that served the run have gone (their statistics are flushed at exit). */

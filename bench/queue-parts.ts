@@ -11,6 +11,8 @@
 //   npm run bench:queue-parts
 //   npm run bench:queue-parts -- --jobs 100000 --repeats 7
 //   npm run bench:queue-parts -- --postgres --jobs 20000 --batch 500 --repeats 3
+//   npm run bench:queue-parts -- --postgres --no-events    # without the engine's event rows:
+//                                                          # what the events cost, by difference
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,8 +25,7 @@ import {
   type QueueEngine,
 } from '../packages/server/src/jobs/index.ts'
 import { openStore } from '../packages/server/src/store/index.ts'
-import { createDatabase } from './queue/postgres.ts'
-import { processRunMs } from './support/cpu.ts'
+import { backendsUs, createDatabase } from './queue/postgres.ts'
 import { intFlag } from './support/flags.ts'
 
 const { values: flags } = parseArgs({
@@ -33,6 +34,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '1000' },
     repeats: { type: 'string', default: '5' },
     postgres: { type: 'boolean', default: false },
+    'no-events': { type: 'boolean', default: false },
   },
 })
 const jobs = intFlag('bench:queue-parts', 'jobs', flags.jobs, 1000, 1_000_000)
@@ -42,16 +44,6 @@ const repeats = intFlag('bench:queue-parts', 'repeats', flags.repeats, 1, 20)
 const cpuUs = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since)
   return used.user + used.system
-}
-
-/** CPU (µs) so far of PostgreSQL's backends serving `database`, apart from the meter's own. */
-async function backendsUs(meter: pg.Client): Promise<number> {
-  const { rows } = await meter.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-  )
-  let us = 0
-  for (const { pid } of rows) us += (processRunMs(pid) ?? 0) * 1000
-  return us
 }
 
 interface StoreParts {
@@ -69,7 +61,9 @@ interface StoreParts {
 async function storeParts(databaseUrl?: string, keepNothing = false): Promise<StoreParts> {
   const dataDir = databaseUrl ? '' : mkdtempSync(join(tmpdir(), 'edgeforge-bench-parts-'))
   const { db } = await openStore({ dataDir, databaseUrl })
-  const engine = createQueueEngine(db)
+  // The engine records events (enqueued, started, succeeded) in batches of its own, written while
+  // the parts run: their CPU lands in whichever part is being measured. --no-events leaves them out.
+  const engine = createQueueEngine(db, flags['no-events'] ? { events: false } : {})
   const meter = databaseUrl ? new pg.Client({ connectionString: databaseUrl }) : null
   await meter?.connect()
   const server = () => (meter ? backendsUs(meter) : Promise.resolve(0))
@@ -201,7 +195,7 @@ if (flags.postgres) {
     dropped.push(await postgresParts(true))
   }
   console.log(
-    `bench:queue-parts — PostgreSQL, ${jobs.toLocaleString('en-US')} jobs in batches of ${batch}, best of ${repeats}; µs of CPU per job, this process + the backends serving its database`,
+    `bench:queue-parts — PostgreSQL, ${jobs.toLocaleString('en-US')} jobs in batches of ${batch}, best of ${repeats}; µs of CPU per job, this process + the backends serving its database${flags['no-events'] ? '; events off' : ''}`,
   )
   for (const [name, runs] of [
     ['7-day history', kept],

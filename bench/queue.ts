@@ -167,7 +167,7 @@ async function main(url: string): Promise<void> {
     latency: true,
   })
   add({
-    system: await openEdgeforge({ name: 'edgeforge postgres', databaseUrl: url }),
+    system: await openEdgeforge({ name: 'edgeforge postgres', databaseUrl: url, queue: 'bench-history' }),
     concurrency: concurrencyPg,
     e2eJobs: jobsPg,
     enqueuePlan: enqueuePlanFor(jobsPg),
@@ -178,6 +178,7 @@ async function main(url: string): Promise<void> {
       name: 'edgeforge postgres, retention 0',
       databaseUrl: url,
       keepNothing: true,
+      queue: 'bench-nothing',
     }),
     concurrency: concurrencyPg,
     e2eJobs: jobsPg,
@@ -189,6 +190,7 @@ async function main(url: string): Promise<void> {
       name: 'edgeforge postgres, NOTIFY',
       databaseUrl: url,
       remoteProducer: true,
+      queue: 'bench-notify',
     }),
     concurrency: concurrencyPg,
     e2eJobs: 0,
@@ -217,6 +219,8 @@ async function main(url: string): Promise<void> {
   console.log(
     `\nworkers: edgeforge runner concurrency ${concurrencySqlite} (sqlite), ${concurrencyPg} (postgres); graphile-worker concurrentJobs ${concurrencyGraphile}, pool ${graphilePoolSize(concurrencyGraphile)}; batched = localQueue.size ${localQueueSize}, completeJobBatchDelay 0`,
   )
+  for (const entry of entries)
+    if (entry.system.describe) console.log(`  ${entry.system.name}: ${entry.system.describe}`)
   console.log('warm-up: 1,000 jobs end to end and 200 single enqueues on each system')
   for (const entry of entries) {
     if (entry.e2eJobs > 0) await measureEndToEnd(entry.system, 1000, entry.concurrency, 60_000)

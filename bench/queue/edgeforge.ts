@@ -12,7 +12,10 @@ import {
 import { type Db, openStore } from '../../packages/server/src/store/index.ts'
 import type { OnStart, QueueSystem, Workers } from './system.ts'
 
-const QUEUE = 'bench'
+// Each system has its own queue: queue settings (retention) are per queue and shared by every
+// engine on the database, so a retention-0 system on a shared queue would turn the other systems'
+// 7-day history off too (it did, until 2026-12-03).
+const DEFAULT_QUEUE = 'bench'
 
 export interface EdgeforgeOptions {
   /** A `postgres://` URL, or undefined for SQLite in a fresh temporary directory. */
@@ -27,6 +30,8 @@ export interface EdgeforgeOptions {
    * graphile-worker does with every job. Without it the queue keeps them for the default 7 days.
    */
   keepNothing?: boolean
+  /** The queue the system enqueues to and runs (default `bench`); one per system on a database. */
+  queue?: string
   name: string
 }
 
@@ -41,10 +46,16 @@ export async function openEdgeforge(options: EdgeforgeOptions): Promise<QueueSys
     producerDb = await open()
     producer = createQueueEngine(producerDb)
   }
+  const QUEUE = options.queue ?? DEFAULT_QUEUE
   if (options.keepNothing) await engine.setQueueSettings(QUEUE, { retentionSeconds: 0 })
+  // What the queue really keeps, as the engine reads it: printed beside the results.
+  const retentionSeconds = (await engine.getQueueSettings(QUEUE)).retentionSeconds
+  if ((retentionSeconds === 0) !== (options.keepNothing === true))
+    throw new Error(`${options.name}: queue ${QUEUE} has retention ${retentionSeconds} s, not what was asked`)
 
   return {
     name: options.name,
+    describe: `queue ${QUEUE}, retention ${retentionSeconds === 0 ? '0 (succeeded jobs deleted)' : `${retentionSeconds / 86_400} days`}`,
 
     async enqueue(n) {
       await producer.enqueue({ queue: QUEUE, payload: { n } })
@@ -79,7 +90,8 @@ export async function openEdgeforge(options: EdgeforgeOptions): Promise<QueueSys
 
     async unfinished() {
       const row = await db.get<{ n: number | string }>(
-        "SELECT count(*) AS n FROM jobs WHERE status <> 'succeeded'",
+        "SELECT count(*) AS n FROM jobs WHERE queue = ? AND status <> 'succeeded'",
+        [QUEUE],
       )
       return Number(row?.n ?? 0)
     },

@@ -1,5 +1,6 @@
 // A PostgreSQL database of its own for one benchmark run, dropped at the end.
 import pg from 'pg'
+import { processRunMs } from '../support/cpu.ts'
 
 export const POSTGRES_ADMIN_URL =
   process.env.EDGEFORGE_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -51,4 +52,14 @@ export async function createDatabase(): Promise<BenchDatabase> {
       }
     },
   }
+}
+
+/** CPU (µs) so far of the PostgreSQL backends serving the meter's database, apart from the meter's own. */
+export async function backendsUs(meter: pg.Client): Promise<number> {
+  const { rows } = await meter.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  )
+  let us = 0
+  for (const { pid } of rows) us += (processRunMs(pid) ?? 0) * 1000
+  return us
 }

@@ -13,6 +13,8 @@ export interface Workers {
 export interface QueueSystem {
   /** As printed: `edgeforge sqlite`, `graphile-worker`, … */
   readonly name: string
+  /** What this system is set up as (queue, retention, …), printed with the workers line. */
+  readonly describe?: string
   /** Enqueues one job. */
   enqueue(n: number): Promise<void>
   /** Enqueues many jobs in one call (the system's batch API). */

@@ -30,164 +30,183 @@ function types(frames: SseFrame[]): string[] {
   return frames.map((frame) => String(frame.data.type))
 }
 
-test('event streams on one process (SQLite)', async (t) => {
-  const srv = await startTestServer(t, { 'admin-token': ROOT, 'event-heartbeat-ms': '200' })
+for (const backend of ['SQLite', 'PostgreSQL'] as const)
+  test(`event streams on one process (${backend})`, async (t) => {
+    // On PostgreSQL events are stored packed, several a row: the same contract over the same API.
+    const url = backend === 'PostgreSQL' ? await freshPostgresUrl(t) : undefined
+    if (backend === 'PostgreSQL' && !url) return
+    const srv = await startTestServer(t, {
+      ...(url ? { 'database-url': url } : {}),
+      'admin-token': ROOT,
+      'event-heartbeat-ms': '200',
+    })
 
-  await t.test('a snapshot first, then every event with its cursor as the SSE id', async () => {
-    const stream = await open(srv, '/events')
-    const snapshot = await stream.next()
-    assert.equal(snapshot.event, 'snapshot')
-    assert.match(String(snapshot.data.cursor), /^\d+$/)
-    assert.equal(snapshot.id, snapshot.data.cursor)
-    const jobId = await recordRun(srv, 'ev-a')
-    const frames = await stream.events(5)
-    assert.deepEqual(types(frames), ['enqueued', 'started', 'progress', 'log', 'succeeded'])
-    for (const frame of frames) {
-      assert.equal(frame.data.job_id, jobId)
-      assert.equal(frame.data.queue, 'ev-a')
-      assert.equal(frame.id, frame.data.cursor)
-    }
-    const cursors = frames.map((frame) => Number(frame.id))
-    assert.ok(
-      cursors.every((cursor, i) => i === 0 || cursor > cursors[i - 1]),
-      `cursors ascend: ${cursors}`,
-    )
-    assert.ok(cursors[0] > Number(snapshot.data.cursor))
-    const log = frames[3].data.data as { offset: number; lines: Array<{ offset: number; line: string }> }
-    assert.deepEqual(
-      log.lines.map((line) => [line.offset, line.line]),
-      [
-        [0, 'line one'],
-        [1, 'line two'],
-      ],
-    )
-    stream.close()
-  })
-
-  await t.test('resuming from every cursor of a recorded run gives exactly the events after it', async () => {
-    const start = await open(srv, '/events')
-    const snapshot = await start.next()
-    start.close()
-    await recordRun(srv, 'ev-b')
-    await recordRun(srv, 'ev-b', true)
-    const all = await open(srv, `/events?cursor=${snapshot.data.cursor}`)
-    const recorded = await all.events(10)
-    all.close()
-    assert.deepEqual(types(recorded).slice(5), ['enqueued', 'started', 'progress', 'log', 'failed'])
-    const cursors = [String(snapshot.data.cursor), ...recorded.map((frame) => String(frame.id))]
-    for (const [index, cursor] of cursors.entries()) {
-      const viaQuery = index % 2 === 0
-      const resumed = viaQuery
-        ? await open(srv, `/events?cursor=${cursor}`)
-        : await open(srv, '/events', { 'last-event-id': cursor })
-      const before = await resumed.untilIdleAt(cursors[cursors.length - 1])
-      resumed.close()
-      assert.deepEqual(
-        before.map((frame) => frame.id),
-        recorded.slice(index).map((frame) => frame.id),
-        `after cursor ${cursor} (${viaQuery ? '?cursor=' : 'Last-Event-ID'})`,
-      )
+    await t.test('a snapshot first, then every event with its cursor as the SSE id', async () => {
+      const stream = await open(srv, '/events')
+      const snapshot = await stream.next()
+      assert.equal(snapshot.event, 'snapshot')
+      assert.match(String(snapshot.data.cursor), /^\d+$/)
+      assert.equal(snapshot.id, snapshot.data.cursor)
+      const jobId = await recordRun(srv, 'ev-a')
+      const frames = await stream.events(5)
+      assert.deepEqual(types(frames), ['enqueued', 'started', 'progress', 'log', 'succeeded'])
+      for (const frame of frames) {
+        assert.equal(frame.data.job_id, jobId)
+        assert.equal(frame.data.queue, 'ev-a')
+        assert.equal(frame.id, frame.data.cursor)
+      }
+      const cursors = frames.map((frame) => Number(frame.id))
       assert.ok(
-        before.every((frame) => frame.event === 'event'),
-        'no snapshot when resuming',
+        cursors.every((cursor, i) => i === 0 || cursor > cursors[i - 1]),
+        `cursors ascend: ${cursors}`,
       )
-    }
-  })
+      assert.ok(cursors[0] > Number(snapshot.data.cursor))
+      const log = frames[3].data.data as { offset: number; lines: Array<{ offset: number; line: string }> }
+      assert.deepEqual(
+        log.lines.map((line) => [line.offset, line.line]),
+        [
+          [0, 'line one'],
+          [1, 'line two'],
+        ],
+      )
+      stream.close()
+    })
 
-  await t.test('a job stream and a queue stream carry only their job and queue', async () => {
-    const other = await recordRun(srv, 'ev-c')
-    const mine = await recordRun(srv, 'ev-d')
-    const job = await open(srv, `/jobs/${mine}/events?cursor=0`)
-    const head = String(await eventHead(srv))
-    const before = await job.untilIdleAt(head)
-    job.close()
-    assert.deepEqual(types(before), ['enqueued', 'started', 'progress', 'log', 'succeeded'])
-    assert.ok(before.every((frame) => frame.data.job_id === mine))
-    const queue = await open(srv, '/queue/ev-c/events?cursor=0')
-    const queued = await queue.untilIdleAt(head)
-    queue.close()
-    assert.ok(queued.length >= 5)
-    assert.ok(queued.every((frame) => frame.data.job_id === other && frame.data.queue === 'ev-c'))
-    const fresh = await open(srv, `/jobs/${mine}/events`)
-    const first = await fresh.next()
-    fresh.close()
-    assert.equal(first.event, 'snapshot')
-    assert.equal((first.data.snapshot as { job: { id: string; status: string } }).job.status, 'succeeded')
-    const missing = await Sse.open(`${srv.controlUrl}/jobs/no-such-job/events`, auth(ROOT))
-    assert.equal(missing.status, 404)
-  })
+    await t.test(
+      'resuming from every cursor of a recorded run gives exactly the events after it',
+      async () => {
+        const start = await open(srv, '/events')
+        const snapshot = await start.next()
+        start.close()
+        await recordRun(srv, 'ev-b')
+        await recordRun(srv, 'ev-b', true)
+        const all = await open(srv, `/events?cursor=${snapshot.data.cursor}`)
+        const recorded = await all.events(10)
+        all.close()
+        assert.deepEqual(types(recorded).slice(5), ['enqueued', 'started', 'progress', 'log', 'failed'])
+        const cursors = [String(snapshot.data.cursor), ...recorded.map((frame) => String(frame.id))]
+        for (const [index, cursor] of cursors.entries()) {
+          const viaQuery = index % 2 === 0
+          const resumed = viaQuery
+            ? await open(srv, `/events?cursor=${cursor}`)
+            : await open(srv, '/events', { 'last-event-id': cursor })
+          const before = await resumed.untilIdleAt(cursors[cursors.length - 1])
+          resumed.close()
+          assert.deepEqual(
+            before.map((frame) => frame.id),
+            recorded.slice(index).map((frame) => frame.id),
+            `after cursor ${cursor} (${viaQuery ? '?cursor=' : 'Last-Event-ID'})`,
+          )
+          assert.ok(
+            before.every((frame) => frame.event === 'event'),
+            'no snapshot when resuming',
+          )
+        }
+      },
+    )
 
-  await t.test('a malformed cursor is 400 cursor_malformed, one past the newest event too', async () => {
-    for (const cursor of ['abc', '-1', '01', '1.5', '99999999999999999']) {
-      const reply = await Sse.open(
-        `${srv.controlUrl}/events?cursor=${encodeURIComponent(cursor)}`,
+    await t.test('a job stream and a queue stream carry only their job and queue', async () => {
+      const other = await recordRun(srv, 'ev-c')
+      const mine = await recordRun(srv, 'ev-d')
+      const job = await open(srv, `/jobs/${mine}/events?cursor=0`)
+      const head = String(await eventHead(srv))
+      const before = await job.untilIdleAt(head)
+      job.close()
+      assert.deepEqual(types(before), ['enqueued', 'started', 'progress', 'log', 'succeeded'])
+      assert.ok(before.every((frame) => frame.data.job_id === mine))
+      const queue = await open(srv, '/queue/ev-c/events?cursor=0')
+      const queued = await queue.untilIdleAt(head)
+      queue.close()
+      assert.ok(queued.length >= 5)
+      assert.ok(queued.every((frame) => frame.data.job_id === other && frame.data.queue === 'ev-c'))
+      const fresh = await open(srv, `/jobs/${mine}/events`)
+      const first = await fresh.next()
+      fresh.close()
+      assert.equal(first.event, 'snapshot')
+      assert.equal((first.data.snapshot as { job: { id: string; status: string } }).job.status, 'succeeded')
+      const missing = await Sse.open(`${srv.controlUrl}/jobs/no-such-job/events`, auth(ROOT))
+      assert.equal(missing.status, 404)
+    })
+
+    await t.test('a malformed cursor is 400 cursor_malformed, one past the newest event too', async () => {
+      for (const cursor of ['abc', '-1', '01', '1.5', '99999999999999999']) {
+        const reply = await Sse.open(
+          `${srv.controlUrl}/events?cursor=${encodeURIComponent(cursor)}`,
+          auth(ROOT),
+        )
+        assert.ok(!isClient(reply))
+        assert.equal(reply.status, 400, cursor)
+        assert.equal(reply.body.error.code, 'cursor_malformed', cursor)
+        assert.match(reply.body.error.message, /cursor/)
+      }
+      const header = await Sse.open(`${srv.controlUrl}/events`, { ...auth(ROOT), 'last-event-id': 'x' })
+      assert.equal(header.status, 400)
+    })
+
+    await t.test(
+      'a cursor at or before the swept horizon is 410 cursor_expired; no cursor still works',
+      async () => {
+        const before = await open(srv, '/events')
+        const snapshot = await before.next()
+        before.close()
+        await recordRun(srv, 'ev-e')
+        const swept = await sweepEvents(srv.server.jobs.engine.db, Date.now() + 1000)
+        assert.ok(swept >= 5)
+        const expired = await Sse.open(`${srv.controlUrl}/events?cursor=${snapshot.data.cursor}`, auth(ROOT))
+        assert.ok(!isClient(expired))
+        assert.equal(expired.status, 410)
+        assert.equal(expired.body.error.code, 'cursor_expired')
+        assert.match(expired.body.error.message, /snapshot/)
+        const again = await open(srv, '/events')
+        const fresh = await again.next()
+        assert.equal(fresh.event, 'snapshot')
+        await recordRun(srv, 'ev-e')
+        assert.deepEqual(types(await again.events(5)), [
+          'enqueued',
+          'started',
+          'progress',
+          'log',
+          'succeeded',
+        ])
+        again.close()
+      },
+    )
+
+    await t.test('scopes: the stream shows only the queues the caller may read', async () => {
+      const made = await srv.api(
+        'POST',
+        '/api/clients/events-reader',
+        { scopes: ['events:read:*', 'jobs:read:ev-ok'] },
         auth(ROOT),
       )
-      assert.ok(!isClient(reply))
-      assert.equal(reply.status, 400, cursor)
-      assert.equal(reply.body.error.code, 'cursor_malformed', cursor)
-      assert.match(reply.body.error.message, /cursor/)
-    }
-    const header = await Sse.open(`${srv.controlUrl}/events`, { ...auth(ROOT), 'last-event-id': 'x' })
-    assert.equal(header.status, 400)
+      const token = (expectStatus(made, 201).body.data as { access_token: string }).access_token
+      const stream = await Sse.open(`${srv.controlUrl}/events`, auth(token))
+      assert.ok(isClient(stream))
+      const snapshot = await stream.next()
+      const queues = (snapshot.data.snapshot as { queues: Array<{ queue: string }> }).queues.map(
+        (q) => q.queue,
+      )
+      assert.ok(
+        queues.every((queue) => queue === 'ev-ok'),
+        `snapshot shows ${queues}`,
+      )
+      await recordRun(srv, 'ev-secret')
+      const ok = await recordRun(srv, 'ev-ok')
+      const frames = await stream.events(5)
+      assert.ok(frames.every((frame) => frame.data.job_id === ok && frame.data.queue === 'ev-ok'))
+      stream.close()
+      const denied = await Sse.open(`${srv.controlUrl}/queue/ev-secret/events`, auth(token))
+      assert.equal(denied.status, 403)
+      const none = await srv.api(
+        'POST',
+        '/api/clients/events-none',
+        { scopes: ['jobs:read:ev-ok'] },
+        auth(ROOT),
+      )
+      const noneToken = (expectStatus(none, 201).body.data as { access_token: string }).access_token
+      assert.equal((await Sse.open(`${srv.controlUrl}/events`, auth(noneToken))).status, 403)
+    })
   })
-
-  await t.test(
-    'a cursor at or before the swept horizon is 410 cursor_expired; no cursor still works',
-    async () => {
-      const before = await open(srv, '/events')
-      const snapshot = await before.next()
-      before.close()
-      await recordRun(srv, 'ev-e')
-      const swept = await sweepEvents(srv.server.jobs.engine.db, Date.now() + 1000)
-      assert.ok(swept >= 5)
-      const expired = await Sse.open(`${srv.controlUrl}/events?cursor=${snapshot.data.cursor}`, auth(ROOT))
-      assert.ok(!isClient(expired))
-      assert.equal(expired.status, 410)
-      assert.equal(expired.body.error.code, 'cursor_expired')
-      assert.match(expired.body.error.message, /snapshot/)
-      const again = await open(srv, '/events')
-      const fresh = await again.next()
-      assert.equal(fresh.event, 'snapshot')
-      await recordRun(srv, 'ev-e')
-      assert.deepEqual(types(await again.events(5)), ['enqueued', 'started', 'progress', 'log', 'succeeded'])
-      again.close()
-    },
-  )
-
-  await t.test('scopes: the stream shows only the queues the caller may read', async () => {
-    const made = await srv.api(
-      'POST',
-      '/api/clients/events-reader',
-      { scopes: ['events:read:*', 'jobs:read:ev-ok'] },
-      auth(ROOT),
-    )
-    const token = (expectStatus(made, 201).body.data as { access_token: string }).access_token
-    const stream = await Sse.open(`${srv.controlUrl}/events`, auth(token))
-    assert.ok(isClient(stream))
-    const snapshot = await stream.next()
-    const queues = (snapshot.data.snapshot as { queues: Array<{ queue: string }> }).queues.map((q) => q.queue)
-    assert.ok(
-      queues.every((queue) => queue === 'ev-ok'),
-      `snapshot shows ${queues}`,
-    )
-    await recordRun(srv, 'ev-secret')
-    const ok = await recordRun(srv, 'ev-ok')
-    const frames = await stream.events(5)
-    assert.ok(frames.every((frame) => frame.data.job_id === ok && frame.data.queue === 'ev-ok'))
-    stream.close()
-    const denied = await Sse.open(`${srv.controlUrl}/queue/ev-secret/events`, auth(token))
-    assert.equal(denied.status, 403)
-    const none = await srv.api(
-      'POST',
-      '/api/clients/events-none',
-      { scopes: ['jobs:read:ev-ok'] },
-      auth(ROOT),
-    )
-    const noneToken = (expectStatus(none, 201).body.data as { access_token: string }).access_token
-    assert.equal((await Sse.open(`${srv.controlUrl}/events`, auth(noneToken))).status, 403)
-  })
-})
 
 test('events written by one process reach a subscriber on another (PostgreSQL)', async (t) => {
   const url = await freshPostgresUrl(t)

@@ -39,14 +39,54 @@ function adapt(sql: string): string {
   return text
 }
 
-interface PgClientLike {
-  query(config: { text: string; values: unknown[] }): Promise<pg.QueryResult>
+// Statements marked hot (`prepared`) go to the server as named statements: each connection parses
+// and plans them once, and later runs send only the parameters. The name stands for the text, so one
+// text has one name per process.
+const names = new Map<string, string>()
+
+/**
+ * Marks `sql` (with `?` placeholders, as the Db methods take it) as a hot statement that PostgreSQL
+ * should keep prepared on each connection; returns it unchanged. For statements run thousands of
+ * times a second whose plan does not depend on the values (the claim, the completion batch).
+ */
+export function prepared(sql: string): string {
+  if (!names.has(sql)) names.set(sql, `edgeforge_${names.size}`)
+  return sql
 }
 
-function queryable(client: PgClientLike): Queryable {
-  const query = async (sql: string, params: readonly SqlValue[]) => {
+interface PgClientLike {
+  query(config: {
+    name?: string
+    text: string
+    values: unknown[]
+    rowMode?: 'array'
+  }): Promise<pg.QueryResult>
+}
+
+/** A PostgreSQL Queryable that can also return rows as arrays. */
+export interface PgQueryable extends Queryable {
+  /** Rows as arrays of values in column order (pg's `rowMode: 'array'`): no object per row. */
+  values(sql: string, params?: readonly SqlValue[]): Promise<unknown[][]>
+}
+
+/** `q` as a PgQueryable when it is one (a PostgresDb, or a transaction of one). */
+export function pgValues(q: Queryable): PgQueryable | null {
+  return q.dialect === 'postgres' && typeof (q as Partial<PgQueryable>).values === 'function'
+    ? (q as PgQueryable)
+    : null
+}
+
+function queryable(client: PgClientLike): PgQueryable {
+  const query = async (sql: string, params: readonly SqlValue[], rowMode?: 'array') => {
     try {
-      return await client.query({ text: adapt(sql), values: [...params] })
+      const name = names.get(sql)
+      const config: { name?: string; text: string; values: unknown[]; rowMode?: 'array' } = {
+        text: adapt(sql),
+        values: [...params],
+      }
+      if (name !== undefined) config.name = name
+      if (rowMode) config.rowMode = rowMode
+      return await client.query(config)
     } catch (error) {
       throw storeError(error)
     }
@@ -62,6 +102,9 @@ function queryable(client: PgClientLike): Queryable {
     async run(sql: string, params: readonly SqlValue[] = []) {
       return { changes: (await query(sql, params)).rowCount ?? 0 }
     },
+    async values(sql: string, params: readonly SqlValue[] = []) {
+      return (await query(sql, params, 'array')).rows as unknown[][]
+    },
   }
 }
 
@@ -76,7 +119,7 @@ export class PostgresDb implements Db {
   readonly dialect = 'postgres' as const
   readonly pool: pg.Pool
   readonly url: string
-  private readonly base: Queryable
+  private readonly base: PgQueryable
   /**
    * Connections that hold `withLock` locks, apart from the pool: a lock is held for a whole
    * compile, and holders must not take the connections their own queries need.
@@ -100,6 +143,9 @@ export class PostgresDb implements Db {
   }
   run(sql: string, params?: readonly SqlValue[]) {
     return this.base.run(sql, params)
+  }
+  values(sql: string, params?: readonly SqlValue[]) {
+    return this.base.values(sql, params)
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

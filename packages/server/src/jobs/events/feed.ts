@@ -1,5 +1,12 @@
 import { type Db, ListenConnection } from '../../store/index.ts'
-import { EVENTS_CHANNEL, type EventFilter, type EventRow, eventBounds, readEvents } from './sql.ts'
+import {
+  EVENTS_CHANNEL,
+  type EventFilter,
+  type EventRow,
+  eventBounds,
+  matches,
+  readEventPage,
+} from './sql.ts'
 
 /** How many recent events the feed keeps in memory for subscribers that are caught up. */
 const RING_SIZE = 20_000
@@ -151,15 +158,17 @@ export class EventFeed {
       do {
         this.again = false
         for (;;) {
-          const rows = await readEvents(this.db, this.head, PAGE)
-          if (rows.length === 0) break
-          for (const row of rows) this.ring.push(row)
-          this.head = rows[rows.length - 1].id
-          if (this.ring.length > RING_SIZE) {
-            const dropped = this.ring.splice(0, this.ring.length - RING_SIZE)
-            this.base = dropped[dropped.length - 1].id
+          const page = await readEventPage(this.db, this.head, PAGE)
+          const rows = page.events
+          if (rows.length > 0) {
+            for (const row of rows) this.ring.push(row)
+            this.head = rows[rows.length - 1].id
+            if (this.ring.length > RING_SIZE) {
+              const dropped = this.ring.splice(0, this.ring.length - RING_SIZE)
+              this.base = dropped[dropped.length - 1].id
+            }
           }
-          if (rows.length < PAGE) break
+          if (page.complete || rows.length === 0) break
         }
         for (const subscriber of this.subscribers) this.pump(subscriber)
       } while (this.again)
@@ -199,9 +208,10 @@ export class EventFeed {
           batch = slice.filter((event) => matches(event, subscriber.filter))
         } else {
           // Behind the ring: read the table from the cursor (what a resume from an old cursor does).
-          batch = await readEvents(this.db, subscriber.cursor, PAGE, subscriber.filter)
-          // Fewer than a page: every matching row up to `head` (committed before we read) is here.
-          reached = batch.length === PAGE ? batch[batch.length - 1].id : Math.max(head, lastId(batch))
+          const page = await readEventPage(this.db, subscriber.cursor, PAGE, subscriber.filter)
+          batch = page.events
+          // The whole table read: every matching event up to `head` (committed before we read) is here.
+          reached = page.complete ? Math.max(head, page.through) : page.through
         }
         const visible = batch.filter(subscriber.visible)
         if (visible.length > 0) await subscriber.deliver(visible)
@@ -222,15 +232,4 @@ export class EventFeed {
     }
     return low
   }
-}
-
-function lastId(rows: EventRow[]): number {
-  return rows.length > 0 ? rows[rows.length - 1].id : 0
-}
-
-function matches(event: EventRow, filter: EventFilter): boolean {
-  return (
-    (filter.queue === undefined || event.queue === filter.queue) &&
-    (filter.jobId === undefined || event.jobId === filter.jobId)
-  )
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../store/index.ts'
+import { prepared } from '../../store/postgres.ts'
 import { SqliteDb } from '../../store/sqlite.ts'
 import { backoffDelayMs } from '../backoff.ts'
 import { describeError } from '../errors.ts'
@@ -15,22 +16,41 @@ const GUARD = "lease_owner = ? AND status = 'running' AND attempts = coalesce(?,
 const COMPLETE_ONE = `UPDATE jobs SET status = 'succeeded', result = ?, finished_at = ?, updated_at = ?, lease_expires_at = NULL
   WHERE id = ? AND ${GUARD}`
 const DELETE_ONE = `DELETE FROM jobs WHERE id = ? AND ${GUARD}`
-// PostgreSQL: the whole batch in one statement.
-const BATCH_PG = `json_to_recordset(?::json) AS c(id text, owner text, attempt int, result text)
-  WHERE jobs.id = c.id AND jobs.lease_owner = c.owner AND jobs.status = 'running'
+// PostgreSQL: one statement per owner for the whole batch, the jobs as array parameters (cheaper
+// for the server to read than a JSON document of objects). The guard holds per row: the id's lease
+// owner, status running, and the attempt when given. Parameters: ids, attempts, [results,] owner.
+const BATCH_PG = `WHERE jobs.id = c.id AND jobs.lease_owner = ? AND jobs.status = 'running'
     AND (c.attempt IS NULL OR jobs.attempts = c.attempt)
   RETURNING jobs.id`
-const COMPLETE_PG = `UPDATE jobs SET status = 'succeeded', result = c.result, finished_at = ?, updated_at = ?,
+const COMPLETE_PG =
+  prepared(`UPDATE jobs SET status = 'succeeded', result = c.result, finished_at = ?, updated_at = ?,
     lease_expires_at = NULL
-  FROM ${BATCH_PG}`
-const DELETE_PG = `DELETE FROM jobs USING ${BATCH_PG}`
+  FROM unnest(?::text[], ?::int[], ?::text[]) AS c(id, attempt, result)
+  ${BATCH_PG}`)
+const DELETE_PG = prepared(`DELETE FROM jobs USING unnest(?::text[], ?::int[]) AS c(id, attempt) ${BATCH_PG}`)
+
+/**
+ * A PostgreSQL array literal of text (or integer) elements: each element double-quoted with `"` and
+ * `\\` escaped, null as NULL. Parsed by the server as the `text[]` / `int[]` parameter it is cast to.
+ */
+export function pgArray(values: ReadonlyArray<string | number | null>): string {
+  let out = '{'
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i]
+    if (i > 0) out += ','
+    if (value === null) out += 'NULL'
+    else if (typeof value === 'number') out += String(value)
+    else out += `"${value.replace(/[\\"]/g, '\\$&')}"`
+  }
+  return `${out}}`
+}
 
 const HEARTBEAT_SQLITE = `UPDATE jobs SET lease_expires_at = ?
   WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ? AND status = 'running'
   RETURNING id, cancel_requested`
-const HEARTBEAT_PG = `UPDATE jobs SET lease_expires_at = ?
+const HEARTBEAT_PG = prepared(`UPDATE jobs SET lease_expires_at = ?
   WHERE id IN (SELECT json_array_elements_text(?::json)) AND lease_owner = ? AND status = 'running'
-  RETURNING id, cancel_requested`
+  RETURNING id, cancel_requested`)
 
 export interface Completion extends LeaseRef {
   result?: unknown
@@ -94,15 +114,31 @@ export async function completeMany(
   }))
   const succeeded = new Set<string>()
   if (ctx.db.dialect === 'postgres') {
-    const dropped = rows.filter((row) => row.drop)
-    const kept = dropped.length === 0 ? rows : rows.filter((row) => !row.drop)
-    const done = [
-      ...(dropped.length > 0 ? await ctx.db.all<{ id: string }>(DELETE_PG, [JSON.stringify(dropped)]) : []),
-      ...(kept.length > 0
-        ? await ctx.db.all<{ id: string }>(COMPLETE_PG, [now, now, JSON.stringify(kept)])
-        : []),
-    ]
-    for (const row of done) succeeded.add(row.id)
+    // One statement per owner and kind (delete for retention 0, else record): a runner's batch
+    // has one owner, so this is one statement, or two when its queues keep differently.
+    const groups = new Map<string, typeof rows>()
+    for (const row of rows) {
+      const key = `${row.drop ? 'd' : 'k'}${row.owner}`
+      const group = groups.get(key)
+      if (group) group.push(row)
+      else groups.set(key, [row])
+    }
+    for (const group of groups.values()) {
+      const { owner, drop } = group[0]
+      const ids = pgArray(group.map((row) => row.id))
+      const attempts = pgArray(group.map((row) => row.attempt))
+      const done = drop
+        ? await ctx.db.all<{ id: string }>(DELETE_PG, [ids, attempts, owner])
+        : await ctx.db.all<{ id: string }>(COMPLETE_PG, [
+            now,
+            now,
+            ids,
+            attempts,
+            pgArray(group.map((row) => row.result)),
+            owner,
+          ])
+      for (const row of done) succeeded.add(row.id)
+    }
   } else if (ctx.db instanceof SqliteDb) {
     // The whole batch in one synchronous transaction: no promise and no turn of the event loop
     // per statement (on SQLite those were a large share of a completion's cost).

@@ -17,14 +17,16 @@ export interface LogPage {
 
 // A chunk of lines goes in as one statement; lines whose offset is already stored (a chunk resent
 // after a reconnect) are dropped by the unique index, so a resend never duplicates a line. The
-// EXISTS guard makes a chunk for a deleted job store nothing instead of failing the foreign key.
+// EXISTS guard makes a chunk for a deleted job store nothing. On PostgreSQL it also locks the job
+// FOR KEY SHARE (job_logs has no foreign key there, migration 0032): a delete of the job waits for
+// the chunk to commit and then deletes it with the job, or the chunk waits and finds no job.
 const APPEND_SQLITE = `INSERT INTO job_logs (job_id, seq, at, line)
   SELECT ?, ? + CAST(j.key AS INTEGER), json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
   FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?)
   ON CONFLICT (job_id, seq) DO NOTHING`
 const APPEND_PG = `INSERT INTO job_logs (job_id, seq, at, line)
   SELECT ?, ?::int + (t.ord::int - 1), (t.v->>0)::bigint, t.v->>1
-  FROM json_array_elements(?::json) WITH ORDINALITY AS t(v, ord) WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?)
+  FROM json_array_elements(?::json) WITH ORDINALITY AS t(v, ord) WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ? FOR KEY SHARE)
   ON CONFLICT (job_id, seq) DO NOTHING`
 
 /** Lines `GET /jobs/{id}` shows: the end of the log, bounded however long the log grows. */

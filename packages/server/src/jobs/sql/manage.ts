@@ -166,14 +166,17 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
   return rows.length > limit ? { jobs, continuationToken: encodeToken(jobs[jobs.length - 1].id) } : { jobs }
 }
 
-/** Adds a line at the end of a job's log (clipped to 4 KiB), waiting for the store. */
+/**
+ * Adds a line at the end of a job's log (clipped to 4 KiB), waiting for the store. On PostgreSQL
+ * the job is locked FOR KEY SHARE, as appendLogLines does (jobs/sql/logs.ts).
+ */
 export async function appendLog(ctx: EngineContext, jobId: string, line: string): Promise<void> {
   const text = String(line)
   const clipped = text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}…` : text
   const { changes } = await ctx.db.run(
     `INSERT INTO job_logs (job_id, seq, at, line)
        SELECT id, coalesce((SELECT max(seq) + 1 FROM job_logs WHERE job_id = ?), 0), CAST(? AS BIGINT), CAST(? AS TEXT)
-       FROM jobs WHERE id = ?`,
+       FROM jobs WHERE id = ?${ctx.db.dialect === 'postgres' ? ' FOR KEY SHARE' : ''}`,
     [jobId, ctx.now(), clipped, jobId],
   )
   if (changes === 0) throw notFound(`no job with id ${jobId}`)

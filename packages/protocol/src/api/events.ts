@@ -1,5 +1,4 @@
 import { Type } from 'typebox'
-import { CURSOR_PATTERN } from '../events.ts'
 import { declare } from './declare.ts'
 import { JobParams } from './jobs.ts'
 

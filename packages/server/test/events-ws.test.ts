@@ -3,7 +3,7 @@ import { connect } from 'node:net'
 import { test } from 'node:test'
 import { sweepEvents } from '../src/jobs/index.ts'
 import { expectStatus } from './support/endpoints.ts'
-import { isWs, recordRun, type SseFrame, WsClient } from './support/events.ts'
+import { assertResumes, isWs, recordRun, recordTwoRuns, type SseFrame, WsClient } from './support/events.ts'
 import { startTestServer, type TestServer } from './support/server.ts'
 
 /*
@@ -71,30 +71,19 @@ test('event streams over WebSocket', async (t) => {
   })
 
   await t.test('resuming from every cursor of a recorded run gives exactly the events after it', async () => {
-    const start = await open(srv, '/events')
-    const snapshot = await start.next()
-    start.close()
-    await recordRun(srv, 'ws-b')
-    await recordRun(srv, 'ws-b', true)
-    const all = await open(srv, `/events?cursor=${snapshot.data.cursor}`)
-    const recorded = await all.events(10)
-    all.close()
-    assert.deepEqual(types(recorded).slice(5), ['enqueued', 'started', 'progress', 'log', 'failed'])
-    const cursors = [String(snapshot.data.cursor), ...recorded.map((frame) => String(frame.id))]
-    for (const [index, cursor] of cursors.entries()) {
-      const resumed = await open(srv, `/events?cursor=${cursor}`)
-      const before = await resumed.untilIdleAt(cursors[cursors.length - 1])
-      resumed.close()
-      assert.deepEqual(
-        before.map((frame) => frame.id),
-        recorded.slice(index).map((frame) => frame.id),
+    const { recorded, cursors } = await recordTwoRuns(
+      srv,
+      (path, headers) => open(srv, path, headers),
+      'ws-b',
+    )
+    for (const [index, cursor] of cursors.entries())
+      await assertResumes(
+        () => open(srv, `/events?cursor=${cursor}`),
+        recorded,
+        cursors,
+        index,
         `after cursor ${cursor}`,
       )
-      assert.ok(
-        before.every((frame) => frame.event === 'event'),
-        'no snapshot when resuming',
-      )
-    }
     // Last-Event-ID is SSE's; on a WebSocket it is not a cursor, so the stream starts with a snapshot.
     const header = await open(srv, '/events', { 'last-event-id': cursors[0] })
     assert.equal((await header.next()).event, 'snapshot')

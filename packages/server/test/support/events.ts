@@ -244,3 +244,52 @@ export async function recordRun(srv: TestServer, queue: string, fail = false): P
   await engine.events?.flush()
   return job.id
 }
+
+/** Opens a stream as one client form does (SSE or WebSocket), with extra headers. */
+type Opener = (path: string, headers?: Record<string, string>) => Promise<FrameReader & { close(): void }>
+
+/**
+ * Two recorded runs on `queue` (one succeeding, one failing) read back from the cursor just
+ * before them: the ten events, and the cursors to resume from (the one before, then each event's).
+ */
+export async function recordTwoRuns(
+  srv: TestServer,
+  open: Opener,
+  queue: string,
+): Promise<{ recorded: SseFrame[]; cursors: string[] }> {
+  const start = await open('/events')
+  const snapshot = await start.next()
+  start.close()
+  await recordRun(srv, queue)
+  await recordRun(srv, queue, true)
+  const all = await open(`/events?cursor=${snapshot.data.cursor}`)
+  const recorded = await all.events(10)
+  all.close()
+  assert.deepEqual(
+    recorded.slice(5).map((frame) => String(frame.data.type)),
+    ['enqueued', 'started', 'progress', 'log', 'failed'],
+  )
+  return { recorded, cursors: [String(snapshot.data.cursor), ...recorded.map((frame) => String(frame.id))] }
+}
+
+/** Resumed at `cursors[index]`, a stream gives exactly the recorded events after it, no snapshot. */
+export async function assertResumes(
+  open: () => Promise<FrameReader & { close(): void }>,
+  recorded: SseFrame[],
+  cursors: string[],
+  index: number,
+  label: string,
+): Promise<void> {
+  const resumed = await open()
+  const before = await resumed.untilIdleAt(cursors[cursors.length - 1])
+  resumed.close()
+  assert.deepEqual(
+    before.map((frame) => frame.id),
+    recorded.slice(index).map((frame) => frame.id),
+    label,
+  )
+  assert.ok(
+    before.every((frame) => frame.event === 'event'),
+    'no snapshot when resuming',
+  )
+}

@@ -168,5 +168,20 @@ export default job(async (_payload, ctx) => {
       ['said hello', 'said again', 'said bye'],
     )
     assert.match(cli.stderr(), /\(job succeeded\)/)
+
+    // Following a job that has finished prints its whole log and ends; an unknown job is refused.
+    const again = startCli(t, ['jobs', 'logs', id, '--follow', '--start', '1', '--url', srv.controlUrl])
+    assert.equal((await again.exited).code, 0, again.stderr())
+    assert.deepEqual(
+      again
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.replace(/^\S+Z /, '')),
+      ['said again', 'said bye'],
+    )
+    const missing = startCli(t, ['jobs', 'logs', 'no-such-job', '--follow', '--url', srv.controlUrl])
+    assert.notEqual((await missing.exited).code, 0)
+    assert.match(missing.stderr(), /not_found|no job/i)
   })
 })

@@ -41,6 +41,13 @@ async function storedCursorsAfter(srv: TestServer, after: string): Promise<strin
   return rows.map((row) => String(row.id))
 }
 
+/** The log lines a `jobs logs` run printed, without their timestamps. */
+const logLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.replace(/^\S+Z /, ''))
+
 async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -159,27 +166,13 @@ export default job(async (_payload, ctx) => {
     assert.equal(cli.child.exitCode, null, 'still following')
     assert.equal((await srv.api('POST', `/jobs/${id}/input`, { message: 'bye' })).status, 200)
     assert.equal((await cli.exited).code, 0, cli.stderr())
-    assert.deepEqual(
-      cli
-        .stdout()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.replace(/^\S+Z /, '')),
-      ['said hello', 'said again', 'said bye'],
-    )
+    assert.deepEqual(logLines(cli.stdout()), ['said hello', 'said again', 'said bye'])
     assert.match(cli.stderr(), /\(job succeeded\)/)
 
     // Following a job that has finished prints its whole log and ends; an unknown job is refused.
     const again = startCli(t, ['jobs', 'logs', id, '--follow', '--start', '1', '--url', srv.controlUrl])
     assert.equal((await again.exited).code, 0, again.stderr())
-    assert.deepEqual(
-      again
-        .stdout()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.replace(/^\S+Z /, '')),
-      ['said again', 'said bye'],
-    )
+    assert.deepEqual(logLines(again.stdout()), ['said again', 'said bye'])
     const missing = startCli(t, ['jobs', 'logs', 'no-such-job', '--follow', '--url', srv.controlUrl])
     assert.notEqual((await missing.exited).code, 0)
     assert.match(missing.stderr(), /not_found|no job/i)

@@ -122,8 +122,9 @@ function decodeToken(token: string): string {
   return id
 }
 
-// SQLite's listing indexes hold only the states nobody claims (migrations/sqlite 0021); SQLite
-// uses a partial index only when the query repeats its condition word for word.
+// The listing indexes hold only the states nobody claims (migrations: sqlite 0021, postgres 0033);
+// SQLite uses a partial index only when the query repeats its condition word for word, and
+// PostgreSQL's generic plans only when the condition is a literal, not a parameter.
 const LISTING_CONDITION = "status <> 'queued' AND status <> 'running' AND status <> 'succeeded'"
 const LISTED = new Set(['failed', 'dead', 'cancelled'])
 
@@ -138,15 +139,15 @@ export async function listJobs(ctx: EngineContext, input: ListJobsInput = {}): P
   let status: JobStatus | undefined
   if (input.status !== undefined) {
     status = checkStatus(input.status)
-    // A literal for SQLite's queued path below: a partial index is usable only when the query's
-    // WHERE names its condition (jobs_claim: status = 'queued'), not a parameter.
-    if (ctx.db.dialect === 'sqlite' && status === 'queued') where.push("status = 'queued'")
+    // A literal for the queued path: a partial index is usable only when the query's WHERE names
+    // its condition (jobs_claim: status = 'queued'), not a parameter.
+    if (status === 'queued') where.push("status = 'queued'")
     else {
       where.push('status = ?')
       params.push(status)
     }
-    // The listing indexes leave out the hot path's states (migrations: postgres 0003, sqlite 0021).
-    if (ctx.db.dialect === 'sqlite' && LISTED.has(status)) where.push(LISTING_CONDITION)
+    // The listing indexes leave out the hot path's states (migrations: postgres 0033, sqlite 0021).
+    if (LISTED.has(status)) where.push(LISTING_CONDITION)
   }
   if (input.continuationToken) {
     where.push('id > ?')

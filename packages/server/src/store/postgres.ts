@@ -29,6 +29,19 @@ export function toPositional(sql: string): string {
   return out
 }
 
+// Named statements are planned with their values each time (plan_cache_mode), never with a generic
+// plan. A generic plan is made once per connection from the table as it was then: made while the
+// jobs table was small (a fresh database, or just after many deletes), the claim's update by ctid
+// became a sequential scan and the completion a hash join over every running job, plans PostgreSQL
+// kept as the table grew, until the next ANALYZE: on a new database the queue slowed from 15,500 to
+// 6,400 jobs/s over 60,000 jobs, against 28–31k planned with values (bench:queue-fresh; see
+// docs/performance.md, "Issue 14, plans that outlive the table"). Re-planning costs a statement
+// tens of µs, a fraction of a µs a job at the batch sizes the queue runs. PGOPTIONS comes after, so
+// it can still set anything (bench:queue-fresh sets plan_cache_mode back to auto to compare).
+function sessionOptions(): string {
+  return `-c plan_cache_mode=force_custom_plan ${process.env.PGOPTIONS ?? ''}`.trim()
+}
+
 const positional = new Map<string, string>()
 function adapt(sql: string): string {
   let text = positional.get(sql)
@@ -129,7 +142,12 @@ export class PostgresDb implements Db {
   constructor(url: string, poolSize = 10) {
     this.url = url
     // A checkout that waits this long means the pool is exhausted: fail (409, retryable) instead of hanging.
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 })
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: 10_000,
+      options: sessionOptions(),
+    })
     // An idle client that loses its connection must not crash the process.
     this.pool.on('error', () => {})
     this.base = queryable(this.pool)

@@ -152,6 +152,18 @@ test('withLock on PostgreSQL: a second holder of the same key waits its turn; on
   assert.deepEqual(order, ['first in', 'first out', 'second in'])
 })
 
+test('PostgreSQL: every connection plans its statements with their values, never with a plan made for an emptier table', async (t) => {
+  const open = backends.find(([name]) => name === 'postgres')?.[1]
+  const db = open && (await open(t))
+  if (!db) return
+  // A generic plan made while the jobs table was empty turned the claim into a sequential scan
+  // and kept it as the table grew (bench:queue-fresh); see sessionOptions in postgres.ts.
+  const outside = await db.get<{ plan_cache_mode: string }>('SHOW plan_cache_mode')
+  const inside = await db.transaction((tx) => tx.get<{ plan_cache_mode: string }>('SHOW plan_cache_mode'))
+  assert.equal(outside?.plan_cache_mode, 'force_custom_plan')
+  assert.equal(inside?.plan_cache_mode, 'force_custom_plan')
+})
+
 test('SQLite: a full disk is a 503 store_unavailable that says so, without the driver text; the data stays', async (t) => {
   const open = backends.find(([name]) => name === 'sqlite')?.[1]
   const db = open && (await open(t))

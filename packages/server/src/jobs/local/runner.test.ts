@@ -259,7 +259,7 @@ for (const [backend, open] of backends) {
       }
     })
 
-    test('claims in flight never run more jobs than the concurrency, and no job twice', async (t) => {
+    test('claiming never runs more jobs than the concurrency, and no job twice', async (t) => {
       const store = await open(t)
       if (!store) return
       const engine = engineFor(store)

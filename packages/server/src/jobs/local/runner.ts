@@ -116,12 +116,8 @@ export function createRunner(options: RunnerOptions) {
   const stats: RunnerStats = { claimed: 0, succeeded: 0, failed: 0, leaseLost: 0 }
   let started = false
   let stopping = false
-  /** Claims sent to the store and not answered yet, and the slots they may fill. */
-  let claimsInFlight = 0
-  let reserved = 0
-  // SQLite answers in this thread, so a second claim would only wait for the first.
-  const maxClaimsInFlight = engine.dialect === 'postgres' ? 2 : 1
-  const claimBatch = Math.max(1, Math.ceil(concurrency / maxClaimsInFlight))
+  /** A claim is with the store and not answered yet. */
+  let claiming = false
   let again = false
   let finishing = 0
   let settled: (() => void) | null = null
@@ -308,44 +304,34 @@ export function createRunner(options: RunnerOptions) {
   }
 
   /**
-   * Claims while there are free slots and jobs to take. On PostgreSQL two claims may be in flight,
-   * each for at most half the slots: while the store answers one, the jobs of the other run, so
-   * neither the store nor this process waits on the other (SKIP LOCKED gives them different
-   * rows). A call that finds every claim busy is folded into them.
+   * Claims every free slot while there are jobs to take, one claim at a time: a call that finds a
+   * claim in flight is folded into it (it claims again when it returns). On PostgreSQL two claims
+   * in flight, each for half the slots, cost more and ran no faster: the second walks over the
+   * rows the first holds locked, failing to lock each (docs/performance.md, "Issue 14, one claim
+   * in flight").
    */
   async function pump(): Promise<void> {
     if (stopping || !started) return
-    if (claimsInFlight >= maxClaimsInFlight) {
+    if (claiming) {
       again = true
       return
     }
-    claimsInFlight += 1
+    claiming = true
     try {
       do {
         again = false
-        const free = concurrency - running.size - reserved
+        const free = concurrency - running.size
         const queues = options.queues()
         if (free <= 0 || queues.length === 0) break
-        const limit = Math.min(free, claimBatch)
-        reserved += limit
-        let jobs: Job[]
-        try {
-          jobs = await engine.claim({ queues, owner, limit, leaseMs })
-        } finally {
-          reserved -= limit
-        }
+        const jobs = await engine.claim({ queues, owner, limit: free, leaseMs })
         stats.claimed += jobs.length
         for (const job of jobs) void run(job)
-        if (jobs.length === limit) {
-          again = true
-          // The other claim slot may be free: keep the store busy while these jobs run.
-          if (claimsInFlight < maxClaimsInFlight) pumpSoon()
-        }
+        if (jobs.length === free) again = true
       } while (again && !stopping)
     } catch (error) {
       onError(error)
     } finally {
-      claimsInFlight -= 1
+      claiming = false
     }
   }
 
@@ -442,7 +428,7 @@ export function createRunner(options: RunnerOptions) {
       for (const unsubscribe of unsubscribers.splice(0)) unsubscribe()
       if (pollTimer) clearInterval(pollTimer)
       if (dueTimer) clearTimeout(dueTimer)
-      while (claimsInFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      while (claiming) await new Promise((resolve) => setTimeout(resolve, 1))
       const done = new Promise<void>((resolve) => {
         settled = resolve
         if (running.size === 0 && finishing === 0) resolve()

@@ -31,13 +31,13 @@ export function toPositional(sql: string): string {
 
 // Named statements are planned with their values each time (plan_cache_mode), never with a generic
 // plan. A generic plan is made once per connection from the table as it was then: made while the
-// jobs table was small (a fresh database, or just after many deletes), the claim's update by ctid
-// became a sequential scan and the completion a hash join over every running job, plans PostgreSQL
-// kept as the table grew, until the next ANALYZE: on a new database the queue slowed from 15,500 to
-// 6,400 jobs/s over 60,000 jobs, against 28–31k planned with values (bench:queue-fresh; see
-// docs/performance.md, "Issue 14, plans that outlive the table"). Re-planning costs a statement
-// tens of µs, a fraction of a µs a job at the batch sizes the queue runs. PGOPTIONS comes after, so
-// it can still set anything (bench:queue-fresh sets plan_cache_mode back to auto to compare).
+// jobs table was small (a fresh database), the claim's update by ctid became a sequential scan and
+// the completion a hash join over every running job, plans PostgreSQL kept as the table grew,
+// until the next ANALYZE: on a new database the queue slowed from 15,500 to 6,400 jobs/s over
+// 60,000 jobs, against 28–31k planned with values (bench:queue-fresh; docs/performance.md, "Issue
+// 14, plans that outlive the table"). Planning costs the claim about 0.2 ms and the completion
+// about 0.13 ms of server CPU here: about 1 µs a job at a busy queue's batches of hundreds. PGOPTIONS
+// comes after, so it can still set anything (bench:queue-fresh sets plan_cache_mode back to auto).
 function sessionOptions(): string {
   return `-c plan_cache_mode=force_custom_plan ${process.env.PGOPTIONS ?? ''}`.trim()
 }
@@ -53,14 +53,14 @@ function adapt(sql: string): string {
 }
 
 // Statements marked hot (`prepared`) go to the server as named statements: each connection parses
-// and plans them once, and later runs send only the parameters. The name stands for the text, so one
-// text has one name per process.
+// them once, and later runs send only the parameters (and are planned with them, as above). The
+// name stands for the text, so one text has one name per process.
 const names = new Map<string, string>()
 
 /**
  * Marks `sql` (with `?` placeholders, as the Db methods take it) as a hot statement that PostgreSQL
  * should keep prepared on each connection; returns it unchanged. For statements run thousands of
- * times a second whose plan does not depend on the values (the claim, the completion batch).
+ * times a second (the claim, the completion batch).
  */
 export function prepared(sql: string): string {
   if (!names.has(sql)) names.set(sql, `edgeforge_${names.size}`)

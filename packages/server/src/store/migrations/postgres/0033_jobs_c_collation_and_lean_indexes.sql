@@ -3,9 +3,11 @@
 --
 -- 1. Keys compared byte by byte. Job ids, queue names and owners are ASCII identifiers, but the
 --    database's default collation (C.UTF-8 here, often en_US.UTF-8) makes every b-tree comparison
---    of them a locale comparison (varstr_cmp → strcoll), about a tenth of the server's CPU in a
---    profile of claims and completions. Under "C" the same comparison is a memcmp. The order is the
---    same for these values (lowercase hex, digits, '-', ':'), so listings and cursors do not move.
+--    of them a locale comparison (varstr_cmp → strcoll), a tenth of the server's CPU in one profile
+--    of claims and completions (the A/B after it moved the claim's cost less than its noise). Under
+--    "C" the same comparison is a memcmp. Job ids (lowercase hex and '-', what listing cursors
+--    compare) sort the same under both; queue names (a-z, 0-9, '_', '.', '-') may list in another
+--    order under a language collation such as en_US ('_' and '.' sort by code point now).
 --    Every column that is compared with these (joins, the dedup index, events, logs, inputs,
 --    artifacts, settings, workers, endpoints) gets the same collation: mixing two implicit
 --    collations in one comparison is an error.

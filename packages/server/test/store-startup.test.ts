@@ -54,6 +54,20 @@ test('the data dir is the server user’s alone: dir 0700, edgeforge.db and its 
   assert.equal((await reopened.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM domains'))?.n, 1)
 })
 
+test('a shared directory such as /tmp is refused as the data dir, and its mode is left alone', async (t) => {
+  const shared = tempDir(t)
+  chmodSync(shared, 0o1777)
+  await assert.rejects(
+    openStore({ dataDir: shared }),
+    (error: Error) =>
+      error.name === 'StoreOpenError' &&
+      error.message.includes(shared) &&
+      /shared directory.*one of its own/.test(error.message),
+  )
+  assert.equal((statSync(shared).mode & 0o7777).toString(8), '1777')
+  assert.equal(existsSync(join(shared, 'edgeforge.db')), false)
+})
+
 test('serve --help tells to set the admin token in the environment, not on the command line', async (t) => {
   const run = await edgeforge(['serve', '--help'], tempDir(t))
   assert.equal(run.code, 0)

@@ -286,6 +286,22 @@ for (const [backend, open] of backends) {
       assert.equal(runner.stats.succeeded, 60)
     })
 
+    test('a concurrency above the engine batch limit still claims, a batch at a time', async (t) => {
+      const store = await open(t)
+      if (!store) return
+      const engine = engineFor(store)
+      const errors: unknown[] = []
+      const runner = runnerFor(store, engine, {
+        concurrency: 25_000,
+        execute: async () => null,
+        onError: (error) => errors.push(error),
+      })
+      const { job } = await engine.enqueue({ queue: 'q', payload: 1 })
+      await statusOf(engine, job.id, 'succeeded')
+      assert.deepEqual(errors, [])
+      assert.equal(runner.stats.succeeded, 1)
+    })
+
     test('a queue with retention 0 keeps no succeeded job; failed ones stay', async (t) => {
       const store = await open(t)
       if (!store) return

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { QueueEngine } from '../engine/engine.ts'
+import { MAX_BATCH, type QueueEngine } from '../engine/engine.ts'
 import { isUnrecoverable } from '../errors.ts'
 import type { Completion } from '../sql/finish.ts'
 import type { FinishOutcome, Job } from '../types.ts'
@@ -320,13 +320,14 @@ export function createRunner(options: RunnerOptions) {
     try {
       do {
         again = false
-        const free = concurrency - running.size
+        // A claim takes at most the engine's batch limit; more free slots claim again.
+        const limit = Math.min(concurrency - running.size, MAX_BATCH)
         const queues = options.queues()
-        if (free <= 0 || queues.length === 0) break
-        const jobs = await engine.claim({ queues, owner, limit: free, leaseMs })
+        if (limit <= 0 || queues.length === 0) break
+        const jobs = await engine.claim({ queues, owner, limit, leaseMs })
         stats.claimed += jobs.length
         for (const job of jobs) void run(job)
-        if (jobs.length === free) again = true
+        if (jobs.length === limit) again = true
       } while (again && !stopping)
     } catch (error) {
       onError(error)

@@ -47,12 +47,17 @@ async function measure(name: string, pgOptions: string | undefined): Promise<num
     for (let round = 1; round <= rounds; round += 1) {
       target = started + jobs
       const all = new Promise<void>((resolve) => (reached = resolve))
-      const timeout = setTimeout(() => reached?.(), 120_000)
+      let timedOut = false
+      const timeout = setTimeout(() => {
+        timedOut = true
+        reached?.()
+      }, 120_000)
       const begun = performance.now()
       for (let first = 0; first < jobs; first += BATCH)
         await system.enqueueBatch(Array.from({ length: Math.min(BATCH, jobs - first) }, (_, i) => first + i))
       await all
       clearTimeout(timeout)
+      if (timedOut) throw new Error(`${name}: round ${round} did not finish its ${jobs} jobs in 120 s`)
       const rate = (Math.min(started, target) - (target - jobs)) / ((performance.now() - begun) / 1000)
       rates.push(rate)
       console.log(

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, openSync, type Stats, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from './db.ts'
 import { StoreOpenError } from './errors.ts'
@@ -57,7 +57,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
  * (not our directory), the files inside are still 0600.
  */
 function prepareDataDir(dataDir: string): void {
-  let existing: ReturnType<typeof statSync>
+  let existing: Stats | undefined
   try {
     existing = statSync(dataDir, { throwIfNoEntry: false })
   } catch (error) {
@@ -65,7 +65,7 @@ function prepareDataDir(dataDir: string): void {
   }
   // A sticky, shared directory (/tmp, /var/tmp, /dev/shm) is everyone's: narrowing it to 0700
   // would lock every other user and service out of it.
-  if (existing?.isDirectory() && (Number(existing.mode) & 0o1000) !== 0)
+  if (existing?.isDirectory() && (existing.mode & 0o1000) !== 0)
     throw new StoreOpenError(
       `the data dir ${dataDir} is a shared directory (sticky bit set, like /tmp); give edgeforge one of its own, such as ${join(dataDir, 'edgeforge')}`,
       undefined,

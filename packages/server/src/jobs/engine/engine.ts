@@ -33,6 +33,7 @@ import { invalid } from '../errors.ts'
 import { EventRecorder } from '../events/recorder.ts'
 import { EnqueueRateLimiter } from '../rate-limit.ts'
 import { claimQueue } from '../sql/claim.ts'
+import { type HeldSuccess, holdJobs } from '../sql/hold.ts'
 import type { EngineContext } from '../sql/context.ts'
 import { insertJob, insertJobs, type PreparedJob } from '../sql/enqueue.ts'
 import {
@@ -60,7 +61,7 @@ import type {
   LeaseRef,
   QueueSettingsPatch,
 } from '../types.ts'
-import { checkInteger, checkQueueName, normalizeEnqueue } from '../validate.ts'
+import { checkInteger, checkQueueName, normalizeEnqueue, toJson } from '../validate.ts'
 import { InputCursor, type InputCursorOptions } from './inputs.ts'
 import { LogWriter } from './log-writer.ts'
 
@@ -194,6 +195,69 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     return claimed
   }
 
+  /**
+   * A held claim (PostgreSQL, queues without max_workers; else null: claim instead). The jobs are
+   * locked in an open transaction instead of marked running; `settle` records the finished ones as
+   * succeeded and leases the rest, in that transaction. A job that ends within the hold costs one
+   * row version instead of two. See sql/hold.ts and docs/architecture.md, "Held claims".
+   */
+  async function hold(input: ClaimInput) {
+    if (db.dialect !== 'postgres') return null
+    if (typeof input.owner !== 'string' || input.owner.length === 0)
+      throw invalid('owner must be a non-empty string')
+    checkInteger(input.limit, 'limit', 1, MAX_BATCH)
+    checkInteger(input.leaseMs, 'leaseMs', 1, 86_400_000)
+    if (input.queues.length === 0) return null
+    const now = ctx.now()
+    for (const queue of input.queues) {
+      checkQueueName(queue)
+      // max_workers counts running rows, which a held job is not: such queues claim.
+      if ((await ctx.settings.cached(queue, now)).maxWorkers !== null) return null
+    }
+    const start = rotation++ % input.queues.length
+    const queues = input.queues.map((_, offset) => input.queues[(start + offset) % input.queues.length])
+    const held = await holdJobs(ctx, { queues, owner: input.owner, limit: input.limit, leaseMs: input.leaseMs })
+    if (events)
+      for (const job of held.jobs)
+        events.record('started', job.queue, job.id, { attempt: job.attempts, worker: input.owner })
+    return {
+      jobs: held.jobs,
+      /**
+       * Ends the hold: `done` succeeded, every other job is leased for `leaseMs` and runs on as a
+       * claimed job. Outcomes in `done`'s order, once committed. A result that cannot be stored
+       * fails its job instead (leased first), as any other error of the handler's would.
+       */
+      async settle(done: readonly { id: string; queue: string; result?: unknown }[], leaseMs: number) {
+        const stored: HeldSuccess[] = []
+        const refused = new Map<string, unknown>()
+        for (const item of done) {
+          try {
+            stored.push({ id: item.id, queue: item.queue, json: toJson(item.result, 'result', ctx.maxPayloadBytes) })
+          } catch (error) {
+            refused.set(item.id, error)
+          }
+        }
+        const written = await held.settle(stored, leaseMs)
+        const outcomes: FinishOutcome[] = []
+        let next = 0
+        for (const item of done) {
+          const error = refused.get(item.id)
+          if (error === undefined) {
+            const outcome = written[next++]
+            if (outcome.ok) events?.record('succeeded', item.queue, item.id)
+            outcomes.push(outcome)
+            continue
+          }
+          const attempt = held.jobs.find((job) => job.id === item.id)?.attempts
+          const outcome = await fail(ctx, { id: item.id, owner: input.owner, attempt }, error)
+          recordFinish(item.id, outcome, 'attempt_failed', error)
+          outcomes.push(outcome)
+        }
+        return outcomes
+      },
+    }
+  }
+
   async function heartbeat(jobId: string, owner: string, leaseMs: number): Promise<HeartbeatResult> {
     const answer = await heartbeatMany(ctx, [jobId], owner, leaseMs)
     return answer.get(jobId) ?? { held: false, cancelRequested: false }
@@ -258,6 +322,7 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     enqueue,
     enqueueBatch,
     claim,
+    hold,
     heartbeat,
     /** One statement for many jobs of one owner: what a runner sends every heartbeat interval. */
     heartbeatMany: (jobIds: readonly string[], owner: string, leaseMs: number) =>

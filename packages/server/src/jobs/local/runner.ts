@@ -20,6 +20,11 @@ export class JobAbortError extends Error {
 
 const RELEASE = Symbol.for('edgeforge.JobReleased')
 
+type EngineHold = NonNullable<Awaited<ReturnType<QueueEngine['hold']>>>
+
+/** Held claims open at once per runner: each keeps a store connection in a transaction. */
+const MAX_HOLDS = 2
+
 /**
  * Thrown by `execute` when a job did not fail but could not run to its end here (its job thread
  * was stopped for another job's code): it goes back to the queue without using up an attempt.
@@ -62,6 +67,12 @@ export interface RunnerOptions {
   heartbeatMs?: number
   /** The fallback poll for delayed jobs and lost wake-ups. Default 1 s. */
   pollMs?: number
+  /**
+   * PostgreSQL: how long a claim may stay held (engine.hold) before the jobs still running get a
+   * lease; jobs that finish sooner are written once, queued to succeeded. 0 always claims with a
+   * lease. Default 50 ms. Queues with max_workers, and SQLite, always claim with a lease.
+   */
+  holdMs?: number
   /**
    * The text stored as a failed job's last_error for what `execute` threw, if the caller knows
    * better than the error's own stack (the job runtime maps it to the handler's sources).
@@ -111,6 +122,7 @@ export function createRunner(options: RunnerOptions) {
   const leaseMs = options.leaseMs ?? 30_000
   const heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(leaseMs / 3))
   const pollMs = options.pollMs ?? 1000
+  const holdMs = options.holdMs ?? 50
   const onError = options.onError ?? ((error: unknown) => console.error('edgeforge job runner:', error))
   const running = new Map<string, JobRun>()
   const stats: RunnerStats = { claimed: 0, succeeded: 0, failed: 0, leaseLost: 0 }
@@ -126,6 +138,9 @@ export function createRunner(options: RunnerOptions) {
   let dueTimer: NodeJS.Timeout | null = null
   let dueAt = Number.POSITIVE_INFINITY
   const unsubscribers: Array<() => void> = []
+
+  /** Held claims not settled yet; each keeps one store connection in a transaction. */
+  const holds = new Set<Hold>()
 
   /** Completions waiting for the next write, and the jobs they belong to (same index). */
   let batch: Completion[] = []
@@ -189,6 +204,8 @@ export function createRunner(options: RunnerOptions) {
     cause: AbortCause | null = null
     /** How long the handler ran, ms (set when it returns). */
     runMs = 0
+    /** The held claim the job came in, until that hold has leased it (then null: a claimed job). */
+    hold: Hold | null = null
 
     constructor(job: Job) {
       this.job = job
@@ -213,6 +230,64 @@ export function createRunner(options: RunnerOptions) {
     progress(fraction: number): void {
       engine.setProgress(this.job.id, fraction).catch(onError)
     }
+  }
+
+  /** A held claim's jobs, as the runner tracks them until the hold settles. */
+  class Hold {
+    readonly held: EngineHold
+    /** Jobs of the hold whose handler has not returned. */
+    readonly runs = new Set<JobRun>()
+    readonly done: Array<{ id: string; queue: string; result: unknown }> = []
+    readonly doneRuns: JobRun[] = []
+    settling: Promise<void> | null = null
+    readonly timer: NodeJS.Timeout
+
+    constructor(held: EngineHold) {
+      this.held = held
+      this.timer = setTimeout(() => void settleHold(this), holdMs)
+    }
+
+    /** A job of the hold returned: written when the hold settles, at the latest when the last one returns. */
+    succeeded(entry: JobRun, result: unknown): void {
+      this.runs.delete(entry)
+      this.done.push({ id: entry.job.id, queue: entry.job.queue, result })
+      this.doneRuns.push(entry)
+      if (this.runs.size === 0) void settleHold(this)
+    }
+  }
+
+  /**
+   * Ends a hold: its finished jobs are stored as succeeded and settled, the ones still running are
+   * leased (they go on as claimed jobs: heartbeats, the usual finish). If the store fails, nothing
+   * of the hold was written: the jobs are queued again, and the ones still running here are
+   * aborted as having lost their lease.
+   */
+  function settleHold(hold: Hold): Promise<void> {
+    if (hold.settling) return hold.settling
+    clearTimeout(hold.timer)
+    const runs = hold.doneRuns
+    const leased = [...hold.runs]
+    hold.settling = hold.held.settle(hold.done, leaseMs).then(
+      (outcomes) => {
+        for (const entry of leased) entry.hold = null
+        for (let index = 0; index < runs.length; index += 1) {
+          try {
+            settle(runs[index], outcomes[index], false)
+          } catch (error) {
+            onError(error)
+          }
+        }
+      },
+      (error: unknown) => {
+        onError(error)
+        for (const entry of leased) abort(entry, 'lease_lost')
+      },
+    )
+    hold.settling = hold.settling.finally(() => {
+      holds.delete(hold)
+      for (let index = 0; index < runs.length; index += 1) finished()
+    })
+    return hold.settling
   }
 
   function abort(entry: JobRun, cause: AbortCause): void {
@@ -260,8 +335,12 @@ export function createRunner(options: RunnerOptions) {
     settle(entry, outcome, release)
   }
 
-  async function run(job: Job): Promise<void> {
+  async function run(job: Job, hold: Hold | null): Promise<void> {
     const entry = new JobRun(job)
+    if (hold) {
+      entry.hold = hold
+      hold.runs.add(entry)
+    }
     running.set(job.id, entry)
     let ok = true
     let value: unknown
@@ -281,10 +360,13 @@ export function createRunner(options: RunnerOptions) {
     // The common case: the handler returned and nothing aborted it. Its completion joins the next
     // batch write, which settles it.
     if (ok && entry.cause === null) {
-      completeLater(entry, value)
+      if (entry.hold && entry.hold.settling === null) entry.hold.succeeded(entry, value)
+      else completeLater(entry, value)
       return
     }
     try {
+      // Any other end needs the job's lease first: the hold leases it (with the others still running).
+      if (entry.hold) await settleHold(entry.hold)
       await report(entry, ok, value)
     } catch (error) {
       onError(error)
@@ -324,9 +406,12 @@ export function createRunner(options: RunnerOptions) {
         const limit = Math.min(concurrency - running.size, MAX_BATCH)
         const queues = options.queues()
         if (limit <= 0 || queues.length === 0) break
-        const jobs = await engine.claim({ queues, owner, limit, leaseMs })
+        const held = holdMs > 0 && holds.size < MAX_HOLDS ? await engine.hold({ queues, owner, limit, leaseMs }) : null
+        const hold = held && held.jobs.length > 0 ? new Hold(held) : null
+        if (hold) holds.add(hold)
+        const jobs = held ? held.jobs : await engine.claim({ queues, owner, limit, leaseMs })
         stats.claimed += jobs.length
-        for (const job of jobs) void run(job)
+        for (const job of jobs) void run(job, hold)
         if (jobs.length === limit) again = true
       } while (again && !stopping)
     } catch (error) {
@@ -378,7 +463,10 @@ export function createRunner(options: RunnerOptions) {
     void announce(true)
     if (running.size === 0) return
     try {
-      const answer = await engine.heartbeatMany([...running.keys()], owner, leaseMs)
+      // A held job has no lease to renew (its hold leases it when it settles).
+      const leased: string[] = []
+      for (const [id, entry] of running) if (entry.hold === null) leased.push(id)
+      const answer = await engine.heartbeatMany(leased, owner, leaseMs)
       for (const [id, state] of answer) {
         const entry = running.get(id)
         if (!entry) continue
@@ -430,6 +518,8 @@ export function createRunner(options: RunnerOptions) {
       if (pollTimer) clearInterval(pollTimer)
       if (dueTimer) clearTimeout(dueTimer)
       while (claiming) await new Promise((resolve) => setTimeout(resolve, 1))
+      // Holds end now: what finished is stored, the rest is leased and drains as claimed jobs.
+      await Promise.all([...holds].map(settleHold))
       const done = new Promise<void>((resolve) => {
         settled = resolve
         if (running.size === 0 && finishing === 0) resolve()

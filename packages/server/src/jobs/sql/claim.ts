@@ -10,7 +10,7 @@ import { type ClaimedRow, claimedJob, claimedJobFromValues, inQueueOrder } from 
 const LIMIT_SQLITE = `coalesce((SELECT CASE WHEN s.paused = 1 THEN 0 WHEN s.max_workers IS NULL THEN ?
     ELSE max(0, min(?, s.max_workers - (SELECT count(*) FROM jobs r WHERE r.queue = s.queue AND r.status = 'running'))) END
   FROM queue_settings s WHERE s.queue = ?), ?)`
-const LIMIT_PG = `coalesce((SELECT CASE WHEN s.paused = 1 THEN 0 WHEN s.max_workers IS NULL THEN ?::int
+export const LIMIT_PG = `coalesce((SELECT CASE WHEN s.paused = 1 THEN 0 WHEN s.max_workers IS NULL THEN ?::int
     ELSE greatest(0, least(?::int, s.max_workers - (SELECT count(*) FROM jobs r WHERE r.queue = s.queue AND r.status = 'running'))) END
   FROM queue_settings s WHERE s.queue = ?), ?::int)`
 
@@ -21,7 +21,7 @@ const SET_RUNNING = `status = 'running', attempts = attempts + 1, lease_owner = 
 // Every column is a value to decode per job: on SQLite this list and the rowid lookup below took
 // the statement from 5.4 to 4.4 µs a job (RETURNING * over the id index). The order is the one
 // claimedJobFromValues reads (rows.ts).
-const CLAIMED =
+export const CLAIMED =
   'id, payload, priority, run_at, attempts, max_attempts, result, last_error, cancel_requested, dedup_key, created_at, finished_at'
 
 // One statement: the subquery walks the partial claim index in order and stops after LIMIT rows;

@@ -89,6 +89,23 @@ async function statusOf(ctx: EngineContext, id: string): Promise<JobStatus | nul
 }
 
 /**
+ * Per completion: whether its job is deleted instead of recorded (its queue, when known, keeps no
+ * succeeded jobs). Retention comes from the settings cache (at most settingsCacheMs old), like the
+ * rate limit.
+ */
+export async function dropped(
+  ctx: EngineContext,
+  items: readonly { queue?: string }[],
+  now: number,
+): Promise<boolean[]> {
+  const keepsNothing = new Map<string, boolean>()
+  for (const item of items)
+    if (item.queue !== undefined && !keepsNothing.has(item.queue))
+      keepsNothing.set(item.queue, (await ctx.settings.cached(item.queue, now)).retentionSeconds === 0)
+  return items.map((item) => item.queue !== undefined && keepsNothing.get(item.queue) === true)
+}
+
+/**
  * Records `succeeded` with each result, in one statement for the whole batch, or deletes the job
  * when its queue's retention is 0. A job whose cancel was requested but which finished anyway
  * ends `succeeded`: its work is done.
@@ -100,17 +117,13 @@ export async function completeMany(
 ): Promise<FinishOutcome[]> {
   if (items.length === 0) return []
   const now = ctx.now()
-  // Retention from the settings cache (at most settingsCacheMs old), like the rate limit.
-  const keepsNothing = new Map<string, boolean>()
-  for (const item of items)
-    if (item.queue !== undefined && !keepsNothing.has(item.queue))
-      keepsNothing.set(item.queue, (await ctx.settings.cached(item.queue, now)).retentionSeconds === 0)
-  const rows = items.map((item) => ({
+  const drops = await dropped(ctx, items, now)
+  const rows = items.map((item, index) => ({
     id: item.id,
     owner: item.owner,
     attempt: item.attempt ?? null,
     result: toJson(item.result, 'result', maxResultBytes),
-    drop: item.queue !== undefined && keepsNothing.get(item.queue) === true,
+    drop: drops[index],
   }))
   const succeeded = new Set<string>()
   if (ctx.db.dialect === 'postgres') {

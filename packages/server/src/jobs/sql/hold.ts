@@ -1,0 +1,160 @@
+import { pgValues, prepared } from '../../store/postgres.ts'
+import type { FinishOutcome, Job } from '../types.ts'
+import { CLAIMED, LIMIT_PG } from './claim.ts'
+import type { EngineContext } from './context.ts'
+import { dropped, pgArray } from './finish.ts'
+import { claimedJobFromValues, inQueueOrder } from './rows.ts'
+
+// A held claim (PostgreSQL): the jobs are locked, not updated, in a transaction that stays open
+// while they run; when they are done (or the hold's time is up) one statement in the same
+// transaction writes each finished job straight from `queued` to `succeeded` (or deletes it, for a
+// queue that keeps nothing) and another gives the ones still running an ordinary lease. A short
+// job so costs one row version instead of two (the claim's `running` version, with its primary-key
+// and `jobs_running` entries, is never written): docs/architecture.md, "Held claims".
+//
+// While held, a job's row says `queued`: other claimers skip it (SKIP LOCKED), the reaper does not
+// see it, and a cancel or a dedup replace waits on its row lock until the hold commits. If the
+// process or the connection dies first, the transaction rolls back and the jobs are queued again at
+// once, their attempt not counted.
+const HOLD_PG = prepared(`SELECT ${CLAIMED} FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
+  ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_PG}
+  FOR UPDATE SKIP LOCKED`)
+
+// Both guard on `queued`: the hold's row lock keeps every other writer out, so this only restates it.
+const SUCCEED_PG = prepared(`UPDATE jobs SET status = 'succeeded', attempts = jobs.attempts + 1, lease_owner = ?,
+    started_at = ?, result = c.result, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
+  FROM unnest(?::text[], ?::text[]) AS c(id, result)
+  WHERE jobs.id = c.id AND jobs.status = 'queued'
+  RETURNING jobs.id`)
+const DROP_PG = prepared(`DELETE FROM jobs WHERE id = ANY(?::text[]) AND status = 'queued' RETURNING id`)
+const LEASE_PG = prepared(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?,
+    lease_expires_at = ?, started_at = ?, updated_at = ?, progress = NULL
+  WHERE id = ANY(?::text[]) AND status = 'queued'`)
+
+export interface HoldInput {
+  /** Visited in this order until `limit` jobs are held. None may have max_workers (see engine.hold). */
+  queues: readonly string[]
+  owner: string
+  limit: number
+  /** The lease a held job gets if it is still running when the hold settles. */
+  leaseMs: number
+}
+
+/** A finished job of the hold and what it returned, as JSON text (validate.ts's toJson). */
+export interface HeldSuccess {
+  id: string
+  queue: string
+  json: string
+}
+
+export interface HeldClaim {
+  /** As a claim returns them: attempt already counted, `startedAt` the time of the hold. */
+  readonly jobs: readonly Job[]
+  /**
+   * Ends the hold: each of `done` succeeded (with its result), every other job of the hold gets a
+   * lease of `leaseMs` from now and runs on as a claimed job. Resolves once committed, with each
+   * `done` item's outcome; rejects when the store failed, and then nothing of the hold was written
+   * (its jobs are queued again). Later calls return the first call's promise.
+   */
+  settle(done: readonly HeldSuccess[], leaseMs: number): Promise<FinishOutcome[]>
+}
+
+interface Settlement {
+  done: readonly HeldSuccess[]
+  leaseMs: number
+}
+
+/** Locks up to `limit` due jobs over `queues` in a transaction that `settle` ends. */
+export async function holdJobs(ctx: EngineContext, input: HoldInput): Promise<HeldClaim> {
+  const now = ctx.now()
+  let handOver: (jobs: Job[]) => void = () => {}
+  let refuse: (error: unknown) => void = () => {}
+  const held = new Promise<Job[]>((resolve, reject) => {
+    handOver = resolve
+    refuse = reject
+  })
+  let end: (settlement: Settlement) => void = () => {}
+  const ended = new Promise<Settlement>((resolve) => {
+    end = resolve
+  })
+
+  const committed = ctx.db.transaction(async (tx) => {
+    const pg = pgValues(tx)
+    if (!pg) throw new Error('held claims need PostgreSQL')
+    const jobs: Job[] = []
+    for (const queue of input.queues) {
+      const limit = input.limit - jobs.length
+      if (limit <= 0) break
+      const rows = await pg.values(HOLD_PG, [queue, now, limit, limit, queue, limit])
+      for (const row of rows) {
+        const job = claimedJobFromValues(row, queue, input.owner, now, now + input.leaseMs)
+        job.attempts += 1
+        jobs.push(job)
+      }
+    }
+    handOver(inQueueOrder(jobs))
+    if (jobs.length === 0) return new Set<string>()
+    return write(ctx, tx as typeof pg, input.owner, now, jobs, await ended)
+  })
+  committed.catch(refuse)
+  const jobs = await held
+
+  let settling: Promise<FinishOutcome[]> | null = null
+  return {
+    jobs,
+    settle(done, leaseMs) {
+      if (!settling) {
+        end({ done, leaseMs })
+        settling = committed.then((succeeded) =>
+          done.map(
+            (item): FinishOutcome =>
+              succeeded.has(item.id)
+                ? { ok: true, status: 'succeeded' }
+                : { ok: false, reason: 'lease_lost', status: null },
+          ),
+        )
+      }
+      return settling
+    },
+  }
+}
+
+/** The hold's end, in its transaction: the ids written as succeeded (or deleted). */
+async function write(
+  ctx: EngineContext,
+  tx: NonNullable<ReturnType<typeof pgValues>>,
+  owner: string,
+  startedAt: number,
+  jobs: readonly Job[],
+  { done, leaseMs }: Settlement,
+): Promise<Set<string>> {
+  const now = ctx.now()
+  const succeeded = new Set<string>()
+  const finished = new Set<string>()
+  const drops = await dropped(ctx, done, now)
+  const kept: HeldSuccess[] = []
+  const deleted: string[] = []
+  done.forEach((item, index) => {
+    finished.add(item.id)
+    if (drops[index]) deleted.push(item.id)
+    else kept.push(item)
+  })
+  if (kept.length > 0) {
+    const rows = await tx.all<{ id: string }>(SUCCEED_PG, [
+      owner,
+      startedAt,
+      now,
+      now,
+      pgArray(kept.map((item) => item.id)),
+      pgArray(kept.map((item) => item.json)),
+    ])
+    for (const row of rows) succeeded.add(row.id)
+  }
+  if (deleted.length > 0) {
+    const rows = await tx.all<{ id: string }>(DROP_PG, [pgArray(deleted)])
+    for (const row of rows) succeeded.add(row.id)
+  }
+  const running = jobs.filter((job) => !finished.has(job.id)).map((job) => job.id)
+  if (running.length > 0) await tx.run(LEASE_PG, [owner, now + leaseMs, startedAt, now, pgArray(running)])
+  return succeeded
+}

@@ -33,7 +33,6 @@ import { invalid } from '../errors.ts'
 import { EventRecorder } from '../events/recorder.ts'
 import { EnqueueRateLimiter } from '../rate-limit.ts'
 import { claimQueue } from '../sql/claim.ts'
-import { type HeldSuccess, holdJobs } from '../sql/hold.ts'
 import type { EngineContext } from '../sql/context.ts'
 import { insertJob, insertJobs, type PreparedJob } from '../sql/enqueue.ts'
 import {
@@ -44,6 +43,7 @@ import {
   heartbeatMany,
   release,
 } from '../sql/finish.ts'
+import { type HeldSuccess, holdJobs } from '../sql/hold.ts'
 import { deleteInputs, InputNotices, insertInput, readInputs, runStart, sweepInputs } from '../sql/inputs.ts'
 import { appendLogLines, nextLogOffset, readLog } from '../sql/logs.ts'
 import { overview as queueOverview, reapExpired, sweepFinished } from '../sql/maintenance.ts'
@@ -216,7 +216,12 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
     }
     const start = rotation++ % input.queues.length
     const queues = input.queues.map((_, offset) => input.queues[(start + offset) % input.queues.length])
-    const held = await holdJobs(ctx, { queues, owner: input.owner, limit: input.limit, leaseMs: input.leaseMs })
+    const held = await holdJobs(ctx, {
+      queues,
+      owner: input.owner,
+      limit: input.limit,
+      leaseMs: input.leaseMs,
+    })
     if (events)
       for (const job of held.jobs)
         events.record('started', job.queue, job.id, { attempt: job.attempts, worker: input.owner })
@@ -232,7 +237,11 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
         const refused = new Map<string, unknown>()
         for (const item of done) {
           try {
-            stored.push({ id: item.id, queue: item.queue, json: toJson(item.result, 'result', ctx.maxPayloadBytes) })
+            stored.push({
+              id: item.id,
+              queue: item.queue,
+              json: toJson(item.result, 'result', ctx.maxPayloadBytes),
+            })
           } catch (error) {
             refused.set(item.id, error)
           }

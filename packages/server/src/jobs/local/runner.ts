@@ -406,7 +406,8 @@ export function createRunner(options: RunnerOptions) {
         const limit = Math.min(concurrency - running.size, MAX_BATCH)
         const queues = options.queues()
         if (limit <= 0 || queues.length === 0) break
-        const held = holdMs > 0 && holds.size < MAX_HOLDS ? await engine.hold({ queues, owner, limit, leaseMs }) : null
+        const held =
+          holdMs > 0 && holds.size < MAX_HOLDS ? await engine.hold({ queues, owner, limit, leaseMs }) : null
         const hold = held && held.jobs.length > 0 ? new Hold(held) : null
         if (hold) holds.add(hold)
         const jobs = held ? held.jobs : await engine.claim({ queues, owner, limit, leaseMs })

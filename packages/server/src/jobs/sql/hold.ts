@@ -21,7 +21,8 @@ const HOLD_PG = prepared(`SELECT ${CLAIMED} FROM jobs WHERE queue = ? AND status
   FOR UPDATE SKIP LOCKED`)
 
 // Both guard on `queued`: the hold's row lock keeps every other writer out, so this only restates it.
-const SUCCEED_PG = prepared(`UPDATE jobs SET status = 'succeeded', attempts = jobs.attempts + 1, lease_owner = ?,
+const SUCCEED_PG =
+  prepared(`UPDATE jobs SET status = 'succeeded', attempts = jobs.attempts + 1, lease_owner = ?,
     started_at = ?, result = c.result, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
   FROM unnest(?::text[], ?::text[]) AS c(id, result)
   WHERE jobs.id = c.id AND jobs.status = 'queued'

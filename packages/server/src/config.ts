@@ -39,6 +39,7 @@ export interface Config {
   endpointLogLines: number
   jobConcurrency: number
   jobLeaseMs: number
+  jobHoldMs: number
   eventRetentionSeconds: number
   eventHeartbeatMs: number
   artifactMaxBytes: number
@@ -338,6 +339,15 @@ export const SETTINGS: readonly Setting[] = [
     default: '30000',
     min: 1000,
     help: 'Lease of a claimed job; heartbeats renew it, an expired one is retried',
+  },
+  {
+    key: 'jobHoldMs',
+    env: 'EDGEFORGE_JOB_HOLD_MS',
+    flag: 'job-hold-ms',
+    kind: 'integer',
+    default: '50',
+    min: 0,
+    help: 'PostgreSQL: how long a claim stays held (jobs that finish sooner are written once); 0 leases every claim at once',
   },
   {
     key: 'eventRetentionSeconds',

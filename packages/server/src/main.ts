@@ -142,6 +142,7 @@ export async function startServer(
     endpointLogs,
     concurrency: config.jobConcurrency,
     leaseMs: config.jobLeaseMs,
+    holdMs: config.jobHoldMs,
     observer: jobMetrics,
     // Job handlers run in job threads; what their ctx needs of this thread arrives here.
     threads: {

@@ -42,6 +42,8 @@ export interface JobRuntimeOptions {
   /** Jobs this process runs at once; 0 runs none (enqueue only). */
   concurrency: number
   leaseMs: number
+  /** How long a PostgreSQL claim stays held (runner.ts, holdMs). Default 50. */
+  holdMs?: number
   observer?: JobObserver
   /** The job threads the handlers run in (see job-pool.ts). */
   threads: Omit<JobPoolOptions, 'logger' | 'endpointLogs'>
@@ -101,6 +103,7 @@ export class JobRuntime implements JobHandlerPort {
       describeFailure: (error) => (error instanceof Error ? error.stack : undefined),
       concurrency: Math.max(1, options.concurrency),
       leaseMs: options.leaseMs,
+      holdMs: options.holdMs,
       onError: (error) =>
         options.logger.error({ err: error }, 'job runner: store error, retrying at the next poll'),
     })

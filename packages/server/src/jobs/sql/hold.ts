@@ -1,4 +1,4 @@
-import { pgValues, prepared } from '../../store/postgres.ts'
+import { type PgQueryable, pgValues, prepared } from '../../store/postgres.ts'
 import type { FinishOutcome, Job } from '../types.ts'
 import { CLAIMED, LIMIT_PG } from './claim.ts'
 import type { EngineContext } from './context.ts'
@@ -16,21 +16,27 @@ import { claimedJobFromValues, inQueueOrder } from './rows.ts'
 // see it, and a cancel or a dedup replace waits on its row lock until the hold commits. If the
 // process or the connection dies first, the transaction rolls back and the jobs are queued again at
 // once, their attempt not counted.
-const HOLD_PG = prepared(`SELECT ${CLAIMED} FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
+const HOLD_PG = prepared(`SELECT ${CLAIMED}, ctid::text FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
   ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_PG}
   FOR UPDATE SKIP LOCKED`)
 
 // Both guard on `queued`: the hold's row lock keeps every other writer out, so this only restates it.
+// The success finds its rows by ctid (the lock keeps each where it was picked): a TID scan, or on a
+// small table a scan of it, never a join over every queued job, which a join on id alone was
+// planned as (a hash join over the table's queued rows).
 const SUCCEED_PG =
   prepared(`UPDATE jobs SET status = 'succeeded', attempts = jobs.attempts + 1, lease_owner = ?,
     started_at = ?, result = c.result, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
   FROM unnest(?::text[], ?::text[]) AS c(id, result)
-  WHERE jobs.id = c.id AND jobs.status = 'queued'
+  WHERE jobs.ctid = ANY(?::tid[]) AND jobs.id = c.id AND jobs.status = 'queued'
   RETURNING jobs.id`)
 const DROP_PG = prepared(`DELETE FROM jobs WHERE id = ANY(?::text[]) AND status = 'queued' RETURNING id`)
 const LEASE_PG = prepared(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?,
     lease_expires_at = ?, started_at = ?, updated_at = ?, progress = NULL
   WHERE id = ANY(?::text[]) AND status = 'queued'`)
+
+/** Where HOLD_PG's ctid column is: after the claim's columns. */
+const CLAIMED_COLUMNS = CLAIMED.split(',').length
 
 export interface HoldInput {
   /** Visited in this order until `limit` jobs are held. None may have max_workers (see engine.hold). */
@@ -83,6 +89,7 @@ export async function holdJobs(ctx: EngineContext, input: HoldInput): Promise<He
     const pg = pgValues(tx)
     if (!pg) throw new Error('held claims need PostgreSQL')
     const jobs: Job[] = []
+    const ctids = new Map<string, string>()
     for (const queue of input.queues) {
       const limit = input.limit - jobs.length
       if (limit <= 0) break
@@ -91,11 +98,12 @@ export async function holdJobs(ctx: EngineContext, input: HoldInput): Promise<He
         const job = claimedJobFromValues(row, queue, input.owner, now, now + input.leaseMs)
         job.attempts += 1
         jobs.push(job)
+        ctids.set(job.id, row[CLAIMED_COLUMNS] as string)
       }
     }
     handOver(inQueueOrder(jobs))
     if (jobs.length === 0) return new Set<string>()
-    return write(ctx, tx as typeof pg, input.owner, now, jobs, await ended)
+    return write(ctx, pg, input.owner, now, jobs, ctids, await ended)
   })
   committed.catch(refuse)
   const jobs = await held
@@ -123,10 +131,11 @@ export async function holdJobs(ctx: EngineContext, input: HoldInput): Promise<He
 /** The hold's end, in its transaction: the ids written as succeeded (or deleted). */
 async function write(
   ctx: EngineContext,
-  tx: NonNullable<ReturnType<typeof pgValues>>,
+  tx: PgQueryable,
   owner: string,
   startedAt: number,
   jobs: readonly Job[],
+  ctids: ReadonlyMap<string, string>,
   { done, leaseMs }: Settlement,
 ): Promise<Set<string>> {
   const now = ctx.now()
@@ -148,6 +157,7 @@ async function write(
       now,
       pgArray(kept.map((item) => item.id)),
       pgArray(kept.map((item) => item.json)),
+      pgArray(kept.map((item) => ctids.get(item.id) ?? null)),
     ])
     for (const row of rows) succeeded.add(row.id)
   }

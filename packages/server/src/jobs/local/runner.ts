@@ -359,14 +359,19 @@ export function createRunner(options: RunnerOptions) {
     if (!stopping) pumpSoon()
     // The common case: the handler returned and nothing aborted it. Its completion joins the next
     // batch write, which settles it.
+    if (ok && entry.cause === null && entry.hold?.settling === null) {
+      entry.hold.succeeded(entry, value)
+      return
+    }
+    // Any other end needs the job's lease first: the hold leases it (with the others still running),
+    // or is leasing it now. Until that commits the row still reads `queued`, and a finish would find
+    // nothing to update.
+    if (entry.hold) await settleHold(entry.hold)
     if (ok && entry.cause === null) {
-      if (entry.hold && entry.hold.settling === null) entry.hold.succeeded(entry, value)
-      else completeLater(entry, value)
+      completeLater(entry, value)
       return
     }
     try {
-      // Any other end needs the job's lease first: the hold leases it (with the others still running).
-      if (entry.hold) await settleHold(entry.hold)
       await report(entry, ok, value)
     } catch (error) {
       onError(error)

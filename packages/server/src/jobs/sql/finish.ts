@@ -29,6 +29,8 @@ const COMPLETE_PG =
   ${BATCH_PG}`)
 const DELETE_PG = prepared(`DELETE FROM jobs USING unnest(?::text[], ?::int[]) AS c(id, attempt) ${BATCH_PG}`)
 
+const NEEDS_ESCAPE = /[\\"]/
+
 /**
  * A PostgreSQL array literal of text (or integer) elements: each element double-quoted with `"` and
  * `\\` escaped, null as NULL. Parsed by the server as the `text[]` / `int[]` parameter it is cast to.
@@ -40,7 +42,8 @@ export function pgArray(values: ReadonlyArray<string | number | null>): string {
     if (i > 0) out += ','
     if (value === null) out += 'NULL'
     else if (typeof value === 'number') out += String(value)
-    else out += `"${value.replace(/[\\"]/g, '\\$&')}"`
+    // Ids and most results have nothing to escape: a test is a quarter of the cost of a replace.
+    else out += NEEDS_ESCAPE.test(value) ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`
   }
   return `${out}}`
 }

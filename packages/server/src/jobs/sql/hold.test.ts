@@ -127,10 +127,15 @@ describe('held claims (PostgreSQL)', () => {
     assert.match(failed.lastError ?? '', /result is \d+ bytes of JSON/)
   })
 
-  test('the runner: fast jobs are written once, slow and failing ones are leased and finish as usual', async (t) => {
+  test('the runner: fast jobs are written once; slow, failing and late ones (returning while the hold settles) are leased and finish as usual', async (t) => {
     const store = await open(t)
     if (!store) return
     const engine = engineFor(store)
+    // 'late' returns just after 'fail' made the hold settle, before that settle can have committed.
+    let releaseLate = () => {}
+    const late = new Promise<void>((resolve) => {
+      releaseLate = resolve
+    })
     const runner = createRunner({
       engine,
       queues: () => ['q'],
@@ -140,16 +145,20 @@ describe('held claims (PostgreSQL)', () => {
       holdMs: 100,
       execute: async (job) => {
         if (job.payload === 'slow') await new Promise((resolve) => setTimeout(resolve, 300))
-        if (job.payload === 'fail') throw new Error('no luck')
+        if (job.payload === 'late') await late
+        if (job.payload === 'fail') {
+          setImmediate(releaseLate)
+          throw new Error('no luck')
+        }
         return job.payload
       },
     })
     store.defer(() => runner.stop({ drainMs: 0 }))
     const results = await engine.enqueueBatch(
-      ['fast', 'slow', 'fail', 'fast'].map((payload) => ({ queue: 'q', payload, maxAttempts: 1 })),
+      ['fast', 'slow', 'fail', 'late'].map((payload) => ({ queue: 'q', payload, maxAttempts: 1 })),
     )
     runner.start()
-    const [fast, slow, failing, fast2] = results.map((r) => r.job.id)
+    const [fast, slow, failing, lateId] = results.map((r) => r.job.id)
     // While the slow job runs past the hold it is a running, leased job.
     const leased = await waitFor(
       'the slow job to be leased',
@@ -163,7 +172,7 @@ describe('held claims (PostgreSQL)', () => {
     const final = await waitFor(
       'every job to finish',
       async () => {
-        const jobs = await Promise.all([fast, slow, failing, fast2].map((id) => engine.getJob(id)))
+        const jobs = await Promise.all([fast, slow, failing, lateId].map((id) => engine.getJob(id)))
         return jobs.every((job) => job.status === 'succeeded' || job.status === 'failed') ? jobs : undefined
       },
       10_000,

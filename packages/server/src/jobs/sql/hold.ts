@@ -16,7 +16,8 @@ import { claimedJobFromValues, inQueueOrder } from './rows.ts'
 // see it, and a cancel or a dedup replace waits on its row lock until the hold commits. If the
 // process or the connection dies first, the transaction rolls back and the jobs are queued again at
 // once, their attempt not counted.
-const HOLD_PG = prepared(`SELECT ${CLAIMED}, ctid::text FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
+const HOLD_PG =
+  prepared(`SELECT ${CLAIMED}, ctid::text FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
   ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_PG}
   FOR UPDATE SKIP LOCKED`)
 
@@ -30,6 +31,13 @@ const SUCCEED_PG =
   FROM unnest(?::text[], ?::text[]) AS c(id, result)
   WHERE jobs.ctid = ANY(?::tid[]) AND jobs.id = c.id AND jobs.status = 'queued'
   RETURNING jobs.id`)
+// The same when every job returned the same (a handler that returns nothing: `null`), as most do:
+// one result parameter, no list of ids and results to join with.
+const SUCCEED_SAME_PG =
+  prepared(`UPDATE jobs SET status = 'succeeded', attempts = attempts + 1, lease_owner = ?,
+    started_at = ?, result = ?, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
+  WHERE ctid = ANY(?::tid[]) AND status = 'queued'
+  RETURNING id`)
 const DROP_PG = prepared(`DELETE FROM jobs WHERE id = ANY(?::text[]) AND status = 'queued' RETURNING id`)
 const LEASE_PG = prepared(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?,
     lease_expires_at = ?, started_at = ?, updated_at = ?, progress = NULL
@@ -150,15 +158,19 @@ async function write(
     else kept.push(item)
   })
   if (kept.length > 0) {
-    const rows = await tx.all<{ id: string }>(SUCCEED_PG, [
-      owner,
-      startedAt,
-      now,
-      now,
-      pgArray(kept.map((item) => item.id)),
-      pgArray(kept.map((item) => item.json)),
-      pgArray(kept.map((item) => ctids.get(item.id) ?? null)),
-    ])
+    const where = pgArray(kept.map((item) => ctids.get(item.id) ?? null))
+    const result = kept[0].json
+    const rows = kept.every((item) => item.json === result)
+      ? await tx.all<{ id: string }>(SUCCEED_SAME_PG, [owner, startedAt, result, now, now, where])
+      : await tx.all<{ id: string }>(SUCCEED_PG, [
+          owner,
+          startedAt,
+          now,
+          now,
+          pgArray(kept.map((item) => item.id)),
+          pgArray(kept.map((item) => item.json)),
+          where,
+        ])
     for (const row of rows) succeeded.add(row.id)
   }
   if (deleted.length > 0) {

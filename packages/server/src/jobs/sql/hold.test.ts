@@ -127,6 +127,46 @@ describe('held claims (PostgreSQL)', () => {
     assert.match(failed.lastError ?? '', /result is \d+ bytes of JSON/)
   })
 
+  test('a held job can log: its log write does not wait for the hold, and the log is complete when it succeeds', async (t) => {
+    const store = await open(t)
+    if (!store) return
+    const engine = engineFor(store)
+    // A hold that only ends when its jobs return: a log write that waited for the hold's row lock
+    // would never let the job return.
+    const runner = createRunner({
+      engine,
+      queues: () => ['q'],
+      concurrency: 10,
+      leaseMs: 60_000,
+      pollMs: 50,
+      holdMs: 600_000,
+      execute: async (job, ctx) => {
+        ctx.log(`line 1 of ${String(job.payload)}`)
+        ctx.log('line 2')
+        return 'logged'
+      },
+    })
+    store.defer(() => runner.stop({ drainMs: 0 }))
+    const results = await engine.enqueueBatch([1, 2, 3].map((payload) => ({ queue: 'q', payload })))
+    runner.start()
+    for (const { job } of results) {
+      const done = await waitFor(
+        `job ${job.id} to succeed`,
+        async () => {
+          const found = await engine.getJob(job.id)
+          return found.status === 'succeeded' ? found : undefined
+        },
+        10_000,
+      )
+      assert.equal(done.result, 'logged')
+      assert.equal(done.attempts, 1)
+      assert.deepEqual(
+        done.logs.map((log) => log.line),
+        [`line 1 of ${String(job.payload)}`, 'line 2'],
+      )
+    }
+  })
+
   test('the runner: fast jobs are written once; slow, failing and late ones (returning while the hold settles) are leased and finish as usual', async (t) => {
     const store = await open(t)
     if (!store) return

@@ -16,32 +16,41 @@ import { claimedJobFromValues, inQueueOrder } from './rows.ts'
 // see it, and a cancel or a dedup replace waits on its row lock until the hold commits. If the
 // process or the connection dies first, the transaction rolls back and the jobs are queued again at
 // once, their attempt not counted.
+//
+// The lock is FOR NO KEY UPDATE, which conflicts with every writer of the row and with the claim's
+// FOR UPDATE, but not with the FOR KEY SHARE a log write takes on its job (sql/logs.ts): a held job
+// can log while it runs (under FOR UPDATE each log write waited for the hold to end, and the hold
+// for the job's log).
 const HOLD_PG =
   prepared(`SELECT ${CLAIMED}, ctid::text FROM jobs WHERE queue = ? AND status = 'queued' AND run_at <= ?
   ORDER BY priority DESC, run_at, id LIMIT ${LIMIT_PG}
-  FOR UPDATE SKIP LOCKED`)
+  FOR NO KEY UPDATE SKIP LOCKED`)
 
-// Both guard on `queued`: the hold's row lock keeps every other writer out, so this only restates it.
-// The success finds its rows by ctid (the lock keeps each where it was picked): a TID scan, or on a
-// small table a scan of it, never a join over every queued job, which a join on id alone was
-// planned as (a hash join over the table's queued rows).
+// The hold's end finds its rows by ctid: the row lock keeps each where it was picked, and keeps
+// every other writer out (so no statement needs to check the status again). A TID scan is the
+// plan wanted whatever the table's size, and the planner does not always pick it: it took a bitmap
+// scan of every queued job's claim-index entry when the statement also said `status = 'queued'`,
+// and a scan of the whole table when that is under a few thousand pages. TID_SCANS_ONLY, run in
+// the hold's transaction before these, leaves it no other choice for a ctid condition (until the
+// commit: SET LOCAL). Index scans stay allowed: the delete's trigger finds the job's logs by index.
+const TID_SCANS_ONLY = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off'
 const SUCCEED_PG =
   prepared(`UPDATE jobs SET status = 'succeeded', attempts = jobs.attempts + 1, lease_owner = ?,
     started_at = ?, result = c.result, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
   FROM unnest(?::text[], ?::text[]) AS c(id, result)
-  WHERE jobs.ctid = ANY(?::tid[]) AND jobs.id = c.id AND jobs.status = 'queued'
+  WHERE jobs.ctid = ANY(?::tid[]) AND jobs.id = c.id
   RETURNING jobs.id`)
 // The same when every job returned the same (a handler that returns nothing: `null`), as most do:
 // one result parameter, no list of ids and results to join with.
 const SUCCEED_SAME_PG =
   prepared(`UPDATE jobs SET status = 'succeeded', attempts = attempts + 1, lease_owner = ?,
     started_at = ?, result = ?, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
-  WHERE ctid = ANY(?::tid[]) AND status = 'queued'
+  WHERE ctid = ANY(?::tid[])
   RETURNING id`)
-const DROP_PG = prepared(`DELETE FROM jobs WHERE id = ANY(?::text[]) AND status = 'queued' RETURNING id`)
+const DROP_PG = prepared('DELETE FROM jobs WHERE ctid = ANY(?::tid[]) RETURNING id')
 const LEASE_PG = prepared(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?,
     lease_expires_at = ?, started_at = ?, updated_at = ?, progress = NULL
-  WHERE id = ANY(?::text[]) AND status = 'queued'`)
+  WHERE ctid = ANY(?::tid[])`)
 
 /** Where HOLD_PG's ctid column is: after the claim's columns. */
 const CLAIMED_COLUMNS = CLAIMED.split(',').length
@@ -157,8 +166,10 @@ async function write(
     if (drops[index]) deleted.push(item.id)
     else kept.push(item)
   })
+  await tx.run(TID_SCANS_ONLY)
+  const at = (ids: readonly string[]) => pgArray(ids.map((id) => ctids.get(id) ?? null))
   if (kept.length > 0) {
-    const where = pgArray(kept.map((item) => ctids.get(item.id) ?? null))
+    const where = at(kept.map((item) => item.id))
     const result = kept[0].json
     const rows = kept.every((item) => item.json === result)
       ? await tx.all<{ id: string }>(SUCCEED_SAME_PG, [owner, startedAt, result, now, now, where])
@@ -174,10 +185,10 @@ async function write(
     for (const row of rows) succeeded.add(row.id)
   }
   if (deleted.length > 0) {
-    const rows = await tx.all<{ id: string }>(DROP_PG, [pgArray(deleted)])
+    const rows = await tx.all<{ id: string }>(DROP_PG, [at(deleted)])
     for (const row of rows) succeeded.add(row.id)
   }
   const running = jobs.filter((job) => !finished.has(job.id)).map((job) => job.id)
-  if (running.length > 0) await tx.run(LEASE_PG, [owner, now + leaseMs, startedAt, now, pgArray(running)])
+  if (running.length > 0) await tx.run(LEASE_PG, [owner, now + leaseMs, startedAt, now, at(running)])
   return succeeded
 }

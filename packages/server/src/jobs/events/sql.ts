@@ -56,9 +56,9 @@ function toEvent(row: RawRow): EventRow {
 }
 
 // PostgreSQL packs the events of a write batch into rows of up to PACK_EVENTS events (and about
-// PACK_CHARS characters, so a row stays in its heap page uncompressed: migration 0031 sets the
-// table's toast_tuple_target): a heap tuple, a primary-key entry and their WAL per row instead of
-// per event. A row with id i and n events carries the cursors i .. i + n - 1, reserved from the
+// PACK_CHARS characters, so a row stays in its heap page: lz4-compressed, migration 0034, or where
+// the server has no lz4, uncompressed, 0031): a heap tuple, a primary-key entry and their WAL per
+// row instead of per event. A row with id i and n events carries the cursors i .. i + n - 1, reserved from the
 // sequence in one step. Readers never assume a row holds at most PACK_EVENTS: they find the row
 // that holds a cursor by its id (the highest id at or below it), so a later writer may pack more.
 const PACK_EVENTS = 50

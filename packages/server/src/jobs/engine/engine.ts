@@ -222,47 +222,65 @@ export function createQueueEngine(db: Db, options: QueueEngineOptions = {}) {
       limit: input.limit,
       leaseMs: input.leaseMs,
     })
-    if (events)
-      for (const job of held.jobs)
-        events.record('started', job.queue, job.id, { attempt: job.attempts, worker: input.owner })
+    const settle = async (
+      done: readonly { id: string; queue: string; result?: unknown }[],
+      leaseMs: number,
+    ) => {
+      const stored: HeldSuccess[] = []
+      const refused = new Map<string, unknown>()
+      for (const item of done) {
+        try {
+          stored.push({
+            id: item.id,
+            queue: item.queue,
+            json: toJson(item.result, 'result', ctx.maxPayloadBytes),
+          })
+        } catch (error) {
+          refused.set(item.id, error)
+        }
+      }
+      const written = await held.settle(stored, leaseMs)
+      // The jobs' `started` events go out once the hold committed, dated when they started, in
+      // the same write as their `succeeded`: a hold that rolled back started nothing the table
+      // counts, so the stream does not say it did either.
+      if (events)
+        for (const job of held.jobs)
+          events.record(
+            'started',
+            job.queue,
+            job.id,
+            { attempt: job.attempts, worker: input.owner },
+            job.startedAt ?? undefined,
+          )
+      const outcomes: FinishOutcome[] = []
+      let next = 0
+      for (const item of done) {
+        const error = refused.get(item.id)
+        if (error === undefined) {
+          const outcome = written[next++]
+          if (outcome.ok) events?.record('succeeded', item.queue, item.id)
+          outcomes.push(outcome)
+          continue
+        }
+        const attempt = held.jobs.find((job) => job.id === item.id)?.attempts
+        const outcome = await fail(ctx, { id: item.id, owner: input.owner, attempt }, error)
+        recordFinish(item.id, outcome, 'attempt_failed', error)
+        outcomes.push(outcome)
+      }
+      return outcomes
+    }
+    let settling: Promise<FinishOutcome[]> | null = null
     return {
       jobs: held.jobs,
       /**
        * Ends the hold: `done` succeeded, every other job is leased for `leaseMs` and runs on as a
        * claimed job. Outcomes in `done`'s order, once committed. A result that cannot be stored
-       * fails its job instead (leased first), as any other error of the handler's would.
+       * fails its job instead (leased first), as any other error of the handler's would. Later
+       * calls return the first call's promise.
        */
-      async settle(done: readonly { id: string; queue: string; result?: unknown }[], leaseMs: number) {
-        const stored: HeldSuccess[] = []
-        const refused = new Map<string, unknown>()
-        for (const item of done) {
-          try {
-            stored.push({
-              id: item.id,
-              queue: item.queue,
-              json: toJson(item.result, 'result', ctx.maxPayloadBytes),
-            })
-          } catch (error) {
-            refused.set(item.id, error)
-          }
-        }
-        const written = await held.settle(stored, leaseMs)
-        const outcomes: FinishOutcome[] = []
-        let next = 0
-        for (const item of done) {
-          const error = refused.get(item.id)
-          if (error === undefined) {
-            const outcome = written[next++]
-            if (outcome.ok) events?.record('succeeded', item.queue, item.id)
-            outcomes.push(outcome)
-            continue
-          }
-          const attempt = held.jobs.find((job) => job.id === item.id)?.attempts
-          const outcome = await fail(ctx, { id: item.id, owner: input.owner, attempt }, error)
-          recordFinish(item.id, outcome, 'attempt_failed', error)
-          outcomes.push(outcome)
-        }
-        return outcomes
+      settle(done: readonly { id: string; queue: string; result?: unknown }[], leaseMs: number) {
+        settling ??= settle(done, leaseMs)
+        return settling
       },
     }
   }

@@ -33,9 +33,16 @@ export class EventRecorder {
     this.options = options
   }
 
-  record(type: string, queue: string | null, jobId: string | null, data: Record<string, unknown> = {}): void {
+  /** `at`: when it happened, if not now (ms). */
+  record(
+    type: string,
+    queue: string | null,
+    jobId: string | null,
+    data: Record<string, unknown> = {},
+    at?: number,
+  ): void {
     if (this.closed) return
-    this.pending.push({ at: (this.options.now ?? Date.now)(), type, queue, jobId, data })
+    this.pending.push({ at: at ?? (this.options.now ?? Date.now)(), type, queue, jobId, data })
     if (type === 'succeeded' || type === 'failed' || type === 'cancelled') {
       if (jobId !== null) this.logMarks.delete(jobId)
     }

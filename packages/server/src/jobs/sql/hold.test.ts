@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { backends, engineFor } from '../../../test/support/jobs.ts'
+import { backends, engineFor, type TestStore } from '../../../test/support/jobs.ts'
 import { waitFor } from '../../../test/support/wait.ts'
+import { readEvents } from '../events/sql.ts'
 import { createRunner } from '../local/runner.ts'
 
 const postgres = backends.find(([name]) => name === 'postgres')
@@ -14,6 +15,12 @@ interface Row {
   lease_owner: string | null
   started_at: number | null
   result: string | null
+}
+
+/** The job's events as written so far: type and time. */
+async function eventsOf(store: TestStore, jobId: string) {
+  const events = await readEvents(store.db, 0, 1000, { jobId })
+  return events.map((event) => ({ type: event.type, at: event.at, data: event.data }))
 }
 
 describe('held claims (PostgreSQL)', () => {
@@ -43,6 +50,15 @@ describe('held claims (PostgreSQL)', () => {
     assert.equal(row?.lease_owner, 'w1')
     assert.ok(Number(row?.started_at) > 0)
     assert.deepEqual((await engine.getJob(job.id)).result, { ok: true })
+    // `started` is written with `succeeded`, once the hold committed, dated when the job started.
+    await engine.events?.flush()
+    const events = await eventsOf(store, job.id)
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['enqueued', 'started', 'succeeded'],
+    )
+    assert.equal(events[1].at, held.jobs[0].startedAt)
+    assert.deepEqual(events[1].data, { attempt: 1, worker: 'w1' })
   })
 
   test('jobs still running when the hold settles get a lease and finish as claimed jobs', async (t) => {
@@ -81,6 +97,12 @@ describe('held claims (PostgreSQL)', () => {
        WHERE c.relname = 'jobs' AND l.mode = 'RowShareLock' AND l.pid <> pg_backend_pid()`,
     )
     await assert.rejects(held.settle([{ id: job.id, queue: 'q', result: null }], 5000))
+    // Nothing of the hold is in the stream either.
+    await engine.events?.flush()
+    assert.deepEqual(
+      (await eventsOf(store, job.id)).map((event) => event.type),
+      ['enqueued'],
+    )
     const after = await engine.getJob(job.id)
     assert.equal(after.status, 'queued')
     assert.equal(after.attempts, 0)

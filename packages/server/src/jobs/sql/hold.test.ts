@@ -113,6 +113,32 @@ describe('held claims (PostgreSQL)', () => {
     )
   })
 
+  test('a settle that names a job the hold does not hold writes nothing: the hold rolls back', async (t) => {
+    const store = await open(t)
+    if (!store) return
+    const engine = engineFor(store)
+    const [a, b] = await engine.enqueueBatch([
+      { queue: 'q', payload: 'a' },
+      { queue: 'other', payload: 'b' },
+    ])
+    const held = await engine.hold({ queues: ['q'], owner: 'w1', limit: 10, leaseMs: 5000 })
+    assert.ok(held)
+    await assert.rejects(
+      held.settle(
+        [
+          { id: a.job.id, queue: 'q', result: null },
+          { id: b.job.id, queue: 'other', result: null },
+        ],
+        5000,
+      ),
+      /held claim: the success wrote 1 of its 2 jobs/,
+    )
+    for (const id of [a.job.id, b.job.id]) {
+      const job = await engine.getJob(id)
+      assert.deepEqual([job.status, job.attempts], ['queued', 0])
+    }
+  })
+
   test('queues with max_workers are not held: they claim', async (t) => {
     const store = await open(t)
     if (!store) return

@@ -39,15 +39,14 @@ const SUCCEED_PG =
     started_at = ?, result = c.result, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
   FROM unnest(?::text[], ?::text[]) AS c(id, result)
   WHERE jobs.ctid = ANY(?::tid[]) AND jobs.id = c.id
-  RETURNING jobs.id`)
+`)
 // The same when every job returned the same (a handler that returns nothing: `null`), as most do:
 // one result parameter, no list of ids and results to join with.
 const SUCCEED_SAME_PG =
   prepared(`UPDATE jobs SET status = 'succeeded', attempts = attempts + 1, lease_owner = ?,
     started_at = ?, result = ?, finished_at = ?, updated_at = ?, progress = NULL, lease_expires_at = NULL
-  WHERE ctid = ANY(?::tid[])
-  RETURNING id`)
-const DROP_PG = prepared('DELETE FROM jobs WHERE ctid = ANY(?::tid[]) RETURNING id')
+  WHERE ctid = ANY(?::tid[])`)
+const DROP_PG = prepared('DELETE FROM jobs WHERE ctid = ANY(?::tid[])')
 const LEASE_PG = prepared(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = ?,
     lease_expires_at = ?, started_at = ?, updated_at = ?, progress = NULL
   WHERE ctid = ANY(?::tid[])`)
@@ -119,8 +118,7 @@ export async function holdJobs(ctx: EngineContext, input: HoldInput): Promise<He
       }
     }
     handOver(inQueueOrder(jobs))
-    if (jobs.length === 0) return new Set<string>()
-    return write(ctx, pg, input.owner, now, jobs, ctids, await ended)
+    if (jobs.length > 0) await write(ctx, pg, input.owner, now, jobs, ctids, await ended)
   })
   committed.catch(refuse)
   const jobs = await held
@@ -131,21 +129,18 @@ export async function holdJobs(ctx: EngineContext, input: HoldInput): Promise<He
     settle(done, leaseMs) {
       if (!settling) {
         end({ done, leaseMs })
-        settling = committed.then((succeeded) =>
-          done.map(
-            (item): FinishOutcome =>
-              succeeded.has(item.id)
-                ? { ok: true, status: 'succeeded' }
-                : { ok: false, reason: 'lease_lost', status: null },
-          ),
-        )
+        settling = committed.then(() => done.map((): FinishOutcome => ({ ok: true, status: 'succeeded' })))
       }
       return settling
     },
   }
 }
 
-/** The hold's end, in its transaction: the ids written as succeeded (or deleted). */
+/**
+ * The hold's end, in its transaction. Every statement must touch every row it names (the hold's
+ * lock keeps them as they were picked); one that does not throws, and the hold rolls back: its
+ * jobs are queued again rather than half written.
+ */
 async function write(
   ctx: EngineContext,
   tx: PgQueryable,
@@ -154,9 +149,8 @@ async function write(
   jobs: readonly Job[],
   ctids: ReadonlyMap<string, string>,
   { done, leaseMs }: Settlement,
-): Promise<Set<string>> {
+): Promise<void> {
   const now = ctx.now()
-  const succeeded = new Set<string>()
   const finished = new Set<string>()
   const drops = await dropped(ctx, done, now)
   const kept: HeldSuccess[] = []
@@ -166,29 +160,37 @@ async function write(
     if (drops[index]) deleted.push(item.id)
     else kept.push(item)
   })
+  const expect = async (what: string, rows: number, statement: Promise<{ changes: number }>) => {
+    const { changes } = await statement
+    if (changes !== rows) throw new Error(`held claim: ${what} wrote ${changes} of its ${rows} jobs`)
+  }
   await tx.run(TID_SCANS_ONLY)
   const at = (ids: readonly string[]) => pgArray(ids.map((id) => ctids.get(id) ?? null))
   if (kept.length > 0) {
     const where = at(kept.map((item) => item.id))
     const result = kept[0].json
-    const rows = kept.every((item) => item.json === result)
-      ? await tx.all<{ id: string }>(SUCCEED_SAME_PG, [owner, startedAt, result, now, now, where])
-      : await tx.all<{ id: string }>(SUCCEED_PG, [
-          owner,
-          startedAt,
-          now,
-          now,
-          pgArray(kept.map((item) => item.id)),
-          pgArray(kept.map((item) => item.json)),
-          where,
-        ])
-    for (const row of rows) succeeded.add(row.id)
+    await expect(
+      'the success',
+      kept.length,
+      kept.every((item) => item.json === result)
+        ? tx.run(SUCCEED_SAME_PG, [owner, startedAt, result, now, now, where])
+        : tx.run(SUCCEED_PG, [
+            owner,
+            startedAt,
+            now,
+            now,
+            pgArray(kept.map((item) => item.id)),
+            pgArray(kept.map((item) => item.json)),
+            where,
+          ]),
+    )
   }
-  if (deleted.length > 0) {
-    const rows = await tx.all<{ id: string }>(DROP_PG, [at(deleted)])
-    for (const row of rows) succeeded.add(row.id)
-  }
+  if (deleted.length > 0) await expect('the delete', deleted.length, tx.run(DROP_PG, [at(deleted)]))
   const running = jobs.filter((job) => !finished.has(job.id)).map((job) => job.id)
-  if (running.length > 0) await tx.run(LEASE_PG, [owner, now + leaseMs, startedAt, now, at(running)])
-  return succeeded
+  if (running.length > 0)
+    await expect(
+      'the lease',
+      running.length,
+      tx.run(LEASE_PG, [owner, now + leaseMs, startedAt, now, at(running)]),
+    )
 }
